@@ -1,0 +1,3 @@
+"""Berth: a deployment control plane for Docker hosts."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,26 @@
+"""Tortoise models: the whole data model of the contract."""
+
+from berth.models.api_token import ApiToken
+from berth.models.deployment import (
+    Deployment,
+    DeploymentEvent,
+    DeploymentStep,
+    IdempotencyKey,
+    LogLine,
+    Observation,
+)
+from berth.models.inventory import Environment, Project, Server, Service
+
+__all__ = [
+    "ApiToken",
+    "Deployment",
+    "DeploymentEvent",
+    "DeploymentStep",
+    "Environment",
+    "IdempotencyKey",
+    "LogLine",
+    "Observation",
+    "Project",
+    "Server",
+    "Service",
+]

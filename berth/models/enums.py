@@ -1,0 +1,106 @@
+"""Enumerations shared by the models, the domain, the runner and the schema."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OWNER = "OWNER"
+    ADMIN = "ADMIN"
+    OPERATOR = "OPERATOR"
+    DEVELOPER = "DEVELOPER"
+    VIEWER = "VIEWER"
+    AGENT = "AGENT"
+
+
+class TokenKind(StrEnum):
+    JWT = "JWT"
+    API_TOKEN = "API_TOKEN"
+
+
+class SourceType(StrEnum):
+    COMPOSE = "COMPOSE"
+    DOCKERFILE = "DOCKERFILE"
+    IMAGE = "IMAGE"
+
+
+class DeploymentStatus(StrEnum):
+    QUEUED = "QUEUED"
+    PREPARE = "PREPARE"
+    DEPLOY = "DEPLOY"
+    FINALIZE = "FINALIZE"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class DeploymentConclusion(StrEnum):
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    SKIPPED = "SKIPPED"
+
+
+class DeploymentTrigger(StrEnum):
+    USER = "USER"
+    WEBHOOK = "WEBHOOK"
+    API = "API"
+    AGENT = "AGENT"
+
+
+class StepKind(StrEnum):
+    CLONE = "CLONE"
+    BUILD = "BUILD"
+    PULL = "PULL"
+    VOLUME = "VOLUME"
+    START = "START"
+    HEALTH = "HEALTH"
+    FINALIZE = "FINALIZE"
+
+
+# The order in which steps run and are listed.
+STEP_ORDER: tuple[StepKind, ...] = tuple(StepKind)
+
+
+class StepStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+    CANCELED = "CANCELED"
+
+
+class LogStream(StrEnum):
+    STDOUT = "STDOUT"
+    STDERR = "STDERR"
+    SYSTEM = "SYSTEM"
+
+
+class DeploymentEventType(StrEnum):
+    CREATED = "CREATED"
+    STATUS_CHANGED = "STATUS_CHANGED"
+    STEP_CHANGED = "STEP_CHANGED"
+    CANCEL_REQUESTED = "CANCEL_REQUESTED"
+    CONCLUDED = "CONCLUDED"
+
+
+class DriftStatus(StrEnum):
+    IN_SYNC = "IN_SYNC"
+    DRIFTED = "DRIFTED"
+    MISSING = "MISSING"
+    UNKNOWN = "UNKNOWN"
+
+
+class ErrorCode(StrEnum):
+    """`DeploymentError.code` values (CONTRACT §3)."""
+
+    CLONE_FAILED = "CLONE_FAILED"
+    BUILD_FAILED = "BUILD_FAILED"
+    PULL_FAILED = "PULL_FAILED"
+    VOLUME_FAILED = "VOLUME_FAILED"
+    START_FAILED = "START_FAILED"
+    HEALTH_FAILED = "HEALTH_FAILED"
+    TIMEOUT = "TIMEOUT"
+    RUNNER_LOST = "RUNNER_LOST"
+    CANCELED = "CANCELED"

@@ -1,0 +1,125 @@
+"""All configuration, read from the environment in one place (CONTRACT §1).
+
+Every interval and deadline is a setting so tests can run them short.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(name, "")
+    return tuple(item.strip() for item in raw.replace(",", " ").split() if item.strip())
+
+
+@dataclass(frozen=True)
+class StepDeadlines:
+    """Per-step deadlines in seconds (CONTRACT §3); HEALTH uses the service's own timeout."""
+
+    clone: float = 600.0
+    build: float = 1800.0
+    pull: float = 900.0
+    volume: float = 120.0
+    start: float = 120.0
+    deployment: float = 3600.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    secret_key: str | None
+    docker_host: str
+    production: bool = False
+    allow_file_repos: bool = False
+    allowed_origins: tuple[str, ...] = ()
+    # OAuth / JWT access tokens (RFC 9068)
+    oauth_issuer: str | None = None
+    oauth_audience: str | None = None
+    oauth_jwks_url: str | None = None
+    oauth_role_claim: str = "berth_role"
+    oauth_projects_claim: str = "berth_projects"
+    oauth_leeway_seconds: float = 30.0
+    jwks_refresh_min_seconds: float = 60.0
+    # Runner and observer
+    lease_seconds: float = 30.0
+    heartbeat_seconds: float = 10.0
+    runner_poll_seconds: float = 1.0
+    observer_interval_seconds: float = 30.0
+    shutdown_grace_seconds: float = 20.0
+    stable_seconds: float = 5.0
+    health_default_timeout_seconds: int = 60
+    health_default_interval_seconds: int = 2
+    step_deadlines: StepDeadlines = field(default_factory=StepDeadlines)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = Path(os.environ.get("BERTH_DATA_DIR") or "./.berth").resolve()
+        database_url = os.environ.get("BERTH_DATABASE_URL") or f"sqlite://{data_dir / 'berth.sqlite3'}"
+        if database_url.startswith("postgresql://"):
+            database_url = "postgres://" + database_url.removeprefix("postgresql://")
+        deadlines = StepDeadlines(
+            clone=_env_float("BERTH_CLONE_TIMEOUT_SECONDS", 600.0),
+            build=_env_float("BERTH_BUILD_TIMEOUT_SECONDS", 1800.0),
+            pull=_env_float("BERTH_PULL_TIMEOUT_SECONDS", 900.0),
+            volume=_env_float("BERTH_VOLUME_TIMEOUT_SECONDS", 120.0),
+            start=_env_float("BERTH_START_TIMEOUT_SECONDS", 120.0),
+            deployment=_env_float("BERTH_DEPLOYMENT_TIMEOUT_SECONDS", 3600.0),
+        )
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            secret_key=os.environ.get("BERTH_SECRET_KEY") or None,
+            docker_host=os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock",
+            production=_env_bool("BERTH_PRODUCTION"),
+            allow_file_repos=_env_bool("BERTH_ALLOW_FILE_REPOS"),
+            allowed_origins=_env_list("BERTH_ALLOWED_ORIGINS"),
+            oauth_issuer=os.environ.get("BERTH_OAUTH_ISSUER") or None,
+            oauth_audience=os.environ.get("BERTH_OAUTH_AUDIENCE") or None,
+            oauth_jwks_url=os.environ.get("BERTH_OAUTH_JWKS_URL") or None,
+            oauth_role_claim=os.environ.get("BERTH_OAUTH_ROLE_CLAIM") or "berth_role",
+            oauth_projects_claim=os.environ.get("BERTH_OAUTH_PROJECTS_CLAIM") or "berth_projects",
+            oauth_leeway_seconds=_env_float("BERTH_OAUTH_LEEWAY_SECONDS", 30.0),
+            jwks_refresh_min_seconds=_env_float("BERTH_JWKS_REFRESH_MIN_SECONDS", 60.0),
+            lease_seconds=_env_float("BERTH_LEASE_SECONDS", 30.0),
+            heartbeat_seconds=_env_float("BERTH_HEARTBEAT_SECONDS", 10.0),
+            runner_poll_seconds=_env_float("BERTH_RUNNER_POLL_SECONDS", 1.0),
+            observer_interval_seconds=_env_float("BERTH_OBSERVER_INTERVAL_SECONDS", 30.0),
+            shutdown_grace_seconds=_env_float("BERTH_SHUTDOWN_GRACE_SECONDS", 20.0),
+            stable_seconds=_env_float("BERTH_STABLE_SECONDS", 5.0),
+            step_deadlines=deadlines,
+        )
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self.data_dir
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()
