@@ -1,0 +1,197 @@
+"""Where the integration-test services live and whether they answer.
+
+`scripts/test-services` starts them and prints the env vars read here; the
+defaults match what it starts. Tests call `skip_or_fail` when a service is
+missing: a skip on a developer machine without Docker, a failure in CI, where
+`BERTH_REQUIRE_SERVICES=1` says the services must be there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import shutil
+import subprocess
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NoReturn
+
+import docker
+import docker.constants
+import docker.tls
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("BERTH_REQUIRE_SERVICES") == "1"
+
+PG_DSN = os.environ.get("BERTH_TEST_PG_DSN", "postgres://berth:berth@127.0.0.1:5432/postgres")
+REGISTRY = os.environ.get("BERTH_TEST_REGISTRY", "127.0.0.1:5000")
+# The first daemon: wherever the Docker CLI would go.
+DOCKER_HOST = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+DOCKER2_HOST = os.environ.get("BERTH_TEST_DOCKER2_HOST", "unix:///run/berth-docker2/docker.sock")
+
+# A third daemon, only over TCP with mutual TLS; DOCKER_CERT_PATH-style files in TLS_DIR.
+TLS_DOCKER_HOST = os.environ.get("BERTH_TEST_TLS_DOCKER_HOST", "tcp://127.0.0.1:23760")
+TLS_DIR = Path(os.environ.get("BERTH_TEST_TLS_DIR", "/var/lib/berth-test-tls"))
+# The first daemon again, through sshd and `docker system dial-stdio`.
+SSH_DOCKER_HOST = os.environ.get("BERTH_TEST_SSH_DOCKER_HOST", "ssh://root@127.0.0.1:2222")
+SSH_KEY = Path(os.environ.get("BERTH_TEST_SSH_KEY", "/var/lib/berth-test-ssh/id_ed25519"))
+SSH_KNOWN_HOSTS = Path(os.environ.get("BERTH_TEST_SSH_KNOWN_HOSTS", "/var/lib/berth-test-ssh/known_hosts"))
+
+TIMEOUT = 3.0  # seconds for an availability probe: a service that is up answers at once
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required test service missing: {reason}")
+    pytest.skip(reason)
+
+
+def tls_config(client_cert: bool = True) -> docker.tls.TLSConfig:
+    """TLS settings for TLS_DOCKER_HOST: verify the server by the test CA, present the client cert."""
+    cert = (str(TLS_DIR / "cert.pem"), str(TLS_DIR / "key.pem")) if client_cert else None
+    return docker.tls.TLSConfig(client_cert=cert, ca_cert=str(TLS_DIR / "ca.pem"), verify=True)
+
+
+def make_docker_client(host: str | None = None, timeout: float = 120) -> docker.DockerClient:
+    """A client for one of the test daemons (unix:// or the TLS one; ssh:// needs berth's endpoint code).
+
+    The API version is negotiated: the engine speaks 1.41.
+    """
+    host = host or DOCKER_HOST
+    if host != TLS_DOCKER_HOST:
+        return docker.DockerClient(base_url=host, version="auto", timeout=timeout)
+    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE (set on many CI images) replace
+    # a session's CA file (psf/requests#3829), which drops the test CA: turn the
+    # environment off for this client first, then negotiate the version by hand.
+    client = docker.DockerClient(
+        base_url=host, version=docker.constants.MINIMUM_DOCKER_API_VERSION, timeout=timeout, tls=tls_config()
+    )
+    client.api.trust_env = False
+    client.api._version = str(client.api.version(api_version=False)["ApiVersion"])
+    return client
+
+
+def ssh_command(*remote: str) -> list[str]:
+    """The ssh invocation that reaches SSH_DOCKER_HOST with the test key, pinned to its host key."""
+    target = urllib.parse.urlsplit(SSH_DOCKER_HOST)
+    return [
+        "ssh", "-p", str(target.port or 22), "-l", target.username or "root",
+        "-i", str(SSH_KEY), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+        "-o", f"UserKnownHostsFile={SSH_KNOWN_HOSTS}", "-o", "GlobalKnownHostsFile=/dev/null",
+        "-o", "StrictHostKeyChecking=yes", "-F", "/dev/null",
+        "--", target.hostname or "127.0.0.1", *remote,
+    ]  # fmt: skip
+
+
+def docker_over_ssh(request: bytes, timeout: float = 30) -> bytes:
+    """Send one raw HTTP/1.0 request to the daemon behind SSH_DOCKER_HOST, as Docker clients do."""
+    proc = subprocess.run(
+        ssh_command("docker", "system", "dial-stdio"),
+        input=request, capture_output=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0 or not proc.stdout:
+        raise OSError(f"ssh dial-stdio exited {proc.returncode}: {proc.stderr.decode(errors='replace')}")
+    return proc.stdout
+
+
+@functools.cache
+def docker_available(host: str | None = None) -> str | None:
+    """None when the daemon at `host` (default: the first one) answers, else why not."""
+    host = host or DOCKER_HOST
+    try:
+        client = make_docker_client(host, timeout=TIMEOUT)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception as exc:  # any failure means "not available"; keep its reason
+        return f"Docker at {host} does not answer: {exc}"
+    return None
+
+
+@functools.cache
+def ssh_docker_available() -> str | None:
+    """None when SSH_DOCKER_HOST reaches a daemon through `docker system dial-stdio`."""
+    if shutil.which("ssh") is None:
+        return "the ssh client is not installed"
+    try:
+        reply = docker_over_ssh(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n", timeout=TIMEOUT * 3)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"Docker over {SSH_DOCKER_HOST} does not answer: {exc}"
+    if not reply.endswith(b"\r\n\r\nOK"):
+        return f"Docker over {SSH_DOCKER_HOST} answered {reply[:200]!r}"
+    return None
+
+
+@functools.cache
+def registry_available() -> str | None:
+    """None when the registry answers its API root without credentials."""
+    url = f"http://{REGISTRY}/v2/"
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as resp:
+            if resp.status == 200:
+                return None
+            return f"registry {url} answered HTTP {resp.status}"
+    except (OSError, urllib.error.URLError) as exc:
+        return f"registry {url} does not answer: {exc}"
+
+
+@functools.cache
+def postgres_available() -> str | None:
+    """None when PG_DSN accepts a login and `select 1`."""
+    import asyncpg
+
+    async def probe() -> None:
+        conn = await asyncpg.connect(PG_DSN, timeout=TIMEOUT)
+        try:
+            await conn.fetchval("select 1", timeout=TIMEOUT)
+        finally:
+            await conn.close(timeout=TIMEOUT)
+
+    # A fresh loop in its own thread: callers may already be inside a running loop
+    # (async tests), where asyncio.run would refuse to start.
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(probe())
+        except BaseException as exc:  # reported as the reason below
+            error.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(TIMEOUT * 3)
+    if thread.is_alive():
+        return f"PostgreSQL at {PG_DSN} did not answer within {TIMEOUT * 3:.0f}s"
+    if error:
+        return f"PostgreSQL at {PG_DSN} does not answer: {error[0]!r}"
+    return None
+
+
+@functools.cache
+def git_available() -> str | None:
+    if shutil.which("git") is None:
+        return "git is not installed"
+    return None
+
+
+def run(
+    *args: str | Path,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> str:
+    """Run a command, fail with its output when it fails, return its stdout."""
+    proc = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(map(str, args))} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc.stdout
