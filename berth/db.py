@@ -42,7 +42,9 @@ def migrations_location(dialect: str) -> Path:
 async def open_db(settings: Settings) -> None:
     if settings.is_sqlite:
         settings.ensure_data_dir()
-    await Tortoise.init(config=tortoise_config(settings.database_url))
+    # The ASGI lifespan runs in its own task; requests run in others. The global fallback
+    # lets them all see the connections the lifespan opened.
+    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
 
 
 async def close_db() -> None:

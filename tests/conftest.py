@@ -12,6 +12,8 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from berth.settings import reset_settings
 from tests.databases import DIALECTS, DatabaseTemplates
+from tests.live_server import LiveServer
+from tests.services import REQUIRE_SERVICES
 
 pytest_plugins = ["tests.docker_fixtures"]
 
@@ -78,3 +80,26 @@ async def db(database: Database) -> AsyncIterator[Database]:
     await Tortoise.init(config=tortoise_config(database.url))
     yield database
     await Tortoise.close_connections()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """With BERTH_REQUIRE_SERVICES=1 (CI) a skipped test is a failed test."""
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_SERVICES and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped while BERTH_REQUIRE_SERVICES=1: {report.longrepr}"
+
+
+@pytest.fixture
+def live_server(database: Database, tmp_path: Path) -> Iterator[LiveServer]:
+    """`berth serve` on the test's fresh database."""
+    env = {
+        "BERTH_DATABASE_URL": database.url,
+        "BERTH_DATA_DIR": str(database.data_dir),
+        "BERTH_SECRET_KEY": TEST_SECRET_KEY,
+    }
+    server = LiveServer(env=env, log_path=tmp_path / "server.log").start()
+    yield server
+    server.stop()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import asyncpg
 from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from berth.db import apply_migrations
 from tests.services import PG_DSN, postgres_available, skip_or_fail
@@ -34,6 +35,9 @@ async def _pg_admin(sql: str) -> None:
 
 
 def _migrate(url: str) -> None:
+    # Tortoise caches INSERT SQL per connection name; the other dialect's must not be reused.
+    EXECUTOR_CACHE.clear()
+
     async def run() -> None:
         try:
             await apply_migrations(url)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -15,8 +17,8 @@ class ApiToken(Model):
     prefix = fields.CharField(max_length=32)
     token_hash = fields.CharField(max_length=64, unique=True)
     role = fields.CharEnumField(Role, max_length=16)
-    scopes = fields.JSONField(default=list)
-    project_ids = fields.JSONField(default=list)
+    scopes: Any = fields.JSONField(default=list)
+    project_ids: Any = fields.JSONField(default=list)
     created_by = fields.CharField(max_length=255)
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField(null=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -38,16 +40,16 @@ class Deployment(Model):
     conclusion = fields.CharEnumField(DeploymentConclusion, max_length=16, null=True)
     trigger = fields.CharEnumField(DeploymentTrigger, max_length=16)
     # {"subject", "email", "role", "tokenKind", "tokenName"} taken from the credential.
-    actor = fields.JSONField()
+    actor: Any = fields.JSONField()
     # DeploymentInput fields (sourceType, image, imageTag, imageDigest, commitSha, ...).
-    input = fields.JSONField()
-    config_snapshot = fields.JSONField()
-    declared_config = fields.JSONField()
-    frozen_input = fields.JSONField()
+    input: Any = fields.JSONField()
+    config_snapshot: Any = fields.JSONField()
+    declared_config: Any = fields.JSONField()
+    frozen_input: Any = fields.JSONField()
     # Secret env values needed to replay the frozen input, encrypted; never shown.
     frozen_secrets_enc = fields.TextField(null=True)
     # {"step", "code", "message"} once failed.
-    error = fields.JSONField(null=True)
+    error: Any = fields.JSONField(null=True)
     reason = fields.TextField(null=True)
     created_at = fields.DatetimeField()
     started_at = fields.DatetimeField(null=True)
@@ -63,6 +65,11 @@ class Deployment(Model):
     # Last seq handed out for log lines and events; bumped under the row lock so seqs stay gap-free.
     last_log_seq = fields.IntField(default=0)
     last_event_seq = fields.IntField(default=0)
+    service_id: int
+    project_id: int
+    environment_id: int
+    server_id: int
+    rollback_of_id: int | None
 
     class Meta:
         table = "deployment"
@@ -86,6 +93,7 @@ class DeploymentStep(Model):
     started_at = fields.DatetimeField(null=True)
     completed_at = fields.DatetimeField(null=True)
     detail = fields.TextField(null=True)
+    deployment_id: int
 
     class Meta:
         table = "deployment_step"
@@ -102,6 +110,7 @@ class LogLine(Model):
     stream = fields.CharEnumField(LogStream, max_length=8)
     step = fields.CharEnumField(StepKind, max_length=16, null=True)
     text = fields.TextField()
+    deployment_id: int
 
     class Meta:
         table = "log_line"
@@ -119,8 +128,9 @@ class DeploymentEvent(Model):
     # Snapshots as they were right after the event, not today's values.
     status = fields.CharEnumField(DeploymentStatus, max_length=16)
     conclusion = fields.CharEnumField(DeploymentConclusion, max_length=16, null=True)
-    step = fields.JSONField(null=True)
-    payload = fields.JSONField(default=dict)
+    step: Any = fields.JSONField(null=True)
+    payload: Any = fields.JSONField(default=dict)
+    deployment_id: int
 
     class Meta:
         table = "deployment_event"
@@ -135,11 +145,13 @@ class Observation(Model):
     )
     observed_at = fields.DatetimeField()
     drift = fields.CharEnumField(DriftStatus, max_length=16)
-    containers = fields.JSONField(default=list)
-    differences = fields.JSONField(default=list)
+    containers: Any = fields.JSONField(default=list)
+    differences: Any = fields.JSONField(default=list)
     compared_with: fields.ForeignKeyNullableRelation[Deployment] = fields.ForeignKeyField(
         "models.Deployment", related_name="observations", null=True, on_delete=fields.SET_NULL
     )
+    service_id: int
+    compared_with_id: int | None
 
     class Meta:
         table = "observation"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -47,6 +49,7 @@ class Environment(Model):
     )
     name = fields.CharField(max_length=63)
     created_at = fields.DatetimeField(auto_now_add=True)
+    project_id: int
 
     class Meta:
         table = "environment"
@@ -67,15 +70,18 @@ class Service(Model):
     name = fields.CharField(max_length=63)
     source_type = fields.CharEnumField(SourceType, max_length=16)
     # Declared source: image, repository, branch, compose files/content, ports, volumes, command.
-    source = fields.JSONField(default=dict)
+    source: Any = fields.JSONField(default=dict)
     # [{"key", "secret", "value"} | {"key", "secret": true, "value_enc"}]: secrets encrypted at rest.
-    env = fields.JSONField(default=list)
-    health_check = fields.JSONField(null=True)
+    env: Any = fields.JSONField(default=list)
+    health_check: Any = fields.JSONField(null=True)
     auto_rollback = fields.BooleanField(default=True)
     # Last per-service deployment number handed out; bumped under the row lock.
     last_deployment_number = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    project_id: int
+    environment_id: int
+    server_id: int
 
     class Meta:
         table = "service"

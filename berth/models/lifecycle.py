@@ -301,7 +301,7 @@ async def apply_change(
 async def _apply_step(
     conn: BaseDBAsyncClient, deployment_id: int, change: StepChange, moment: datetime
 ) -> dict[str, Any]:
-    step = await DeploymentStep.get(deployment_id=deployment_id, kind=change.kind).using_db(conn)
+    step = await DeploymentStep.filter(deployment_id=deployment_id, kind=change.kind).using_db(conn).get()
     check_step_move(step.status, change.status)
     fields: dict[str, Any] = {"status": change.status}
     if change.status == StepStatus.RUNNING:

@@ -1,0 +1,100 @@
+"""The Starlette application: GraphQL at /graphql, health endpoints, artifact download."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from tortoise import connections
+
+from berth.crypto import get_keyring
+from berth.db import apply_migrations, close_db, open_db
+from berth.domain.bootstrap import ensure_local_server
+from berth.settings import Settings, get_settings
+
+log = logging.getLogger("berth.app")
+
+# Background services (runner, observer, notifier) the lifespan starts and stops:
+# each is an async context manager factory taking the settings.
+BackgroundService = Callable[[Settings], contextlib.AbstractAsyncContextManager[Any]]
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    checks: dict[str, str] = {}
+    ready = True
+    try:
+        await asyncio.wait_for(connections.get("default").execute_query("SELECT 1"), timeout=5)
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means not ready; the reason is logged, not shown
+        log.warning("readiness: database check failed: %s", type(exc).__name__)
+        checks["database"] = "unreachable"
+        ready = False
+    for name, probe in getattr(request.app.state, "readiness_probes", {}).items():
+        ok = bool(probe())
+        checks[name] = "ok" if ok else "stale"
+        ready = ready and ok
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    background: list[BackgroundService] | None = None,
+    migrate: bool = True,
+) -> Starlette:
+    settings = settings or get_settings()
+    from berth.graphql_app import build_graphql_app  # the schema is large: import lazily
+    from berth.http.artifact import artifact_endpoint
+
+    graphql_app = build_graphql_app(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.is_sqlite:
+            settings.ensure_data_dir()
+        # Generate (or read) the data key now, not at the first secret: a bad key file
+        # should stop the start, not a request.
+        get_keyring(settings)
+        if migrate:
+            applied = await apply_migrations(settings.database_url)
+            if applied:
+                log.info("applied migrations: %s", ", ".join(applied))
+        await open_db(settings)
+        await ensure_local_server(settings.docker_host)
+        async with contextlib.AsyncExitStack() as stack:
+            for service in background or []:
+                await stack.enter_async_context(service(settings))
+            yield
+        await close_db()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_app),
+            Route("/api/v1/deployments/{deployment_id}/artifact", artifact_endpoint),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.readiness_probes = {}
+    return app
+
+
+ASGIApp = Callable[
+    [dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]
+]

@@ -1,0 +1,122 @@
+"""`berth` command line: the server side (serve, runner, migrate, token, export-schema)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from berth.settings import Settings, get_settings
+
+SQLITE_SCALE_OUT = (
+    "{what} needs PostgreSQL (BERTH_DATABASE_URL=postgres://…): one process owns an SQLite database; "
+    "use `berth serve` alone on SQLite."
+)
+
+
+class UsageError(Exception):
+    """A one-line, user-facing reason to stop (exit code 3)."""
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from berth.app import create_app
+    from berth.runner.service import background_services
+
+    if args.no_runner and settings.is_sqlite:
+        raise UsageError(SQLITE_SCALE_OUT.format(what="`berth serve --no-runner`"))
+    app = create_app(settings, background=background_services(settings, runner=not args.no_runner))
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws="websockets-sansio")
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from berth.db import apply_migrations
+
+    if settings.is_sqlite:
+        settings.ensure_data_dir()
+    applied = asyncio.run(apply_migrations(settings.database_url))
+    print("applied: " + ", ".join(applied) if applied else "no pending migrations")
+    return 0
+
+
+def _token_create(args: argparse.Namespace, settings: Settings) -> int:
+    from berth.auth.api_tokens import cli_create_token
+    from berth.auth.errors import TokenGrantError
+    from berth.db import apply_migrations, close_db, open_db
+
+    async def run() -> str:
+        if settings.is_sqlite:
+            settings.ensure_data_dir()
+        await apply_migrations(settings.database_url)
+        await open_db(settings)
+        try:
+            return await cli_create_token(
+                args.name, args.role, args.scope or None, args.project or [], args.expires_in_days
+            )
+        finally:
+            await close_db()
+
+    try:
+        token = asyncio.run(run())
+    except TokenGrantError as error:
+        raise UsageError(f"--{error.field.replace('Ids', '').lower()}: {error.message}") from None
+    print(token)
+    return 0
+
+
+def _export_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from berth.schema import build_schema
+
+    sys.stdout.write(build_schema().as_str() + "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="berth", description="Berth: a deployment control plane for Docker hosts."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API (and, by default, the runner and observer)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-runner", action="store_true", help="API only (scale-out, PostgreSQL)")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply pending database migrations and exit")
+    migrate.set_defaults(handler=_migrate)
+
+    token = commands.add_parser("token", help="manage API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="create an API token; prints it alone on stdout")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, help="owner, admin, operator, developer, viewer or agent")
+    create.add_argument("--scope", action="append", help="limit to this scope (repeatable)")
+    create.add_argument("--project", action="append", type=int, help="limit to this project id (repeatable)")
+    create.add_argument("--expires-in-days", type=int)
+    create.set_defaults(handler=_token_create)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
+    export.set_defaults(handler=_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args, get_settings()))
+    except UsageError as error:
+        print(f"berth: {error}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

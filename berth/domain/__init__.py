@@ -1,0 +1,1 @@
+"""Domain actions: plain async functions that know nothing of GraphQL."""

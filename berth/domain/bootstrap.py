@@ -1,0 +1,21 @@
+"""What a fresh Berth installation sets up for itself."""
+
+from __future__ import annotations
+
+from tortoise.exceptions import IntegrityError
+
+from berth.models import Server
+
+LOCAL_SERVER_NAME = "local"
+
+
+async def ensure_local_server(docker_host: str) -> Server:
+    """Register the `local` server once; a second start (or a racing process) finds it."""
+    existing = await Server.get_or_none(name=LOCAL_SERVER_NAME)
+    if existing is not None:
+        return existing
+    try:
+        return await Server.create(name=LOCAL_SERVER_NAME, docker_host=docker_host)
+    except IntegrityError:
+        # Another process registered it between our read and our insert: the unique name decides.
+        return await Server.get(name=LOCAL_SERVER_NAME)

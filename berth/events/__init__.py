@@ -1,0 +1,1 @@
+"""Wake-ups for live streams: which deployment has new events or log lines."""

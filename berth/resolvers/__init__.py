@@ -1,0 +1,1 @@
+"""Thin resolvers: parse GraphQL input, call the domain, map its errors."""

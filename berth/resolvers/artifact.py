@@ -1,0 +1,16 @@
+"""The artifact document, shared by the `artifact` field and the download endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from berth.domain.views import artifact
+from berth.models import Deployment as DeploymentRow
+from berth.schema.ids import to_global_id
+from berth.schema.loaders import Loaders
+
+
+async def artifact_of(row: DeploymentRow, loaders: Loaders) -> dict[str, Any]:
+    steps = await loaders.steps.load(row.pk)
+    observation = await loaders.latest_observation.load(row.service_id)  # type: ignore[attr-defined]
+    return artifact(row, steps, observation, encode_id=to_global_id)

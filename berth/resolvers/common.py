@@ -1,0 +1,55 @@
+"""What every resolver needs: the caller, id decoding, and domain errors as `UserError`s."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import strawberry
+
+from berth.auth.principal import Principal
+from berth.domain.errors import InvalidInput, UserFacingError
+from berth.schema.ids import pk_of
+from berth.schema.types.common import UserError, UserErrorCode
+
+T = TypeVar("T")
+
+
+def principal_of(info: strawberry.Info) -> Principal:
+    # The scope guard already refused anonymous callers on every scoped field.
+    return info.context.require_principal()  # type: ignore[no-any-return]
+
+
+def decode(global_id: str | None, type_name: str, field: list[str]) -> int:
+    """The primary key behind a global id; a foreign or malformed id is NOT_FOUND for that field."""
+    pk = pk_of(global_id, type_name) if global_id else None
+    if pk is None:
+        raise UserFacingError("NOT_FOUND", f"No {type_name} with id {global_id!r}.", field)
+    return pk
+
+
+def user_errors(error: UserFacingError) -> list[UserError]:
+    problems = error.errors if isinstance(error, InvalidInput) and error.errors else [error]
+    return [UserError(code=UserErrorCode(p.code), message=p.message, field=p.field) for p in problems]
+
+
+def to_spec(spec_type: type[T], graphql_input: Any, **overrides: Any) -> T:
+    """Copy a Strawberry input's same-named (snake_case) fields into a domain spec dataclass."""
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(spec_type):  # type: ignore[arg-type]
+        if field.name in overrides:
+            values[field.name] = overrides[field.name]
+        elif hasattr(graphql_input, field.name):
+            value = getattr(graphql_input, field.name)
+            values[field.name] = None if value is strawberry.UNSET else value
+    return spec_type(**values)
+
+
+async def run_mutation(payload: Callable[..., T], action: Callable[[], Any], key: str) -> T:
+    """Run a domain action; its refusal becomes the payload's `errors`, nothing else changes."""
+    try:
+        result = await action()
+    except UserFacingError as error:
+        return payload(errors=user_errors(error))
+    return payload(**{key: result, "errors": []})

@@ -1,0 +1,83 @@
+"""`deployments` connections (top level and per service) and `deployment(id:)`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from berth.domain.errors import UserFacingError
+from berth.domain.queries import get_visible, list_deployments
+from berth.domain.specs import DeploymentFilterSpec
+from berth.models import Deployment as DeploymentRow
+from berth.resolvers.common import decode, principal_of
+from berth.schema.errors import CodedError
+from berth.schema.ids import pk_of
+from berth.schema.types.common import PageInfo
+from berth.schema.types.deployment import Deployment, DeploymentConnection, DeploymentEdge, DeploymentFilter
+
+
+def _filter_spec(raw: DeploymentFilter | None, service_id: int | None) -> DeploymentFilterSpec:
+    def pk(value: Any, type_name: str, name: str) -> int | None:
+        return decode(value, type_name, ["filter", name]) if value else None
+
+    return DeploymentFilterSpec(
+        project_id=pk(raw.project_id, "Project", "projectId") if raw else None,
+        service_id=service_id
+        if service_id is not None
+        else (pk(raw.service_id, "Service", "serviceId") if raw else None),
+        environment_id=pk(raw.environment_id, "Environment", "environmentId") if raw else None,
+        server_id=pk(raw.server_id, "Server", "serverId") if raw else None,
+        status=[str(s.value) if hasattr(s, "value") else str(s) for s in raw.status]
+        if raw and raw.status
+        else None,
+        conclusion=[str(c.value) if hasattr(c, "value") else str(c) for c in raw.conclusion]
+        if raw and raw.conclusion
+        else None,
+        trigger=[str(t.value) if hasattr(t, "value") else str(t) for t in raw.trigger]
+        if raw and raw.trigger
+        else None,
+        created_after=raw.created_after if raw else None,
+        created_before=raw.created_before if raw else None,
+    )
+
+
+async def resolve_deployments(
+    info: strawberry.Info,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    filter: DeploymentFilter | None,
+    service_id: int | None = None,
+) -> DeploymentConnection | None:
+    principal = principal_of(info)
+    try:
+        spec = _filter_spec(filter, service_id)
+        page = await list_deployments(principal, spec, first=first, after=after, last=last, before=before)
+    except UserFacingError as error:
+        # Arguments of a query field: a field error with the offending argument named.
+        raise CodedError(error.message, "BAD_USER_INPUT", field=error.field) from None
+    info.context.loaders.prime(page.nodes)
+    nodes = [Deployment.of(row) for row in page.nodes]
+    return DeploymentConnection(
+        edges=[
+            DeploymentEdge(cursor=cursor, node=node) for cursor, node in zip(page.cursors, nodes, strict=True)
+        ],
+        nodes=nodes,
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            start_cursor=page.start_cursor,
+            end_cursor=page.end_cursor,
+        ),
+        total_count=page.total_count or 0,
+    )
+
+
+async def resolve_deployment(info: strawberry.Info, id: strawberry.ID) -> Deployment | None:
+    pk = pk_of(id, "Deployment")
+    if pk is None:
+        return None
+    row = await get_visible(principal_of(info), DeploymentRow, pk)
+    return Deployment.of(row) if row else None

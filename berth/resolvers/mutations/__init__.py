@@ -1,0 +1,1 @@
+"""One module per mutation (Saleor style): parse, call the domain, map errors."""

@@ -1,0 +1,24 @@
+"""Nested service inputs (source, env, health check) as domain specs; shared by create and update."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from berth.domain.specs import EnvVarSpec, HealthCheckSpec, SourceSpec
+from berth.resolvers.common import to_spec
+
+
+def source_spec(source: Any) -> SourceSpec | None:
+    if source is None:
+        return None
+    return to_spec(
+        SourceSpec, source, type=source.type.value if hasattr(source.type, "value") else source.type
+    )
+
+
+def env_specs(env: Any) -> list[EnvVarSpec] | None:
+    return None if env is None else [to_spec(EnvVarSpec, item) for item in env]
+
+
+def health_spec(health: Any) -> HealthCheckSpec | None:
+    return None if health is None else to_spec(HealthCheckSpec, health)

@@ -1,0 +1,45 @@
+"""`node(id:)`: any object by global id, with the scopes of the type it returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from berth.domain.queries import get_visible
+from berth.models import ApiToken as ApiTokenRow
+from berth.models import Deployment as DeploymentRow
+from berth.models import Environment as EnvironmentRow
+from berth.models import Project as ProjectRow
+from berth.models import Server as ServerRow
+from berth.models import Service as ServiceRow
+from berth.resolvers.common import principal_of
+from berth.schema.ids import from_global_id
+from berth.schema.types.deployment import Deployment
+from berth.schema.types.identity import ApiToken
+from berth.schema.types.inventory import Environment, Project, Server, Service
+from berth.schema.types.node import Node
+
+NODE_TYPES: dict[str, tuple[type[Any], Any]] = {
+    "Deployment": (DeploymentRow, Deployment),
+    "Service": (ServiceRow, Service),
+    "Project": (ProjectRow, Project),
+    "Environment": (EnvironmentRow, Environment),
+    "Server": (ServerRow, Server),
+    "ApiToken": (ApiTokenRow, ApiToken),
+}
+
+
+async def resolve_node(info: strawberry.Info, id: strawberry.ID) -> Node | None:
+    decoded = from_global_id(id)
+    if decoded is None or decoded[0] not in NODE_TYPES:
+        return None
+    type_name, pk = decoded
+    # The interface field carries no scopes: apply those of the concrete type, as an edge would.
+    required = info.context.type_scopes.get(type_name, frozenset())
+    denial = info.context.denial(required)
+    if denial is not None:
+        raise denial
+    model, gql_type = NODE_TYPES[type_name]
+    row = await get_visible(principal_of(info), model, pk)
+    return gql_type.of(row) if row is not None else None  # type: ignore[no-any-return]

@@ -1,0 +1,76 @@
+"""The `Mutation` root: each field delegates to its own resolver module."""
+
+from __future__ import annotations
+
+import strawberry
+
+from berth.resolvers.mutations import (
+    cancel_deployment,
+    create_api_token,
+    create_project,
+    create_server,
+    create_service,
+    revoke_api_token,
+    rollback_deployment,
+    start_deployment,
+    update_service,
+)
+from berth.schema.directives import requires
+from berth.schema.types import inputs as i
+
+
+@strawberry.type(name="Mutation")
+class Mutation:
+    @strawberry.mutation(directives=requires("deploy:start"))
+    async def start_deployment(
+        self, info: strawberry.Info, input: i.StartDeploymentInput
+    ) -> i.StartDeploymentPayload | None:
+        return await start_deployment.resolve(info, input)
+
+    @strawberry.mutation(directives=requires("deploy:cancel"))
+    async def cancel_deployment(
+        self, info: strawberry.Info, input: i.CancelDeploymentInput
+    ) -> i.CancelDeploymentPayload | None:
+        return await cancel_deployment.resolve(info, input)
+
+    @strawberry.mutation(directives=requires("deploy:rollback"))
+    async def rollback_deployment(
+        self, info: strawberry.Info, input: i.RollbackDeploymentInput
+    ) -> i.RollbackDeploymentPayload | None:
+        return await rollback_deployment.resolve(info, input)
+
+    @strawberry.mutation(directives=requires("server:write"))
+    async def create_server(
+        self, info: strawberry.Info, input: i.CreateServerInput
+    ) -> i.ServerPayload | None:
+        return await create_server.resolve(info, input)
+
+    @strawberry.mutation(directives=requires("service:write"))
+    async def create_project(
+        self, info: strawberry.Info, input: i.CreateProjectInput
+    ) -> i.ProjectPayload | None:
+        return await create_project.resolve(info, input)
+
+    @strawberry.mutation(directives=requires("service:write"))
+    async def create_service(
+        self, info: strawberry.Info, input: i.CreateServiceInput
+    ) -> i.ServicePayload | None:
+        return await create_service.resolve(info, input)
+
+    @strawberry.mutation(directives=requires("service:write"))
+    async def update_service(
+        self, info: strawberry.Info, input: i.UpdateServiceInput
+    ) -> i.ServicePayload | None:
+        return await update_service.resolve(info, input)
+
+    @strawberry.mutation(directives=requires("tokens:manage"))
+    async def create_api_token(
+        self, info: strawberry.Info, input: i.CreateApiTokenInput
+    ) -> i.CreateApiTokenPayload | None:
+        return await create_api_token.resolve(info, input)
+
+    @strawberry.mutation(directives=requires("tokens:manage"))
+    async def revoke_api_token(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> i.RevokeApiTokenPayload | None:
+        return await revoke_api_token.resolve(info, id)

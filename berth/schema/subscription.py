@@ -1,0 +1,47 @@
+"""The `Subscription` root: replay from the database, then live, in seq order, exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from berth.resolvers.subscriptions import deployment_events, deployment_feed, deployment_logs
+from berth.schema.directives import requires
+from berth.schema.types.deployment import LogLine
+from berth.schema.types.events import DeploymentEvent
+
+
+@strawberry.type(name="Subscription")
+class Subscription:
+    @strawberry.subscription(
+        directives=requires("deploy:read"),
+        description="Replays events with seq > afterSeq, then streams live ones; completes after CONCLUDED.",
+    )
+    async def deployment_events(
+        self, info: strawberry.Info, deployment_id: strawberry.ID, after_seq: int | None = None
+    ) -> AsyncGenerator[DeploymentEvent | None, None]:
+        async for item in deployment_events(info, deployment_id, after_seq):
+            yield item
+
+    @strawberry.subscription(
+        directives=requires("logs:read"),
+        description="Replays log lines with seq > afterSeq, then streams live ones; "
+        "completes when the deployment has concluded and every line was sent.",
+    )
+    async def deployment_logs(
+        self, info: strawberry.Info, deployment_id: strawberry.ID, after_seq: int | None = None
+    ) -> AsyncGenerator[LogLine | None, None]:
+        async for item in deployment_logs(info, deployment_id, after_seq):
+            yield item
+
+    @strawberry.subscription(
+        directives=requires("deploy:read"),
+        description="Every event of every deployment the caller may read (optionally one project), "
+        "for dashboards; never completes.",
+    )
+    async def deployment_feed(
+        self, info: strawberry.Info, project_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[DeploymentEvent | None, None]:
+        async for item in deployment_feed(info, project_id):
+            yield item

@@ -1,0 +1,1 @@
+"""Strawberry types of the contract, built from model rows."""

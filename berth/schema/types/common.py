@@ -1,0 +1,82 @@
+"""Small shared types: paging info, user errors, enums of the contract."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from berth.models.enums import (
+    DeploymentConclusion,
+    DeploymentEventType,
+    DeploymentStatus,
+    DeploymentTrigger,
+    DriftStatus,
+    LogStream,
+    Role,
+    SourceType,
+    StepKind,
+    StepStatus,
+    TokenKind,
+)
+
+__all__ = [
+    "DeploymentConclusion",
+    "DeploymentEventType",
+    "DeploymentStatus",
+    "DeploymentTrigger",
+    "DriftStatus",
+    "LogStream",
+    "PageInfo",
+    "Role",
+    "SourceType",
+    "StepKind",
+    "StepStatus",
+    "TokenKind",
+    "UserError",
+    "UserErrorCode",
+]
+
+# The models' enums are the schema's enums: registered once, under their own names.
+for _enum in (
+    Role,
+    TokenKind,
+    SourceType,
+    DeploymentStatus,
+    DeploymentConclusion,
+    DeploymentTrigger,
+    StepKind,
+    StepStatus,
+    LogStream,
+    DriftStatus,
+    DeploymentEventType,
+):
+    strawberry.enum(_enum)
+
+
+@strawberry.enum(name="UserErrorCode")
+class UserErrorCode(Enum):
+    INVALID_INPUT = "INVALID_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    NOT_CANCELABLE = "NOT_CANCELABLE"
+    NO_ROLLBACK_TARGET = "NO_ROLLBACK_TARGET"
+    QUEUE_FULL = "QUEUE_FULL"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+
+
+@strawberry.type(name="UserError")
+class UserError:
+    code: UserErrorCode
+    message: str
+    field: list[str] | None = strawberry.field(
+        default=None, description='Path to the offending input field, e.g. ["input", "imageTag"].'
+    )
+
+
+@strawberry.type(name="PageInfo")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None = None
+    end_cursor: str | None = None

@@ -1,0 +1,354 @@
+"""The deployment record, its steps, logs and the three views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from berth.models import Deployment as DeploymentRow
+from berth.models import DeploymentStep as StepRow
+from berth.models import LogLine as LogLineRow
+from berth.models import Observation as ObservationRow
+from berth.schema.directives import requires
+from berth.schema.ids import to_global_id
+from berth.schema.types.common import (
+    DeploymentConclusion,
+    DeploymentStatus,
+    DeploymentTrigger,
+    DriftStatus,
+    LogStream,
+    PageInfo,
+    Role,
+    SourceType,
+    StepKind,
+    StepStatus,
+    TokenKind,
+)
+from berth.schema.types.inventory import Environment, Project, Server, Service
+from berth.schema.types.node import Node
+
+
+@strawberry.type(name="Actor")
+class Actor:
+    subject: str
+    email: str | None
+    role: Role | None
+    token_kind: TokenKind
+    token_name: str | None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Actor:
+        return cls(
+            subject=data["subject"],
+            email=data.get("email"),
+            role=data.get("role"),  # type: ignore[arg-type]
+            token_kind=data["tokenKind"],
+            token_name=data.get("tokenName"),
+        )
+
+
+@strawberry.type(name="DeploymentInput")
+class DeploymentInput:
+    source_type: SourceType
+    image: str | None = None
+    image_tag: str | None = None
+    image_digest: str | None = strawberry.field(
+        default=None,
+        description="Resolved image digest once known (repo@sha256:...); null for a build that was never pushed.",
+    )
+    image_id: str | None = strawberry.field(
+        default=None, description="Local image id (sha256:...) once known."
+    )
+    repository: str | None = None
+    ref: str | None = None
+    commit_sha: str | None = None
+    compose_files: list[str] | None = None
+    compose_profiles: list[str] | None = None
+    dockerfile: str | None = None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> DeploymentInput:
+        return cls(
+            source_type=data["sourceType"],
+            image=data.get("image"),
+            image_tag=data.get("imageTag"),
+            image_digest=data.get("imageDigest"),
+            image_id=data.get("imageId"),
+            repository=data.get("repository"),
+            ref=data.get("ref"),
+            commit_sha=data.get("commitSha"),
+            compose_files=data.get("composeFiles"),
+            compose_profiles=data.get("composeProfiles"),
+            dockerfile=data.get("dockerfile"),
+        )
+
+
+@strawberry.type(name="DeploymentStep")
+class DeploymentStep:
+    kind: StepKind
+    status: StepStatus
+    started_at: datetime | None
+    completed_at: datetime | None
+    detail: str | None = strawberry.field(
+        description="Short human-readable outcome, e.g. the error that failed the step."
+    )
+
+    @classmethod
+    def of(cls, row: StepRow) -> DeploymentStep:
+        return cls(
+            kind=row.kind,
+            status=row.status,
+            started_at=row.started_at,
+            completed_at=row.completed_at,
+            detail=row.detail,
+        )
+
+    @classmethod
+    def of_snapshot(cls, data: dict[str, Any]) -> DeploymentStep:
+        return cls(
+            kind=data["kind"],
+            status=data["status"],
+            started_at=datetime.fromisoformat(data["startedAt"]) if data.get("startedAt") else None,
+            completed_at=datetime.fromisoformat(data["completedAt"]) if data.get("completedAt") else None,
+            detail=data.get("detail"),
+        )
+
+
+@strawberry.type(name="DeploymentError")
+class DeploymentError:
+    step: StepKind | None
+    code: str
+    message: str
+
+
+@strawberry.type(name="LogLine")
+class LogLine:
+    seq: int = strawberry.field(description="Gap-free sequence number within the deployment, starting at 1.")
+    timestamp: datetime
+    stream: LogStream
+    step: StepKind | None
+    text: str
+
+    @classmethod
+    def of(cls, row: LogLineRow) -> LogLine:
+        return cls(seq=row.seq, timestamp=row.timestamp, stream=row.stream, step=row.step, text=row.text)
+
+
+@strawberry.type(name="LogLineEdge")
+class LogLineEdge:
+    cursor: str
+    node: LogLine
+
+
+@strawberry.type(name="LogLineConnection")
+class LogLineConnection:
+    edges: list[LogLineEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(name="ObservedContainer")
+class ObservedContainer:
+    name: str
+    image: str
+    image_digest: str | None
+    state: str
+    health: str | None
+    deployment_id: strawberry.ID | None
+    started_at: datetime | None
+
+
+@strawberry.type(name="Difference")
+class Difference:
+    field: str
+    expected: str | None
+    actual: str | None
+
+
+@strawberry.type(name="ObservedState")
+class ObservedState:
+    observed_at: datetime
+    drift: DriftStatus
+    containers: list[ObservedContainer]
+    differences: list[Difference]
+    row: strawberry.Private[ObservationRow]
+
+    @classmethod
+    def of(cls, row: ObservationRow) -> ObservedState:
+        containers = [
+            ObservedContainer(
+                name=c.get("name", ""),
+                image=c.get("image", ""),
+                image_digest=c.get("imageDigest"),
+                state=c.get("state", "unknown"),
+                health=c.get("health"),
+                deployment_id=strawberry.ID(to_global_id("Deployment", int(c["deploymentId"])))
+                if c.get("deploymentId")
+                else None,
+                started_at=datetime.fromisoformat(c["startedAt"]) if c.get("startedAt") else None,
+            )
+            for c in row.containers
+        ]
+        differences = [
+            Difference(field=d["field"], expected=d.get("expected"), actual=d.get("actual"))
+            for d in row.differences
+        ]
+        return cls(
+            observed_at=row.observed_at,
+            drift=row.drift,
+            containers=containers,
+            differences=differences,
+            row=row,
+        )
+
+    @strawberry.field(description="Deployment whose frozen input the observation was compared with.")
+    async def compared_with(self, info: strawberry.Info) -> Deployment | None:
+        pk = self.row.compared_with_id  # type: ignore[attr-defined]
+        if pk is None:
+            return None
+        row = await info.context.loaders.deployment.load(pk)
+        return Deployment.of(row) if row else None
+
+
+@strawberry.type(name="Deployment", directives=requires("deploy:read"))
+class Deployment(Node):
+    number: int = strawberry.field(description="Sequence number within the service, starting at 1.")
+    status: DeploymentStatus
+    conclusion: DeploymentConclusion | None
+    trigger: DeploymentTrigger
+    created_at: datetime
+    started_at: datetime | None
+    concluded_at: datetime | None
+    cancel_requested_at: datetime | None
+    config_snapshot: JSON = strawberry.field(
+        description="Resolved configuration at deploy time, secrets redacted."
+    )
+    declared_config: JSON = strawberry.field(
+        description="View 1: what was selected before the rollout (repository, branch, compose files, profiles, target)."
+    )
+    frozen_input: JSON = strawberry.field(
+        description="View 2: the replayable snapshot that was actually queued "
+        "(env evidence, readiness gates, image overrides, preview metadata)."
+    )
+    row: strawberry.Private[DeploymentRow]
+
+    @classmethod
+    def of(cls, row: DeploymentRow) -> Deployment:
+        return cls(
+            id=strawberry.ID(to_global_id("Deployment", row.pk)),
+            number=row.number,
+            status=row.status,
+            conclusion=row.conclusion,
+            trigger=row.trigger,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            concluded_at=row.concluded_at,
+            cancel_requested_at=row.cancel_requested_at,
+            config_snapshot=row.config_snapshot,
+            declared_config=row.declared_config,
+            frozen_input=row.frozen_input,
+            row=row,
+        )
+
+    @strawberry.field(
+        description="Edges into types with other scopes are nullable so that a missing scope nulls only that edge."
+    )
+    async def service(self, info: strawberry.Info) -> Service | None:
+        row = await info.context.loaders.service.load(self.row.service_id)  # type: ignore[attr-defined]
+        return Service.of(row) if row else None
+
+    @strawberry.field
+    async def project(self, info: strawberry.Info) -> Project | None:
+        row = await info.context.loaders.project.load(self.row.project_id)  # type: ignore[attr-defined]
+        return Project.of(row) if row else None
+
+    @strawberry.field
+    async def environment(self, info: strawberry.Info) -> Environment | None:
+        row = await info.context.loaders.environment.load(self.row.environment_id)  # type: ignore[attr-defined]
+        return Environment.of(row) if row else None
+
+    @strawberry.field
+    async def server(self, info: strawberry.Info) -> Server | None:
+        row = await info.context.loaders.server.load(self.row.server_id)  # type: ignore[attr-defined]
+        return Server.of(row) if row else None
+
+    @strawberry.field
+    def actor(self) -> Actor:
+        return Actor.of(self.row.actor)
+
+    @strawberry.field
+    def input(self) -> DeploymentInput:
+        return DeploymentInput.of(self.row.input)
+
+    @strawberry.field
+    async def steps(self, info: strawberry.Info) -> list[DeploymentStep]:
+        return [DeploymentStep.of(s) for s in await info.context.loaders.steps.load(self.row.pk)]
+
+    @strawberry.field
+    def error(self) -> DeploymentError | None:
+        data = self.row.error
+        if not data:
+            return None
+        return DeploymentError(step=data.get("step"), code=data["code"], message=data["message"])
+
+    @strawberry.field(description="Set on a rollback: the deployment whose frozen input this one replays.")
+    async def rollback_of(self, info: strawberry.Info) -> Deployment | None:
+        pk = self.row.rollback_of_id  # type: ignore[attr-defined]
+        if pk is None:
+            return None
+        row = await info.context.loaders.deployment.load(pk)
+        return Deployment.of(row) if row else None
+
+    @strawberry.field(description="Position in the server's queue while QUEUED, else null.")
+    async def queue_position(self) -> int | None:
+        from berth.domain.queries import queue_position
+
+        return await queue_position(self.row)
+
+    @strawberry.field(description="View 3: the most recent runtime observation for this service environment.")
+    async def last_observed_state(self, info: strawberry.Info) -> ObservedState | None:
+        row = await info.context.loaders.latest_observation.load(self.row.service_id)  # type: ignore[attr-defined]
+        return ObservedState.of(row) if row else None
+
+    @strawberry.field(description="The whole record as one JSON document, for copy/download.")
+    async def artifact(self, info: strawberry.Info) -> JSON:
+        from berth.resolvers.artifact import artifact_of
+
+        return cast(JSON, await artifact_of(self.row, info.context.loaders))
+
+    @strawberry.field(directives=requires("logs:read"))
+    async def logs(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> LogLineConnection | None:
+        from berth.resolvers.logs import resolve_logs
+
+        return await resolve_logs(self.row.pk, first, after)
+
+
+@strawberry.type(name="DeploymentEdge")
+class DeploymentEdge:
+    cursor: str
+    node: Deployment
+
+
+@strawberry.type(name="DeploymentConnection")
+class DeploymentConnection:
+    edges: list[DeploymentEdge]
+    nodes: list[Deployment]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input(name="DeploymentFilter")
+class DeploymentFilter:
+    project_id: strawberry.ID | None = None
+    service_id: strawberry.ID | None = None
+    environment_id: strawberry.ID | None = None
+    server_id: strawberry.ID | None = None
+    status: list[DeploymentStatus] | None = None
+    conclusion: list[DeploymentConclusion] | None = None
+    trigger: list[DeploymentTrigger] | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None

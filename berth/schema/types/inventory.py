@@ -1,0 +1,192 @@
+"""Servers, projects, environments and services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from berth.models import Environment as EnvironmentRow
+from berth.models import Project as ProjectRow
+from berth.models import Server as ServerRow
+from berth.models import Service as ServiceRow
+from berth.schema.directives import requires
+from berth.schema.ids import to_global_id
+from berth.schema.types.common import SourceType
+from berth.schema.types.node import Node
+
+if TYPE_CHECKING:
+    from berth.schema.types.deployment import (
+        Deployment,
+        DeploymentConnection,
+        DeploymentFilter,
+        ObservedState,
+    )
+
+DeploymentT = Annotated["Deployment", strawberry.lazy("berth.schema.types.deployment")]
+DeploymentConnectionT = Annotated["DeploymentConnection", strawberry.lazy("berth.schema.types.deployment")]
+DeploymentFilterT = Annotated["DeploymentFilter", strawberry.lazy("berth.schema.types.deployment")]
+ObservedStateT = Annotated["ObservedState", strawberry.lazy("berth.schema.types.deployment")]
+
+
+@strawberry.type(name="Server", directives=requires("server:read"))
+class Server(Node):
+    name: str
+    docker_host: str = strawberry.field(
+        description="Docker endpoint: unix:///path, tcp://host:port (TLS when configured) or ssh://user@host."
+    )
+    max_concurrent_deployments: int
+    max_queued_deployments: int
+    allow_privileged: bool = strawberry.field(
+        description="Whether services on this server may use privileged mode, host bind mounts, "
+        "host network/pid, added capabilities or devices."
+    )
+    reachable: bool | None = strawberry.field(description="Updated by the observer.")
+    last_checked_at: datetime | None
+    docker_version: str | None
+
+    @classmethod
+    def of(cls, row: ServerRow) -> Server:
+        return cls(
+            id=strawberry.ID(to_global_id("Server", row.pk)),
+            name=row.name,
+            docker_host=row.docker_host,
+            max_concurrent_deployments=row.max_concurrent_deployments,
+            max_queued_deployments=row.max_queued_deployments,
+            allow_privileged=row.allow_privileged,
+            reachable=row.reachable,
+            last_checked_at=row.last_checked_at,
+            docker_version=row.docker_version,
+        )
+
+
+@strawberry.type(name="Project", directives=requires("service:read"))
+class Project(Node):
+    name: str
+    row: strawberry.Private[ProjectRow]
+
+    @strawberry.field
+    async def environments(self) -> list[Environment]:
+        rows = await EnvironmentRow.filter(project_id=self.row.pk).order_by("id")
+        return [Environment.of(r) for r in rows]
+
+    @strawberry.field
+    async def services(self, info: strawberry.Info) -> list[Service]:
+        rows = await ServiceRow.filter(project_id=self.row.pk).order_by("id")
+        return [Service.of(r) for r in rows]
+
+    @classmethod
+    def of(cls, row: ProjectRow) -> Project:
+        return cls(id=strawberry.ID(to_global_id("Project", row.pk)), name=row.name, row=row)
+
+
+@strawberry.type(name="Environment", directives=requires("service:read"))
+class Environment(Node):
+    name: str
+    row: strawberry.Private[EnvironmentRow]
+
+    @strawberry.field
+    async def project(self, info: strawberry.Info) -> Project:
+        row = await info.context.loaders.project.load(self.row.project_id)
+        return Project.of(row)
+
+    @classmethod
+    def of(cls, row: EnvironmentRow) -> Environment:
+        return cls(id=strawberry.ID(to_global_id("Environment", row.pk)), name=row.name, row=row)
+
+
+@strawberry.type(name="HealthCheckConfig")
+class HealthCheckConfig:
+    kind: str = strawberry.field(description="HTTP, TCP or DOCKER (use the image's own HEALTHCHECK).")
+    port: int | None
+    path: str | None
+    expected_status: list[int] | None
+    timeout_seconds: int
+    interval_seconds: int
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> HealthCheckConfig:
+        return cls(
+            kind=data["kind"],
+            port=data.get("port"),
+            path=data.get("path"),
+            expected_status=data.get("expectedStatus"),
+            timeout_seconds=int(data.get("timeoutSeconds") or 60),
+            interval_seconds=int(data.get("intervalSeconds") or 2),
+        )
+
+
+@strawberry.type(name="Service", directives=requires("service:read"))
+class Service(Node):
+    name: str
+    source_type: SourceType
+    auto_rollback: bool = strawberry.field(
+        description="On a failed START or HEALTH, put the previous successful deployment's containers back "
+        "(default true)."
+    )
+    row: strawberry.Private[ServiceRow]
+
+    @classmethod
+    def of(cls, row: ServiceRow) -> Service:
+        return cls(
+            id=strawberry.ID(to_global_id("Service", row.pk)),
+            name=row.name,
+            source_type=row.source_type,
+            auto_rollback=row.auto_rollback,
+            row=row,
+        )
+
+    @strawberry.field
+    async def project(self, info: strawberry.Info) -> Project:
+        return Project.of(await info.context.loaders.project.load(self.row.project_id))
+
+    @strawberry.field
+    async def environment(self, info: strawberry.Info) -> Environment:
+        return Environment.of(await info.context.loaders.environment.load(self.row.environment_id))
+
+    @strawberry.field(description="Null (with FORBIDDEN) for a caller without server:read.")
+    async def server(self, info: strawberry.Info) -> Server | None:
+        row = await info.context.loaders.server.load(self.row.server_id)
+        return Server.of(row) if row else None
+
+    @strawberry.field(
+        description="Declared source configuration as stored for the service now (secrets redacted)."
+    )
+    def declared_config(self) -> JSON:
+        from berth.domain.views import declared_config_view
+
+        return cast(JSON, declared_config_view(self.row))
+
+    @strawberry.field
+    def health_check(self) -> HealthCheckConfig | None:
+        return HealthCheckConfig.of(self.row.health_check) if self.row.health_check else None
+
+    @strawberry.field(directives=requires("deploy:read"))
+    async def latest_deployment(self, info: strawberry.Info) -> DeploymentT | None:
+        from berth.schema.types.deployment import Deployment
+
+        row = await info.context.loaders.latest_deployment.load(self.row.pk)
+        return Deployment.of(row) if row else None
+
+    @strawberry.field(directives=requires("deploy:read"))
+    async def deployments(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: DeploymentFilterT | None = None,
+    ) -> DeploymentConnectionT | None:
+        from berth.resolvers.deployments import resolve_deployments
+
+        return await resolve_deployments(info, first, after, last, before, filter, service_id=self.row.pk)
+
+    @strawberry.field(directives=requires("deploy:read"))
+    async def last_observed_state(self, info: strawberry.Info) -> ObservedStateT | None:
+        from berth.schema.types.deployment import ObservedState
+
+        row = await info.context.loaders.latest_observation.load(self.row.pk)
+        return ObservedState.of(row) if row else None

@@ -1,0 +1,10 @@
+"""The Relay `Node` interface."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.interface(name="Node")
+class Node:
+    id: strawberry.ID
