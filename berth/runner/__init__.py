@@ -1,0 +1,1 @@
+"""The runner: claiming queued deployments and driving Docker on target servers."""

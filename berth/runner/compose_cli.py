@@ -1,0 +1,152 @@
+"""Drive `docker compose` (v2 plugin), falling back to `docker-compose` (v1).
+
+Every command gets the rendered files from a private temp dir (0700, files 0600),
+always `-p PROJECT`, and the project's variables through the child's environment only:
+they may be secrets, and a command line is visible to every user of the host.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from berth.runner.docker_api import (
+    SYSTEM,
+    CancelEvent,
+    ComposeError,
+    ComposeProject,
+    OnLine,
+    discard_line,
+)
+from berth.runner.process import minimal_env, run_process
+
+PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+DETECT_TIMEOUT = 20.0
+# A file that declares nothing: lets v1, which insists on a file, run `down` on a
+# project whose files we no longer have (`--remove-orphans` then removes everything).
+# v1 needs the `version` key to read `services` as the v3 layout; v2 only warns about it.
+_EMPTY_PROJECT = 'version: "3.8"\nservices: {}\n'
+
+# Detected once per process: which compose is installed does not change under us.
+_detected: list[str] | None = None
+
+
+async def detect_compose_command(env: Mapping[str, str] | None = None) -> list[str]:
+    """["docker", "compose"] when the v2 plugin answers, else ["docker-compose"]."""
+    global _detected
+    if _detected is not None:
+        return list(_detected)
+    found: list[str] | None = None
+    if shutil.which("docker"):
+        result = await run_process(["docker", "compose", "version"], env=minimal_env(env), check=False,
+                                   step_timeout=DETECT_TIMEOUT, what="docker compose version")
+        if result.returncode == 0:
+            found = ["docker", "compose"]
+    if found is None and shutil.which("docker-compose"):
+        found = ["docker-compose"]
+    if found is None:
+        raise ComposeError("neither `docker compose` nor `docker-compose` is installed", returncode=-1)
+    _detected = found
+    return list(found)
+
+
+def _write_files(directory: Path, files: Mapping[str, str]) -> list[Path]:
+    paths = []
+    for name, content in (files or {"compose.yaml": _EMPTY_PROJECT}).items():
+        if not _FILE_NAME.match(name):
+            raise ComposeError(f"invalid compose file name {name!r}", returncode=-1)
+        path = directory / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        paths.append(path)
+    return paths
+
+
+def pullable_services(project: ComposeProject) -> list[str] | None:
+    """Active services without `build:`, or None when the files cannot be read here.
+
+    v1 would otherwise try to pull a built service's `image:` name and fail. Naming the
+    services is also how both versions are told to skip the others; profiles are
+    applied first because a service named on the command line starts regardless.
+    """
+    merged: dict[str, dict[str, Any]] = {}
+    try:
+        for content in project.files.values():
+            document = yaml.safe_load(content) or {}
+            for name, config in (document.get("services") or {}).items():
+                merged.setdefault(str(name), {}).update(config or {})
+    except (yaml.YAMLError, AttributeError, TypeError):
+        return None  # compose itself will say what is wrong with the file
+    active = set(project.profiles)
+    return [name for name, config in merged.items()
+            if "build" not in config and (not config.get("profiles") or active & set(config["profiles"]))]
+
+
+class ComposeCli:
+    def __init__(self, env: Mapping[str, str] | None = None, command: Sequence[str] | None = None) -> None:
+        """env: the endpoint's variables (DOCKER_HOST, TLS/SSH settings); command: skip detection."""
+        self._endpoint_env = dict(env or {})
+        self._command = list(command) if command else None
+
+    async def command(self) -> list[str]:
+        if self._command is None:
+            self._command = await detect_compose_command(self._endpoint_env)
+        return list(self._command)
+
+    async def up(self, project: ComposeProject, *, on_line: OnLine = discard_line,
+                 cancel: CancelEvent | None = None, step_timeout: float | None = None) -> None:
+        await self.run(project, ["up", "-d", "--remove-orphans"], on_line=on_line, cancel=cancel,
+                       step_timeout=step_timeout)
+
+    async def down(self, project: ComposeProject, *, remove_volumes: bool = False,
+                   on_line: OnLine = discard_line, cancel: CancelEvent | None = None,
+                   step_timeout: float | None = None) -> None:
+        args = ["down", "--remove-orphans"] + (["--volumes"] if remove_volumes else [])
+        await self.run(project, args, on_line=on_line, cancel=cancel, step_timeout=step_timeout)
+
+    async def pull(self, project: ComposeProject, *, on_line: OnLine = discard_line,
+                   cancel: CancelEvent | None = None, step_timeout: float | None = None) -> None:
+        """Pull the images of services that are not built here (BUILD makes those)."""
+        services = pullable_services(project)
+        if services == []:
+            on_line(SYSTEM, "compose pull: every service is built, nothing to pull")
+            return
+        await self.run(project, ["pull", *(services or [])], on_line=on_line, cancel=cancel,
+                       step_timeout=step_timeout)
+
+    async def build(self, project: ComposeProject, *, on_line: OnLine = discard_line,
+                    cancel: CancelEvent | None = None, step_timeout: float | None = None) -> None:
+        await self.run(project, ["build"], on_line=on_line, cancel=cancel, step_timeout=step_timeout)
+
+    async def run(self, project: ComposeProject, args: Sequence[str], *, on_line: OnLine = discard_line,
+                  cancel: CancelEvent | None = None, step_timeout: float | None = None) -> None:
+        """Run one compose subcommand for `project`; raises ComposeError/Canceled/StepTimeout."""
+        if not PROJECT_NAME.match(project.name):
+            raise ComposeError(f"invalid compose project name {project.name!r}", returncode=-1)
+        command = await self.command()
+        with tempfile.TemporaryDirectory(prefix="berth-compose-") as tmp:  # mkdtemp: mode 0700
+            paths = _write_files(Path(tmp), project.files)
+            argv = [*command, "--ansi", "never", "-p", project.name]
+            for path in paths:
+                argv += ["-f", str(path)]
+            if project.project_dir is not None:
+                argv += ["--project-directory", str(project.project_dir)]
+            for profile in project.profiles:
+                argv += ["--profile", profile]
+            argv += list(args)
+            # Shown without the temp paths, which mean nothing to a reader of the log.
+            on_line(SYSTEM, f"{' '.join(command)} -p {project.name} {' '.join(args)}")
+            # Endpoint variables last: a project variable must not redirect DOCKER_HOST.
+            env = minimal_env(project.env, self._endpoint_env)
+            await run_process(argv, env=env, cwd=project.project_dir or tmp, on_line=on_line,
+                              cancel=cancel, step_timeout=step_timeout, what=f"compose {args[0]}",
+                              error_cls=ComposeError)

@@ -1,0 +1,403 @@
+"""The seam between runner logic and Docker: one async protocol, its data and its errors.
+
+The runner only talks to `DockerApi`. `docker_engine.DockerEngine` implements it over
+docker-py and the compose CLI; `docker_fake.FakeDocker` implements it in memory for
+fast unit tests. Nothing here imports docker-py, so importing the vocabulary is cheap.
+
+Conventions shared by every implementation:
+
+* Long operations stream what they print through `on_line(stream, text)`, where
+  stream is one of `STDOUT`, `STDERR`, `SYSTEM`, always called on the event loop.
+* Cancellation is an `asyncio.Event`: once set, the operation stops what it started
+  (closes the stream, kills the child process group) and raises `Canceled` within a
+  few seconds. A `step_timeout` raises `StepTimeout` the same way. Cancelling the awaiting
+  task (e.g. `asyncio.wait_for`) also stops the work, raising `CancelledError` as usual.
+* Failures are typed (`DockerOperationError`, `NotFound`, `CommandFailed`, ...) and
+  carry the daemon's or the command's own message, never a library traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+STDOUT = "STDOUT"
+STDERR = "STDERR"
+SYSTEM = "SYSTEM"
+
+OnLine = Callable[[str, str], None]
+"""`on_line(stream, text)`: one line of output, without its line ending."""
+
+CancelEvent = asyncio.Event
+
+
+def discard_line(stream: str, text: str) -> None:
+    """An `on_line` for callers that do not want the output."""
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class RunnerError(Exception):
+    """Base of every error raised through the seam; `str(err)` is fit for a user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Canceled(RunnerError):
+    """The operation was stopped because its cancel event was set."""
+
+
+class StepTimeout(RunnerError):
+    """The operation was stopped because it ran past its deadline."""
+
+    def __init__(self, message: str, timeout: float) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+
+
+class DockerOperationError(RunnerError):
+    """The daemon refused or failed an operation; the message is the daemon's."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class NotFound(DockerOperationError):
+    """The container, image or volume does not exist."""
+
+
+class EndpointError(DockerOperationError):
+    """The Docker endpoint cannot be reached or its credentials are unusable."""
+
+
+class CommandFailed(RunnerError):
+    """A child process (git, compose) exited non-zero; `output_tail` has its last lines."""
+
+    def __init__(self, message: str, *, returncode: int, output_tail: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+        self.output_tail = list(output_tail)
+
+
+class ComposeError(CommandFailed):
+    """`docker compose` / `docker-compose` failed."""
+
+
+class GitError(CommandFailed):
+    """`git` failed (clone, checkout, unknown ref)."""
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class EngineVersion:
+    version: str
+    api_version: str
+    os: str = ""
+    arch: str = ""
+
+
+@dataclass(frozen=True)
+class PullResult:
+    image_ref: str
+    image_id: str
+    digest: str | None
+    """`sha256:…` manifest digest; None for images that have no registry digest."""
+    repo_digest: str | None
+    """`repository@sha256:…`, pullable later to get exactly this image (rollback)."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: str
+    tags: tuple[str, ...] = ()
+    repo_digests: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    has_healthcheck: bool = False
+    exposed_ports: tuple[str, ...] = ()
+    created: str = ""
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    driver: str = "local"
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """What `run_container` creates and starts.
+
+    ports: docker-style "127.0.0.1:8080:80", "8080:80", "80" (random host port),
+    optionally suffixed "/udp". volumes: named volumes only, "name:/path[:ro]".
+    """
+
+    name: str
+    image: str
+    command: Sequence[str] | None = None
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold secrets
+    ports: Sequence[str] = ()
+    volumes: Sequence[str] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    restart_policy: str = "unless-stopped"
+    network: str | None = None
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    container_port: int
+    protocol: str
+    host_ip: str
+    host_port: int
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    id: str
+    name: str
+    image: str
+    """The reference the container was created from (Config.Image)."""
+    image_id: str
+    state: str
+    """Docker's status: created, running, restarting, paused, exited, dead, removing."""
+    health: str | None
+    """starting / healthy / unhealthy, or None when the image has no HEALTHCHECK."""
+    exit_code: int
+    restart_count: int
+    ip_address: str | None
+    ports: tuple[PortBinding, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    started_at: str = ""
+    finished_at: str = ""
+    error: str = ""
+    health_output: str | None = None
+    """Output of the latest health probe, for error messages."""
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+@dataclass(frozen=True)
+class LogLine:
+    stream: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ComposeProject:
+    """A compose project as the runner renders it.
+
+    files: file name -> rendered content, passed with `-f` in order; written to a
+    private temp dir for each command. project_dir: base for relative paths such as
+    `build:` contexts (the clone), else the temp dir. env: variables for interpolation,
+    given through the child's environment only (they may be secrets).
+    """
+
+    name: str
+    files: Mapping[str, str]
+    profiles: Sequence[str] = ()
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    project_dir: Path | None = None
+
+    @classmethod
+    def from_checkout(cls, name: str, checkout: Path, file_paths: Sequence[str], *,
+                      profiles: Sequence[str] = (), env: Mapping[str, str] | None = None) -> ComposeProject:
+        """The files of a repository checkout, e.g. ["deploy/compose.yaml"].
+
+        As compose itself would, relative paths resolve against the first file's folder.
+        """
+        if not file_paths:
+            raise ValueError("a compose project needs at least one file")
+        files: dict[str, str] = {}
+        for relative in file_paths:
+            path = checkout / relative
+            if path.name in files:
+                raise ValueError(f"two compose files are named {path.name!r}")
+            files[path.name] = path.read_text(encoding="utf-8")
+        return cls(name=name, files=files, profiles=tuple(profiles), env=dict(env or {}),
+                   project_dir=(checkout / file_paths[0]).parent)
+
+
+@dataclass(frozen=True)
+class ComposeContainer:
+    service: str
+    container: ContainerInfo
+
+
+def parse_port(spec: str) -> tuple[int, str, str | None, int | None]:
+    """'127.0.0.1:8080:80/udp' -> (80, 'udp', '127.0.0.1', 8080); host ip/port may be None."""
+    body, _, proto = spec.partition("/")
+    proto = proto or "tcp"
+    parts = body.split(":")
+    if proto not in ("tcp", "udp", "sctp") or len(parts) > 3:
+        raise DockerOperationError(f"invalid port mapping {spec!r}")
+    host_ip = parts[0] if len(parts) == 3 else None
+    host_port = parts[-2] if len(parts) >= 2 else ""
+    try:
+        container_port = int(parts[-1])
+        published = int(host_port) if host_port else None
+    except ValueError:
+        raise DockerOperationError(f"invalid port mapping {spec!r}") from None
+    for port in (container_port, published):
+        if port is not None and not 0 < port < 65536:
+            raise DockerOperationError(f"invalid port mapping {spec!r}")
+    return container_port, proto, host_ip or None, published
+
+
+def parse_volume_spec(spec: str) -> tuple[str, str, bool]:
+    """'name:/path[:ro]' -> (name, path, read_only). Host paths are refused: named volumes only."""
+    parts = spec.split(":")
+    mode = parts[2] if len(parts) == 3 else "rw"
+    if len(parts) not in (2, 3) or mode not in ("ro", "rw"):
+        raise DockerOperationError(f"invalid volume {spec!r}: expected name:/path[:ro]")
+    name, target = parts[0], parts[1]
+    if not name or not name[0].isalnum() or not all(c.isalnum() or c in "_.-" for c in name):
+        raise DockerOperationError(f"invalid volume {spec!r}: only named volumes are allowed")
+    if not target.startswith("/"):
+        raise DockerOperationError(f"invalid volume {spec!r}: the container path must be absolute")
+    return name, target, mode == "ro"
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+@runtime_checkable
+class DockerApi(Protocol):
+    """Everything the runner does to a Docker host. All methods are coroutines."""
+
+    async def version(self) -> EngineVersion: ...
+
+    async def pull(
+        self,
+        image_ref: str,
+        *,
+        on_line: OnLine = discard_line,
+        cancel: CancelEvent | None = None,
+        step_timeout: float | None = None,
+        auth_config: Mapping[str, str] | None = None,
+    ) -> PullResult: ...
+
+    async def build(
+        self,
+        context_dir: Path,
+        *,
+        tag: str,
+        dockerfile: str = "Dockerfile",
+        labels: Mapping[str, str] | None = None,
+        build_args: Mapping[str, str] | None = None,
+        on_line: OnLine = discard_line,
+        cancel: CancelEvent | None = None,
+        step_timeout: float | None = None,
+    ) -> str:
+        """Build `context_dir` and tag it; returns the image id."""
+        ...
+
+    async def inspect_image(self, ref: str) -> ImageInfo: ...
+
+    async def list_images(self, labels: Mapping[str, str | None] | None = None) -> list[ImageInfo]: ...
+
+    async def remove_image(self, ref: str, *, force: bool = False) -> bool:
+        """Remove an image; False when it was not there."""
+        ...
+
+    async def tag_image(self, source: str, target: str) -> None: ...
+
+    async def create_volume(self, name: str, labels: Mapping[str, str] | None = None) -> VolumeInfo: ...
+
+    async def volume_exists(self, name: str) -> bool: ...
+
+    async def run_container(self, spec: ContainerSpec) -> str:
+        """Create and start; returns the id. On a failed start nothing is left behind."""
+        ...
+
+    async def start_container(self, container_id: str) -> None: ...
+
+    async def stop_container(self, container_id: str, *, grace_seconds: int = 10) -> None: ...
+
+    async def remove_container(self, container_id: str, *, force: bool = False) -> bool:
+        """Remove a container; False when it was not there."""
+        ...
+
+    async def inspect_container(self, container_id: str) -> ContainerInfo: ...
+
+    async def list_containers(
+        self, labels: Mapping[str, str | None] | None = None, *, all: bool = True
+    ) -> list[ContainerInfo]:
+        """Containers carrying every label (value None: the key alone)."""
+        ...
+
+    async def container_logs(
+        self,
+        container_id: str,
+        *,
+        on_line: OnLine,
+        stop: asyncio.Event | None = None,
+        since: datetime | None = None,
+        follow: bool = True,
+    ) -> None:
+        """Stream the container's stdout/stderr lines until it exits or `stop` is set.
+
+        Setting `stop` is the normal way to end following, so it returns quietly.
+        """
+        ...
+
+    async def tail_logs(self, container_id: str, n: int = 50) -> list[LogLine]: ...
+
+    async def compose_up(
+        self,
+        project: ComposeProject,
+        *,
+        on_line: OnLine = discard_line,
+        cancel: CancelEvent | None = None,
+        step_timeout: float | None = None,
+    ) -> None: ...
+
+    async def compose_down(
+        self,
+        project: ComposeProject,
+        *,
+        remove_volumes: bool = False,
+        on_line: OnLine = discard_line,
+        cancel: CancelEvent | None = None,
+        step_timeout: float | None = None,
+    ) -> None: ...
+
+    async def compose_pull(
+        self,
+        project: ComposeProject,
+        *,
+        on_line: OnLine = discard_line,
+        cancel: CancelEvent | None = None,
+        step_timeout: float | None = None,
+    ) -> None: ...
+
+    async def compose_build(
+        self,
+        project: ComposeProject,
+        *,
+        on_line: OnLine = discard_line,
+        cancel: CancelEvent | None = None,
+        step_timeout: float | None = None,
+    ) -> None: ...
+
+    async def compose_ps(self, project_name: str) -> list[ComposeContainer]: ...
+
+    async def close(self) -> None: ...
+
+
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+COMPOSE_SERVICE_LABEL = "com.docker.compose.service"

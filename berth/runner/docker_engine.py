@@ -1,0 +1,706 @@
+"""`DockerApi` over docker-py (engine API) and the compose CLI.
+
+docker-py is blocking, so every call runs in a worker thread. The streaming calls
+(pull, build, logs) are the delicate part: their generators cannot be interrupted from
+another thread, so we get hold of the HTTP response itself and, on cancel, shut its
+socket down from the event loop. The blocked read in the worker then sees EOF and the
+thread ends; the daemon sees the connection drop, which cancels a pull or a classic
+build (the build's intermediate container is removed as a backstop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+import requests
+from docker.utils import parse_repository_tag
+
+from berth.runner.compose_cli import ComposeCli
+from berth.runner.docker_api import (
+    COMPOSE_PROJECT_LABEL,
+    COMPOSE_SERVICE_LABEL,
+    STDERR,
+    STDOUT,
+    SYSTEM,
+    Canceled,
+    CancelEvent,
+    ComposeContainer,
+    ComposeProject,
+    ContainerInfo,
+    ContainerSpec,
+    DockerOperationError,
+    EndpointError,
+    EngineVersion,
+    ImageInfo,
+    LogLine,
+    NotFound,
+    OnLine,
+    PortBinding,
+    PullResult,
+    StepTimeout,
+    VolumeInfo,
+    discard_line,
+    parse_port,
+    parse_volume_spec,
+)
+from berth.runner.endpoints import DockerEndpoint
+from berth.runner.process import LineSplitter
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# How long after a cancel we wait for the worker thread to notice before reporting.
+_STOP_WAIT = 2.0
+# How long we keep removing a canceled build's intermediate containers.
+_BUILD_CLEANUP_SECONDS = 5.0
+_PULL_LAYER_DONE = ("Pull complete", "Already exists")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@contextlib.contextmanager
+def _docker_errors(what: str) -> Iterator[None]:
+    """Turn docker-py / requests exceptions into ours, keeping only the daemon's words."""
+    try:
+        yield
+    except docker.errors.NotFound as exc:
+        raise NotFound(f"{what}: {_explain(exc)}", status_code=404) from None
+    except docker.errors.APIError as exc:
+        raise DockerOperationError(f"{what}: {_explain(exc)}", status_code=exc.status_code) from None
+    except requests.exceptions.ConnectionError as exc:
+        raise EndpointError(f"{what}: cannot reach the Docker daemon ({_first_line(exc)})") from None
+    except requests.exceptions.RequestException as exc:
+        raise EndpointError(f"{what}: {_first_line(exc)}") from None
+    except docker.errors.DockerException as exc:
+        raise DockerOperationError(f"{what}: {_first_line(exc)}") from None
+
+
+def _explain(exc: docker.errors.APIError) -> str:
+    explanation = exc.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode("utf-8", errors="replace")
+    if not explanation and exc.response is not None:
+        explanation = exc.response.reason
+    return str(explanation or exc).strip()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:500]
+
+
+# --------------------------------------------------------------------------- streams
+
+
+_capture = threading.local()
+
+
+def _capture_hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """requests response hook: hands the response to whoever is capturing in this thread.
+
+    docker-py's pull/build return generators that hide their response; the hook runs
+    in the requesting thread as soon as headers arrive, before the body is read.
+    """
+    sink = getattr(_capture, "sink", None)
+    if sink is not None:
+        sink(response)
+
+
+@contextlib.contextmanager
+def _capturing(sink: Callable[[requests.Response], None]) -> Iterator[None]:
+    _capture.sink = sink
+    try:
+        yield
+    finally:
+        _capture.sink = None
+
+
+def shutdown_response(response: requests.Response) -> None:
+    """Wake a thread blocked reading `response`: shut the socket down (close() alone
+    does not interrupt a blocked recv on Linux), or close the paramiko channel."""
+    try:
+        fp = response.raw._fp.fp  # http.client's buffered reader over the socket
+        raw = getattr(fp, "raw", None)
+        sock = getattr(raw, "_sock", None) or getattr(raw, "sock", None)
+        if sock is None and hasattr(raw, "shutdown"):
+            sock = raw  # TLS: http.client reads the SSLSocket directly
+        channel = getattr(fp, "channel", None)
+        if sock is not None:
+            # The plain-socket method, so an SSLSocket's TLS state is left alone.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        elif channel is not None:
+            channel.close()
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+class _StreamHandle:
+    """Shared by the worker thread and the loop: the live response and the outcome."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_line: OnLine) -> None:
+        self._loop = loop
+        self._on_line = on_line
+        self._lock = threading.Lock()
+        self._responses: list[requests.Response] = []
+        self.closed = False
+        self.build_containers: list[str] = []
+
+    def attach(self, response: requests.Response) -> None:
+        with self._lock:
+            self._responses.append(response)
+            closed = self.closed
+        if closed:  # canceled while the request was still on its way
+            shutdown_response(response)
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            responses = list(self._responses)
+        for response in responses:
+            shutdown_response(response)
+
+    def emit(self, stream: str, text: str) -> None:
+        """Called from the worker: deliver the line on the loop, unless we are done."""
+        if not self.closed:
+            self._loop.call_soon_threadsafe(self._deliver, stream, text)
+
+    def _deliver(self, stream: str, text: str) -> None:
+        if not self.closed:
+            self._on_line(stream, text)
+
+    def release(self) -> None:
+        for response in self._responses:
+            with contextlib.suppress(Exception):
+                response.close()
+
+
+async def _run_stream(
+    handle: _StreamHandle,
+    work: Callable[[_StreamHandle], T],
+    *,
+    cancel: asyncio.Event | None,
+    step_timeout: float | None,
+    what: str,
+    quiet_cancel: bool = False,
+) -> T | None:
+    """Run `work(handle)` in a thread until it ends, `cancel` is set or `step_timeout` passes.
+
+    On cancel/timeout the handle is closed (sockets shut down) and Canceled/StepTimeout
+    raised; with quiet_cancel (log following) a cancel returns None instead.
+    """
+
+    def guarded() -> T:
+        try:
+            return work(handle)
+        finally:
+            handle.release()
+
+    task: asyncio.Future[T] = asyncio.ensure_future(asyncio.to_thread(guarded))
+    waiters: set[asyncio.Future[Any]] = {task}
+    cancel_wait: asyncio.Future[Any] | None = None
+    if cancel is not None:
+        cancel_wait = asyncio.ensure_future(cancel.wait())
+        waiters.add(cancel_wait)
+    try:
+        done, _ = await asyncio.wait(waiters, timeout=step_timeout, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        handle.close()
+        task.add_done_callback(_swallow)
+        raise
+    finally:
+        if cancel_wait is not None:
+            cancel_wait.cancel()
+    if task in done:
+        return task.result()
+
+    handle.close()
+    # The socket is shut down; give the thread a moment so the connection is really gone
+    # (and the daemon has noticed) before the caller moves on.
+    await asyncio.wait({task}, timeout=_STOP_WAIT)
+    task.add_done_callback(_swallow)
+    if cancel is not None and cancel.is_set():
+        if quiet_cancel:
+            return None
+        raise Canceled(f"{what} was canceled")
+    raise StepTimeout(f"{what} timed out after {step_timeout:g} s", step_timeout or 0.0)
+
+
+def _swallow(task: asyncio.Future[Any]) -> None:
+    """The outcome of a worker we stopped waiting for is of no interest (and not an error)."""
+    if not task.cancelled():
+        task.exception()
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _mount(spec: str) -> docker.types.Mount:
+    name, target, read_only = parse_volume_spec(spec)
+    return docker.types.Mount(target=target, source=name, type="volume", read_only=read_only)
+
+
+def _label_filter(labels: Mapping[str, str | None] | None) -> dict[str, list[str]]:
+    if not labels:
+        return {}
+    return {"label": [key if value is None else f"{key}={value}" for key, value in labels.items()]}
+
+
+def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
+    state = attrs.get("State") or {}
+    config = attrs.get("Config") or {}
+    network = attrs.get("NetworkSettings") or {}
+    health = state.get("Health") or {}
+    health_log = health.get("Log") or []
+    ip_address = network.get("IPAddress") or None
+    if not ip_address:
+        for net in (network.get("Networks") or {}).values():
+            if net and net.get("IPAddress"):
+                ip_address = net["IPAddress"]
+                break
+    ports: list[PortBinding] = []
+    for key, bindings in sorted((network.get("Ports") or {}).items()):
+        port, _, proto = key.partition("/")
+        for binding in bindings or []:
+            if binding.get("HostPort"):
+                ports.append(PortBinding(int(port), proto or "tcp", binding.get("HostIp") or "",
+                                         int(binding["HostPort"])))
+    return ContainerInfo(
+        id=attrs["Id"],
+        name=str(attrs.get("Name") or "").lstrip("/"),
+        image=config.get("Image") or "",
+        image_id=attrs.get("Image") or "",
+        state=state.get("Status") or "unknown",
+        health=health.get("Status") or None,
+        exit_code=int(state.get("ExitCode") or 0),
+        restart_count=int(attrs.get("RestartCount") or 0),
+        ip_address=ip_address,
+        ports=tuple(ports),
+        labels=dict(config.get("Labels") or {}),
+        started_at=state.get("StartedAt") or "",
+        finished_at=state.get("FinishedAt") or "",
+        error=state.get("Error") or "",
+        health_output=(health_log[-1].get("Output") or "").strip() if health_log else None,
+    )
+
+
+def _image_info(attrs: Mapping[str, Any]) -> ImageInfo:
+    config = attrs.get("Config") or {}
+    check = (config.get("Healthcheck") or {}).get("Test") or []
+    return ImageInfo(
+        id=attrs["Id"],
+        tags=tuple(attrs.get("RepoTags") or ()),
+        repo_digests=tuple(attrs.get("RepoDigests") or ()),
+        labels=dict(config.get("Labels") or {}),
+        has_healthcheck=bool(check) and check[0] != "NONE",
+        exposed_ports=tuple(sorted(config.get("ExposedPorts") or {})),
+        created=attrs.get("Created") or "",
+    )
+
+
+def summarize_pull_event(event: Mapping[str, Any]) -> str | None:
+    """The log line for one pull progress event, or None for the ticks in between.
+
+    Per layer only its end ("Pull complete" / "Already exists") is kept, plus the
+    lines without a layer ("Digest: …", "Status: …").
+    """
+    status = str(event.get("status") or "")
+    layer = event.get("id")
+    if layer and status.startswith("Pulling from"):
+        return f"{status} ({layer})"
+    if layer:
+        return f"{layer}: {status}" if status in _PULL_LAYER_DONE else None
+    return status or None
+
+
+def _docker_timestamp(moment: datetime) -> str:
+    return f"{moment.timestamp():.9f}"
+
+
+# --------------------------------------------------------------------------- engine
+
+
+class DockerEngine:
+    """The real `DockerApi`. Build it from an endpoint: `DockerEngine.from_endpoint(ep)`."""
+
+    def __init__(
+        self,
+        api: docker.APIClient,
+        *,
+        compose: ComposeCli | None = None,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self._api = api
+        self._compose = compose or ComposeCli()
+        self._on_close = on_close
+        if _capture_hook not in self._api.hooks["response"]:
+            self._api.hooks["response"].append(_capture_hook)
+
+    @classmethod
+    def from_endpoint(cls, endpoint: DockerEndpoint) -> DockerEngine:
+        """The engine owns the endpoint from here on: `close()` closes it."""
+        return cls(endpoint.api, compose=ComposeCli(endpoint.env), on_close=endpoint.close)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._on_close or self._api.close)
+
+    async def _call(self, what: str, fn: Callable[[], T]) -> T:
+        def run() -> T:
+            with _docker_errors(what):
+                return fn()
+
+        return await asyncio.to_thread(run)
+
+    # ---- daemon
+
+    async def version(self) -> EngineVersion:
+        info = await self._call("docker version", self._api.version)
+        return EngineVersion(version=str(info.get("Version", "")),
+                             api_version=str(info.get("ApiVersion", "")),
+                             os=str(info.get("Os", "")), arch=str(info.get("Arch", "")))
+
+    # ---- images
+
+    async def pull(
+        self,
+        image_ref: str,
+        *,
+        on_line: OnLine = discard_line,
+        cancel: CancelEvent | None = None,
+        step_timeout: float | None = None,
+        auth_config: Mapping[str, str] | None = None,
+    ) -> PullResult:
+        repo, tag = parse_repository_tag(image_ref)
+        tag = tag or "latest"
+        what = f"pull {image_ref}"
+
+        def work(handle: _StreamHandle) -> str | None:
+            digest: str | None = None
+            with _docker_errors(what), _capturing(handle.attach):
+                events = self._api.pull(repo, tag=tag, stream=True, decode=True,
+                                        auth_config=dict(auth_config) if auth_config else None)
+                for event in events:
+                    if "error" in event:
+                        raise DockerOperationError(f"{what} failed: {str(event['error']).strip()}")
+                    line = summarize_pull_event(event)
+                    if line is not None:
+                        handle.emit(STDOUT, line)
+                    if line and line.startswith("Digest: "):
+                        digest = line.removeprefix("Digest: ").strip()
+            return digest
+
+        handle = _StreamHandle(asyncio.get_running_loop(), on_line)
+        digest = await _run_stream(handle, work, cancel=cancel, step_timeout=step_timeout, what=what)
+        try:
+            image = await self.inspect_image(image_ref)
+        except NotFound:
+            raise DockerOperationError(f"{what} failed: the image is not there after the pull") from None
+        if digest is None and "@" in image_ref:
+            digest = image_ref.rpartition("@")[2]
+        repo_digest = next((d for d in image.repo_digests if digest and d.endswith("@" + digest)), None)
+        if repo_digest is None and image.repo_digests and digest is None:
+            repo_digest = image.repo_digests[0]
+            digest = repo_digest.rpartition("@")[2]
+        return PullResult(image_ref=image_ref, image_id=image.id, digest=digest, repo_digest=repo_digest)
+
+    async def build(
+        self,
+        context_dir: Path,
+        *,
+        tag: str,
+        dockerfile: str = "Dockerfile",
+        labels: Mapping[str, str] | None = None,
+        build_args: Mapping[str, str] | None = None,
+        on_line: OnLine = discard_line,
+        cancel: CancelEvent | None = None,
+        step_timeout: float | None = None,
+    ) -> str:
+        what = f"build {tag}"
+
+        def work(handle: _StreamHandle) -> str | None:
+            image_id: str | None = None
+            splitter = LineSplitter()
+            with _docker_errors(what), _capturing(handle.attach):
+                # forcerm: the daemon removes intermediate containers even when a step fails.
+                events = self._api.build(path=str(context_dir), dockerfile=dockerfile, tag=tag,
+                                         labels=dict(labels or {}), buildargs=dict(build_args or {}),
+                                         rm=True, forcerm=True, decode=True)
+                for event in events:
+                    if "error" in event:
+                        raise DockerOperationError(f"{what} failed: {str(event['error']).strip()}")
+                    if "stream" in event:
+                        for line in splitter.feed(str(event["stream"]).encode()):
+                            if line.startswith(" ---> Running in "):
+                                handle.build_containers.append(line.rsplit(" ", 1)[-1])
+                            if line:
+                                handle.emit(STDOUT, line)
+                    elif event.get("status"):
+                        handle.emit(STDOUT, str(event["status"]))  # base image pull
+                    aux = event.get("aux")
+                    if isinstance(aux, dict) and aux.get("ID"):
+                        image_id = str(aux["ID"])
+            return image_id
+
+        handle = _StreamHandle(asyncio.get_running_loop(), on_line)
+        try:
+            image_id = await _run_stream(handle, work, cancel=cancel, step_timeout=step_timeout, what=what)
+        except (Canceled, StepTimeout, asyncio.CancelledError):
+            # Closing the connection makes the classic builder stop and remove its
+            # container; make sure it is gone even if the daemon is slow about it.
+            await asyncio.shield(self._remove_build_containers(list(handle.build_containers)))
+            raise
+        if image_id is None:
+            image_id = (await self.inspect_image(tag)).id
+        return image_id
+
+    async def _remove_build_containers(self, container_ids: list[str]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _BUILD_CLEANUP_SECONDS
+        pending = list(container_ids)
+        while pending and loop.time() < deadline:
+            for container_id in list(pending):
+                try:
+                    await self.remove_container(container_id, force=True)
+                    pending.remove(container_id)
+                except DockerOperationError:
+                    pass  # e.g. "removal already in progress": look again shortly
+            if pending:
+                await asyncio.sleep(0.2)
+        if pending:
+            log.warning("build containers still present after cancel: %s", pending)
+
+    async def inspect_image(self, ref: str) -> ImageInfo:
+        attrs = await self._call(f"inspect image {ref}", lambda: self._api.inspect_image(ref))
+        return _image_info(attrs)
+
+    async def list_images(self, labels: Mapping[str, str | None] | None = None) -> list[ImageInfo]:
+        def run() -> list[ImageInfo]:
+            found = []
+            for summary in self._api.images(filters=_label_filter(labels)):
+                with contextlib.suppress(docker.errors.NotFound):
+                    found.append(_image_info(self._api.inspect_image(summary["Id"])))
+            return found
+
+        return await self._call("list images", run)
+
+    async def remove_image(self, ref: str, *, force: bool = False) -> bool:
+        try:
+            await self._call(f"remove image {ref}", lambda: self._api.remove_image(ref, force=force))
+        except NotFound:
+            return False
+        return True
+
+    async def tag_image(self, source: str, target: str) -> None:
+        repo, tag = parse_repository_tag(target)
+        await self._call(f"tag {source} as {target}", lambda: self._api.tag(source, repo, tag or "latest"))
+
+    # ---- volumes
+
+    async def create_volume(self, name: str, labels: Mapping[str, str] | None = None) -> VolumeInfo:
+        attrs = await self._call(f"create volume {name}",
+                                 lambda: self._api.create_volume(name=name, labels=dict(labels or {})))
+        return VolumeInfo(name=attrs["Name"], labels=dict(attrs.get("Labels") or {}),
+                          driver=attrs.get("Driver") or "local")
+
+    async def volume_exists(self, name: str) -> bool:
+        try:
+            await self._call(f"inspect volume {name}", lambda: self._api.inspect_volume(name))
+        except NotFound:
+            return False
+        return True
+
+    # ---- containers
+
+    async def run_container(self, spec: ContainerSpec) -> str:
+        port_bindings: dict[str, list[Any]] = {}
+        exposed: list[tuple[int, str]] = []
+        for port_spec in spec.ports:
+            container_port, proto, host_ip, host_port = parse_port(port_spec)
+            binding: Any = (host_ip, host_port) if host_ip else host_port
+            if host_ip and host_port is None:
+                binding = (host_ip,)
+            port_bindings.setdefault(f"{container_port}/{proto}", []).append(binding)
+            exposed.append((container_port, proto))
+        mounts = [_mount(volume) for volume in spec.volumes]
+        what = f"run container {spec.name}"
+
+        def run() -> str:
+            restart = None if spec.restart_policy in ("", "no") else {"Name": spec.restart_policy}
+            host_config = self._api.create_host_config(
+                port_bindings=port_bindings or None, mounts=mounts or None,
+                restart_policy=restart, network_mode=spec.network,
+            )
+            created = self._api.create_container(
+                image=spec.image, command=list(spec.command) if spec.command is not None else None,
+                name=spec.name, environment=dict(spec.env), labels=dict(spec.labels),
+                ports=exposed or None, host_config=host_config, detach=True,
+            )
+            container_id = str(created["Id"])
+            try:
+                self._api.start(container_id)
+            except BaseException:
+                # A container that never started is of no use to anyone: leave nothing.
+                with contextlib.suppress(Exception):
+                    self._api.remove_container(container_id, force=True)
+                raise
+            return container_id
+
+        return await self._call(what, run)
+
+    async def start_container(self, container_id: str) -> None:
+        await self._call(f"start container {container_id}", lambda: self._api.start(container_id))
+
+    async def stop_container(self, container_id: str, *, grace_seconds: int = 10) -> None:
+        await self._call(f"stop container {container_id}",
+                         lambda: self._api.stop(container_id, timeout=grace_seconds))
+
+    async def remove_container(self, container_id: str, *, force: bool = False) -> bool:
+        try:
+            await self._call(f"remove container {container_id}",
+                             lambda: self._api.remove_container(container_id, force=force))
+        except NotFound:
+            return False
+        return True
+
+    async def inspect_container(self, container_id: str) -> ContainerInfo:
+        attrs = await self._call(f"inspect container {container_id}",
+                                 lambda: self._api.inspect_container(container_id))
+        return _container_info(attrs)
+
+    async def list_containers(
+        self, labels: Mapping[str, str | None] | None = None, *, all: bool = True
+    ) -> list[ContainerInfo]:
+        def run() -> list[ContainerInfo]:
+            found = []
+            for summary in self._api.containers(all=all, filters=_label_filter(labels)):
+                with contextlib.suppress(docker.errors.NotFound):  # removed meanwhile
+                    found.append(_container_info(self._api.inspect_container(summary["Id"])))
+            return found
+
+        return await self._call("list containers", run)
+
+    # ---- logs
+
+    def _read_logs(self, handle: _StreamHandle, container_id: str, *, follow: bool,
+                   since: datetime | None, tail: int | None) -> None:
+        what = f"logs of {container_id}"
+        with _docker_errors(what):
+            tty = bool((self._api.inspect_container(container_id).get("Config") or {}).get("Tty"))
+            params: dict[str, Any] = {"stdout": 1, "stderr": 1, "follow": int(follow), "timestamps": 0,
+                                      "tail": "all" if tail is None else str(tail)}
+            if since is not None:
+                params["since"] = _docker_timestamp(since)
+            url = self._api._url("/containers/{0}/logs", container_id)
+            # timeout=None: a quiet container must not turn into a read timeout.
+            response = self._api._get(url, params=params, stream=True, timeout=None)
+            handle.attach(response)
+            self._api._raise_for_status(response)
+            splitters = {STDOUT: LineSplitter(), STDERR: LineSplitter()}
+            for stream, data in _log_frames(self._api, response, tty):
+                if handle.closed:
+                    return
+                for line in splitters[stream].feed(data):
+                    handle.emit(stream, line)
+            for stream, splitter in splitters.items():
+                for line in splitter.flush():
+                    handle.emit(stream, line)
+
+    async def container_logs(
+        self,
+        container_id: str,
+        *,
+        on_line: OnLine,
+        stop: asyncio.Event | None = None,
+        since: datetime | None = None,
+        follow: bool = True,
+    ) -> None:
+        handle = _StreamHandle(asyncio.get_running_loop(), on_line)
+        await _run_stream(handle,
+                          lambda h: self._read_logs(h, container_id, follow=follow, since=since, tail=None),
+                          cancel=stop, step_timeout=None, what=f"logs of {container_id}", quiet_cancel=True)
+
+    async def tail_logs(self, container_id: str, n: int = 50) -> list[LogLine]:
+        lines: list[LogLine] = []
+        handle = _StreamHandle(asyncio.get_running_loop(),
+                               lambda stream, text: lines.append(LogLine(stream, text)))
+        await _run_stream(handle,
+                          lambda h: self._read_logs(h, container_id, follow=False, since=None, tail=n),
+                          cancel=None, step_timeout=30.0, what=f"logs of {container_id}")
+        return lines  # delivered on the loop before the worker's completion was
+
+    # ---- compose
+
+    async def compose_up(self, project: ComposeProject, *, on_line: OnLine = discard_line,
+                         cancel: CancelEvent | None = None, step_timeout: float | None = None) -> None:
+        await self._compose.up(project, on_line=on_line, cancel=cancel, step_timeout=step_timeout)
+
+    async def compose_down(self, project: ComposeProject, *, remove_volumes: bool = False,
+                           on_line: OnLine = discard_line, cancel: CancelEvent | None = None,
+                           step_timeout: float | None = None) -> None:
+        await self._compose.down(project, remove_volumes=remove_volumes, on_line=on_line, cancel=cancel,
+                                 step_timeout=step_timeout)
+        # compose only removes what the given files declare; sweep by label whatever is
+        # left (e.g. `down` without the original files, as v1 needs a file).
+        await self._sweep_compose_project(project.name, remove_volumes, on_line)
+
+    async def _sweep_compose_project(self, name: str, remove_volumes: bool, on_line: OnLine) -> None:
+        label = {COMPOSE_PROJECT_LABEL: name}
+        for container in await self.list_containers(label):
+            on_line(SYSTEM, f"removing leftover container {container.name}")
+            await self.remove_container(container.id, force=True)
+
+        def sweep_networks_and_volumes() -> None:
+            for network in self._api.networks(filters=_label_filter(label)):
+                with contextlib.suppress(docker.errors.NotFound):
+                    self._api.remove_network(network["Id"])
+            if remove_volumes:
+                for volume in (self._api.volumes(filters=_label_filter(label)) or {}).get("Volumes") or []:
+                    with contextlib.suppress(docker.errors.NotFound):
+                        self._api.remove_volume(volume["Name"], force=True)
+
+        await self._call(f"compose down {name}", sweep_networks_and_volumes)
+
+    async def compose_pull(self, project: ComposeProject, *, on_line: OnLine = discard_line,
+                           cancel: CancelEvent | None = None, step_timeout: float | None = None) -> None:
+        await self._compose.pull(project, on_line=on_line, cancel=cancel, step_timeout=step_timeout)
+
+    async def compose_build(self, project: ComposeProject, *, on_line: OnLine = discard_line,
+                            cancel: CancelEvent | None = None, step_timeout: float | None = None) -> None:
+        await self._compose.build(project, on_line=on_line, cancel=cancel, step_timeout=step_timeout)
+
+    async def compose_ps(self, project_name: str) -> list[ComposeContainer]:
+        # By label rather than `compose ps`: same answer for v1 and v2, no files needed.
+        containers = await self.list_containers({COMPOSE_PROJECT_LABEL: project_name})
+        return [ComposeContainer(service=c.labels.get(COMPOSE_SERVICE_LABEL, ""), container=c)
+                for c in containers if c.labels.get("com.docker.compose.oneoff", "False") != "True"]
+
+
+def _log_frames(api: docker.APIClient, response: requests.Response, tty: bool) -> Iterator[tuple[str, bytes]]:
+    """(stream, payload) pieces of a logs response; without a TTY the daemon multiplexes
+    stdout and stderr in frames of an 8-byte header (stream type, size) and the payload."""
+    if tty:
+        for chunk in api._stream_helper(response, decode=False):
+            yield STDOUT, chunk
+        return
+    raw = response.raw
+    while True:
+        header = raw.read(8)
+        if not header or len(header) < 8:
+            return
+        stream_type, size = struct.unpack(">BxxxL", header)
+        payload = raw.read(size) if size else b""
+        if size and not payload:
+            return
+        yield (STDERR if stream_type == 2 else STDOUT), payload
