@@ -34,9 +34,10 @@ class BerthSchema(strawberry.Schema):
 def build_schema(production: bool = False) -> BerthSchema:
     extensions: list[Any] = [
         MaskUnexpectedErrors,
-        QueryDepthLimiter(max_depth=MAX_DEPTH),
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        # Factories: Strawberry builds a fresh extension per request.
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ]
     if production:
         extensions.append(DisableIntrospection)
