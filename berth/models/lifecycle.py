@@ -28,7 +28,7 @@ from berth.models.enums import (
     StepKind,
     StepStatus,
 )
-from berth.models.sql import CONNECTION, fetch
+from berth.models.sql import CONNECTION, dialect, fetch
 
 TERMINAL_STATUSES = frozenset({DeploymentStatus.COMPLETED, DeploymentStatus.FAILED})
 ACTIVE_STATUSES = frozenset(set(DeploymentStatus) - TERMINAL_STATUSES)
@@ -101,6 +101,21 @@ async def _notify(deployment_id: int, event_seq: int | None, log_seq: int | None
         result = listener(deployment_id, event_seq, log_seq)
         if result is not None:
             await result
+
+
+# PostgreSQL channel carrying wake-ups to every API process (payload: "id:event_seq:log_seq").
+NOTIFY_CHANNEL = "berth_deployments"
+
+
+async def _notify_in_transaction(
+    conn: BaseDBAsyncClient, deployment_id: int, event_seq: int | None, log_seq: int | None
+) -> None:
+    """On PostgreSQL, NOTIFY inside the writing transaction: it is delivered exactly when
+    the change commits (and never for a rolled-back one). Only a wake-up travels; the
+    database stays the source of truth."""
+    if dialect(conn) == "postgres":
+        payload = f"{deployment_id}:{event_seq or ''}:{log_seq or ''}"
+        await conn.execute_query(f"SELECT pg_notify('{NOTIFY_CHANNEL}', $1)", [payload])
 
 
 def now() -> datetime:
@@ -183,6 +198,7 @@ async def create_deployment(conn: BaseDBAsyncClient, **fields: Any) -> Deploymen
         step=None,
         payload={},
     )
+    await _notify_in_transaction(conn, deployment.id, 1, None)
     return deployment
 
 
@@ -290,6 +306,7 @@ async def apply_change(
             await Deployment.filter(id=deployment_id).using_db(conn).update(**deployment_updates)
         if events:
             await DeploymentEvent.bulk_create(events, using_db=conn)
+        await _notify_in_transaction(conn, deployment_id, seq, None)
         final_status = DeploymentStatus(deployment_updates.get("status", current_status))
         last_seq = seq
     await _notify(deployment_id, last_seq, None)
@@ -374,5 +391,6 @@ async def append_logs(deployment_id: int, entries: Sequence[LogEntry], attempt: 
             using_db=conn,
         )
         last = first + len(entries) - 1
+        await _notify_in_transaction(conn, deployment_id, None, last)
     await _notify(deployment_id, None, last)
     return last
