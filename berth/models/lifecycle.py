@@ -118,6 +118,12 @@ async def _notify_in_transaction(
         await conn.execute_query(f"SELECT pg_notify('{NOTIFY_CHANNEL}', $1)", [payload])
 
 
+async def notify_changed(deployment_id: int, event_seq: int | None = None, log_seq: int | None = None) -> None:
+    """Wake listeners after an outer transaction committed changes made through this module
+    (a nested change wakes them before the outer commit, when nothing is visible yet)."""
+    await _notify(deployment_id, event_seq, log_seq)
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 

@@ -1,0 +1,182 @@
+"""Servers, projects and services: validated in full before one transaction stores them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from berth.auth.principal import Principal
+from berth.domain import privilege
+from berth.domain.errors import ErrorList, NotPermitted, UserErrorCode, UserFacingError, not_found
+from berth.domain.queries import get_visible
+from berth.domain.secrets import encrypt_optional, stored_env
+from berth.domain.specs import ProjectSpec, ServerSpec, ServiceSpec, ServiceUpdateSpec, SourceSpec
+from berth.domain.validation import (
+    health_check_fields,
+    name_problem,
+    source_fields,
+    validate_env,
+    validate_health_check,
+    validate_project,
+    validate_server,
+    validate_source,
+)
+from berth.models import Environment, Project, Server, Service
+from berth.models.enums import SourceType
+from berth.models.sql import CONNECTION
+from berth.settings import Settings, get_settings
+
+INPUT = ["input"]
+# A project created without a list of environments gets this one (the usual single target).
+DEFAULT_ENVIRONMENTS = ("production",)
+
+
+def _refuse_project_limited(principal: Principal, what: str) -> None:
+    # CONTRACT §2: servers and projects belong to no project, so creating them needs a
+    # credential that is not limited to projects. UserErrorCode has no FORBIDDEN; see NotPermitted.
+    if principal.is_project_limited:
+        raise NotPermitted(f"creating {what} needs a credential that is not limited to projects")
+
+
+def _conflict(message: str, field: list[str]) -> UserFacingError:
+    return UserFacingError(UserErrorCode.CONFLICT, message, field)
+
+
+async def create_server(principal: Principal, spec: ServerSpec) -> Server:
+    _refuse_project_limited(principal, "servers")
+    validate_server(spec, INPUT).raise_if_any()
+    try:
+        async with in_transaction(CONNECTION) as conn:
+            if await Server.filter(name=spec.name).using_db(conn).exists():
+                raise _conflict(f"a server named {spec.name} exists", [*INPUT, "name"])
+            values: dict[str, Any] = {
+                "name": spec.name,
+                "docker_host": spec.docker_host,
+                # Key material is stored only encrypted and is never part of any view.
+                "tls_ca_cert_enc": encrypt_optional(spec.tls_ca_cert),
+                "tls_client_cert_enc": encrypt_optional(spec.tls_client_cert),
+                "tls_client_key_enc": encrypt_optional(spec.tls_client_key),
+                "ssh_private_key_enc": encrypt_optional(spec.ssh_private_key),
+                "ssh_known_hosts": spec.ssh_known_hosts,
+                "allow_privileged": bool(spec.allow_privileged),
+            }
+            if spec.max_concurrent_deployments is not None:
+                values["max_concurrent_deployments"] = spec.max_concurrent_deployments
+            if spec.max_queued_deployments is not None:
+                values["max_queued_deployments"] = spec.max_queued_deployments
+            return await Server.create(using_db=conn, **values)
+    except IntegrityError:
+        # A concurrent request took the name between our check and our insert.
+        raise _conflict(f"a server named {spec.name} exists", [*INPUT, "name"]) from None
+
+
+async def create_project(principal: Principal, spec: ProjectSpec) -> Project:
+    _refuse_project_limited(principal, "projects")
+    validate_project(spec, INPUT).raise_if_any()
+    environments = list(spec.environments or DEFAULT_ENVIRONMENTS)
+    try:
+        async with in_transaction(CONNECTION) as conn:
+            if await Project.filter(name=spec.name).using_db(conn).exists():
+                raise _conflict(f"a project named {spec.name} exists", [*INPUT, "name"])
+            project = await Project.create(using_db=conn, name=spec.name)
+            for name in environments:
+                await Environment.create(using_db=conn, project=project, name=name)
+            return project
+    except IntegrityError:
+        raise _conflict(f"a project named {spec.name} exists", [*INPUT, "name"]) from None
+
+
+def _check_service_parts(
+    errors: ErrorList,
+    source: SourceSpec | None,
+    spec: ServiceSpec | ServiceUpdateSpec,
+    allow_privileged: bool,
+    settings: Settings,
+) -> None:
+    if source is not None:
+        source_path = [*INPUT, "source"]
+        source_errors, document = validate_source(source, source_path, settings)
+        errors.extend(source_errors.errors)
+        if not source_errors:
+            # The policy is checked on a well-formed source only: a malformed one is
+            # refused anyway, and its problems are reported precisely above.
+            volumes = source.volumes if source.type != SourceType.COMPOSE else None
+            errors.extend(privilege.check_source(volumes, document, source_path, allow_privileged).errors)
+    if spec.env is not None:
+        errors.extend(validate_env(spec.env, [*INPUT, "env"]).errors)
+    if spec.health_check is not None:
+        errors.extend(validate_health_check(spec.health_check, [*INPUT, "healthCheck"], settings).errors)
+
+
+async def create_service(principal: Principal, spec: ServiceSpec) -> Service:
+    project = await get_visible(principal, Project, spec.project_id)
+    if project is None:
+        raise not_found("project", [*INPUT, "projectId"])
+    server = await Server.get_or_none(id=spec.server_id)
+    if server is None:
+        raise not_found("server", [*INPUT, "serverId"])
+    settings = get_settings()
+    errors = ErrorList()
+    if problem := name_problem(spec.name):
+        errors.add([*INPUT, "name"], f"name {problem}")
+    if problem := name_problem(spec.environment):
+        errors.add([*INPUT, "environment"], f"environment {problem}")
+    _check_service_parts(errors, spec.source, spec, server.allow_privileged, settings)
+    errors.raise_if_any()
+    conflict = _conflict(
+        f"a service named {spec.name} exists in {spec.environment}", [*INPUT, "name"]
+    )
+    try:
+        async with in_transaction(CONNECTION) as conn:
+            # Found or created by name: a service names its environment, projects grow new ones.
+            environment, _ = await Environment.get_or_create(
+                project_id=project.id, name=spec.environment, using_db=conn
+            )
+            if await Service.filter(environment_id=environment.id, name=spec.name).using_db(conn).exists():
+                raise conflict
+            return await Service.create(
+                using_db=conn,
+                project_id=project.id,
+                environment_id=environment.id,
+                server_id=server.id,
+                name=spec.name,
+                source_type=SourceType(str(spec.source.type)),
+                source=source_fields(spec.source),
+                env=stored_env(spec.env or []),
+                health_check=health_check_fields(spec.health_check, settings) if spec.health_check else None,
+                auto_rollback=True if spec.auto_rollback is None else spec.auto_rollback,
+            )
+    except IntegrityError:
+        raise conflict from None
+
+
+async def update_service(principal: Principal, spec: ServiceUpdateSpec) -> Service:
+    service = await get_visible(principal, Service, spec.service_id)
+    if service is None:
+        raise not_found("service", [*INPUT, "serviceId"])
+    server = await Server.get(id=service.server_id)  # type: ignore[attr-defined]
+    settings = get_settings()
+    errors = ErrorList()
+    _check_service_parts(errors, spec.source, spec, server.allow_privileged, settings)
+    errors.raise_if_any()
+    changes: dict[str, Any] = {}
+    if spec.source is not None:
+        changes["source_type"] = SourceType(str(spec.source.type))
+        changes["source"] = source_fields(spec.source)
+    if spec.env is not None:
+        changes["env"] = stored_env(spec.env)
+    if spec.health_check is not None:
+        changes["health_check"] = health_check_fields(spec.health_check, settings)
+    if spec.auto_rollback is not None:
+        changes["auto_rollback"] = spec.auto_rollback
+    async with in_transaction(CONNECTION) as conn:
+        # The row lock orders this update against deployments being created from the service,
+        # so a deployment's declared config is the service either before or after it.
+        locked = await Service.filter(id=service.id).select_for_update().using_db(conn).get()
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        if changes:
+            await locked.save(using_db=conn)
+        return locked

@@ -1,0 +1,260 @@
+"""Reads: visibility, deployment lists with keyset pagination, queue positions, log pages.
+
+Every list is a fixed number of SQL statements whatever the page size (a count, the page,
+at most one existence probe), and every read is filtered to the caller's projects.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from tortoise.expressions import Q
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from berth.auth.principal import Principal
+from berth.domain.errors import ErrorList, FieldPath
+from berth.domain.specs import DeploymentFilterSpec
+from berth.models import Deployment, LogLine, Project, Server
+from berth.models.enums import DeploymentConclusion, DeploymentStatus, DeploymentTrigger
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+
+M = TypeVar("M", bound=Model)
+N = TypeVar("N")
+
+
+async def get_visible(principal: Principal, model: type[M], pk: int) -> M | None:
+    """The object, or None when it does not exist or belongs to a project the caller may not see.
+
+    Servers belong to no project; every other model here carries `project_id`.
+    """
+    instance = await model.get_or_none(id=pk)
+    if instance is None or model is Server:
+        return instance
+    project_id = pk if model is Project else getattr(instance, "project_id", None)
+    if project_id is None or not principal.may_see_project(int(project_id)):
+        return None
+    return instance
+
+
+def visible(principal: Principal, query: QuerySet[M]) -> QuerySet[M]:
+    """Restrict a query on a model with `project_id` to the caller's projects."""
+    if principal.is_project_limited:
+        return query.filter(project_id__in=sorted(principal.project_ids))
+    return query
+
+
+# ---------------------------------------------------------------- cursors
+
+def _encode_cursor(payload: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+
+def _decode_cursor(cursor: str, field_name: str, errors: ErrorList) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        payload = None
+    if not isinstance(payload, dict):
+        errors.add([field_name], f"{field_name} is not a cursor from this list")
+        return None
+    return payload
+
+
+def deployment_cursor(deployment: Deployment) -> str:
+    """Opaque keyset position: (created_at, id) survives rows arriving before or after it."""
+    return _encode_cursor({"t": deployment.created_at.isoformat(), "i": deployment.id})
+
+
+def _deployment_position(cursor: str, field_name: str, errors: ErrorList) -> tuple[datetime, int] | None:
+    payload = _decode_cursor(cursor, field_name, errors)
+    if payload is None:
+        return None
+    try:
+        return datetime.fromisoformat(payload["t"]), int(payload["i"])
+    except (KeyError, TypeError, ValueError):
+        errors.add([field_name], f"{field_name} is not a cursor from this list")
+        return None
+
+
+def log_cursor(line: LogLine) -> str:
+    return _encode_cursor({"s": line.seq})
+
+
+# ---------------------------------------------------------------- pages
+
+@dataclass
+class Page(Generic[N]):
+    nodes: list[N]
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+    # One cursor per node, for the connection's edges.
+    cursors: list[str] = field(default_factory=list)
+    total_count: int | None = None
+
+
+DeploymentPage = Page[Deployment]
+LogLinePage = Page[LogLine]
+
+
+def _page_size(value: int | None, field_name: str, errors: ErrorList) -> int:
+    if value is None:
+        return DEFAULT_PAGE
+    if not 1 <= value <= MAX_PAGE:
+        errors.add([field_name], f"{field_name} must be between 1 and {MAX_PAGE}")
+    return value
+
+
+def _enum_values(values: Sequence[str] | None, enum: type[StrEnum], path: FieldPath,
+                 errors: ErrorList) -> list[str] | None:
+    if values is None:
+        return None
+    try:
+        return [str(enum(str(value))) for value in values]
+    except ValueError:
+        errors.add(path, f"{path[-1]} has a value that is not a {enum.__name__}")
+        return None
+
+
+def _filtered(principal: Principal, spec: DeploymentFilterSpec, errors: ErrorList) -> QuerySet[Deployment]:
+    query = visible(principal, Deployment.all())
+    for name in ("project_id", "service_id", "environment_id", "server_id"):
+        value = getattr(spec, name)
+        if value is not None:
+            query = query.filter(**{name: value})
+    for name, enum in (("status", DeploymentStatus), ("conclusion", DeploymentConclusion),
+                       ("trigger", DeploymentTrigger)):
+        values = _enum_values(getattr(spec, name), enum, ["filter", name], errors)
+        if values is not None:
+            query = query.filter(**{f"{name}__in": values})
+    # Both bounds are exclusive: "after" and "before" a moment.
+    if spec.created_after is not None:
+        query = query.filter(created_at__gt=spec.created_after)
+    if spec.created_before is not None:
+        query = query.filter(created_at__lt=spec.created_before)
+    return query
+
+
+def _older_than(position: tuple[datetime, int]) -> Q:
+    moment, pk = position
+    return Q(created_at__lt=moment) | Q(created_at=moment, id__lt=pk)
+
+
+def _newer_than(position: tuple[datetime, int]) -> Q:
+    moment, pk = position
+    return Q(created_at__gt=moment) | Q(created_at=moment, id__gt=pk)
+
+
+async def list_deployments(
+    principal: Principal,
+    filter: DeploymentFilterSpec | None = None,  # the GraphQL argument's name
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> DeploymentPage:
+    """Newest first. `first`/`after` pages towards older deployments, `last`/`before` towards
+    newer ones; positions are keysets, so rows created meanwhile neither repeat nor skip rows."""
+    errors = ErrorList()
+    if first is not None and last is not None:
+        errors.add(["last"], "give first or last, not both")
+    backward = last is not None
+    size = _page_size(last if backward else first, "last" if backward else "first", errors)
+    after_position = _deployment_position(after, "after", errors) if after is not None else None
+    before_position = _deployment_position(before, "before", errors) if before is not None else None
+    query = _filtered(principal, filter or DeploymentFilterSpec(), errors)
+    errors.raise_if_any()
+
+    window = query
+    if after_position is not None:
+        window = window.filter(_older_than(after_position))
+    if before_position is not None:
+        window = window.filter(_newer_than(before_position))
+    if backward:
+        rows = list(await window.order_by("created_at", "id").limit(size + 1))
+        more = len(rows) > size
+        nodes = list(reversed(rows[:size]))
+        has_previous, has_next = more, False
+        if before_position is not None:
+            has_next = await query.filter(_older_than(before_position)).exists()
+    else:
+        rows = list(await window.order_by("-created_at", "-id").limit(size + 1))
+        more = len(rows) > size
+        nodes = rows[:size]
+        has_next, has_previous = more, False
+        if after_position is not None:
+            has_previous = await query.filter(_newer_than(after_position)).exists()
+    cursors = [deployment_cursor(node) for node in nodes]
+    return Page(
+        nodes=nodes,
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+        cursors=cursors,
+        total_count=await query.count(),
+    )
+
+
+async def queue_positions(deployments: Sequence[Deployment]) -> dict[int, int | None]:
+    """1-based positions in their servers' queues, ordered by (created_at, id); None when not
+    QUEUED. One query for any number of deployments (for a batching loader)."""
+    positions: dict[int, int | None] = {d.id: None for d in deployments}
+    servers = sorted({d.server_id for d in deployments if d.status == DeploymentStatus.QUEUED})  # type: ignore[attr-defined]
+    if not servers:
+        return positions
+    queued = await Deployment.filter(server_id__in=servers, status=DeploymentStatus.QUEUED).order_by(
+        "created_at", "id"
+    ).values_list("id", "server_id")
+    counters: dict[int, int] = {}
+    for pk, server_id in queued:
+        counters[server_id] = counters.get(server_id, 0) + 1
+        if pk in positions:
+            positions[pk] = counters[server_id]
+    return positions
+
+
+async def queue_position(deployment: Deployment) -> int | None:
+    return (await queue_positions([deployment]))[deployment.id]
+
+
+async def list_log_lines(
+    deployment_id: int, first: int | None = None, after: str | None = None
+) -> LogLinePage:
+    """Log lines by seq; the caller has checked that the deployment is visible."""
+    errors = ErrorList()
+    size = _page_size(first, "first", errors)
+    after_seq = 0
+    if after is not None:
+        payload = _decode_cursor(after, "after", errors)
+        if payload is not None:
+            try:
+                after_seq = int(payload["s"])
+            except (KeyError, TypeError, ValueError):
+                errors.add(["after"], "after is not a cursor from this list")
+    errors.raise_if_any()
+    rows = list(
+        await LogLine.filter(deployment_id=deployment_id, seq__gt=after_seq).order_by("seq").limit(size + 1)
+    )
+    nodes = rows[:size]
+    cursors = [log_cursor(line) for line in nodes]
+    return Page(
+        nodes=nodes,
+        has_next_page=len(rows) > size,
+        # seq is gap-free from 1, so anything after seq 0 has lines before it.
+        has_previous_page=after_seq > 0,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+        cursors=cursors,
+    )
