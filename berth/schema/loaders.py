@@ -46,6 +46,13 @@ async def _latest_deployment(service_ids: list[int]) -> Sequence[Deployment | No
     return [latest.get(i) for i in service_ids]
 
 
+async def _queue_positions(deployments: list[Deployment]) -> Sequence[int | None]:
+    from berth.domain.queries import queue_positions
+
+    positions = await queue_positions(deployments)
+    return [positions[d.pk] for d in deployments]
+
+
 class Loaders:
     def __init__(self) -> None:
         self.server = _by_id(Server)
@@ -56,6 +63,9 @@ class Loaders:
         self.steps: DataLoader[int, list[DeploymentStep]] = DataLoader(load_fn=_steps)
         self.latest_observation: DataLoader[int, Observation | None] = DataLoader(load_fn=_latest_observation)
         self.latest_deployment: DataLoader[int, Deployment | None] = DataLoader(load_fn=_latest_deployment)
+        self.queue_position: DataLoader[Deployment, int | None] = DataLoader(
+            load_fn=_queue_positions, cache_key_fn=lambda row: row.pk
+        )
 
     def prime(self, rows: Sequence[Any]) -> None:
         """Rows already read (e.g. a page of deployments) need no second query."""

@@ -25,6 +25,7 @@ query Page($first: Int!) {
       steps { kind status }
       actor { email }
       rollbackOf { id }
+      queuePosition
     }
   }
 }

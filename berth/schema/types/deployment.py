@@ -302,10 +302,8 @@ class Deployment(Node):
         return Deployment.of(row) if row else None
 
     @strawberry.field(description="Position in the server's queue while QUEUED, else null.")
-    async def queue_position(self) -> int | None:
-        from berth.domain.queries import queue_position
-
-        return await queue_position(self.row)
+    async def queue_position(self, info: strawberry.Info) -> int | None:
+        return await info.context.loaders.queue_position.load(self.row)  # type: ignore[no-any-return]
 
     @strawberry.field(description="View 3: the most recent runtime observation for this service environment.")
     async def last_observed_state(self, info: strawberry.Info) -> ObservedState | None:
