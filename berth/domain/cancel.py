@@ -17,7 +17,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from berth.auth.principal import Principal
-from berth.domain.deployments import MAX_REASON, wake_after_commit
+from berth.domain.deployments import check_reason, wake_after_commit
 from berth.domain.errors import ErrorList, UserErrorCode, UserFacingError, not_found
 from berth.domain.queries import get_visible
 from berth.models import Deployment, DeploymentStep
@@ -68,8 +68,7 @@ async def cancel_deployment(
     if deployment is None:
         raise not_found("deployment", FIELD)
     errors = ErrorList()
-    if reason is not None and len(reason) > MAX_REASON:
-        errors.add(["input", "reason"], f"reason must be at most {MAX_REASON} characters")
+    check_reason(errors, reason)
     errors.raise_if_any()
     result = await _cancel_locked(deployment_id, reason)
     if result is not None:

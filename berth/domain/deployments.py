@@ -70,9 +70,15 @@ class QueueRequest:
     build: RecordBuilder
 
 
+def check_reason(errors: ErrorList, reason: str | None) -> None:
+    # Free text, stored as it is (and in event payloads): bounded, and without NUL, which
+    # PostgreSQL text and jsonb cannot hold.
+    if reason is not None and (len(reason) > MAX_REASON or "\x00" in reason):
+        errors.add(["input", "reason"], f"reason must be at most {MAX_REASON} characters without NUL")
+
+
 def check_reason_and_key(errors: ErrorList, reason: str | None, key: str | None) -> None:
-    if reason is not None and len(reason) > MAX_REASON:
-        errors.add(["input", "reason"], f"reason must be at most {MAX_REASON} characters")
+    check_reason(errors, reason)
     if key is not None and (problem := idempotency.key_problem(key)):
         errors.add(idempotency.KEY_FIELD, problem)
 

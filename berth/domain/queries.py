@@ -11,7 +11,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -27,6 +27,9 @@ from berth.models.enums import DeploymentConclusion, DeploymentStatus, Deploymen
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
+# Column ranges: ids are BIGINT, sequence numbers INTEGER.
+MAX_BIGINT = 2**63 - 1
+MAX_INT = 2**31 - 1
 
 M = TypeVar("M", bound=Model)
 N = TypeVar("N")
@@ -80,10 +83,14 @@ def _deployment_position(cursor: str, field_name: str, errors: ErrorList) -> tup
     if payload is None:
         return None
     try:
-        return datetime.fromisoformat(payload["t"]), int(payload["i"])
+        moment, pk = _utc(datetime.fromisoformat(payload["t"])), int(payload["i"])
     except (KeyError, TypeError, ValueError):
+        moment, pk = None, 0
+    if moment is None or not 0 < pk <= MAX_BIGINT:
+        # Out of range is not a cursor either (the database would refuse to compare it).
         errors.add([field_name], f"{field_name} is not a cursor from this list")
         return None
+    return moment, pk
 
 
 def log_cursor(line: LogLine) -> str:
@@ -140,10 +147,16 @@ def _filtered(principal: Principal, spec: DeploymentFilterSpec, errors: ErrorLis
             query = query.filter(**{f"{name}__in": values})
     # Both bounds are exclusive: "after" and "before" a moment.
     if spec.created_after is not None:
-        query = query.filter(created_at__gt=spec.created_after)
+        query = query.filter(created_at__gt=_utc(spec.created_after))
     if spec.created_before is not None:
-        query = query.filter(created_at__lt=spec.created_before)
+        query = query.filter(created_at__lt=_utc(spec.created_before))
     return query
+
+
+def _utc(moment: datetime) -> datetime:
+    """A moment in UTC (naive ones are taken as UTC). SQLite compares stored timestamps as
+    text, so a bound given with another offset must be converted before it is compared."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _older_than(position: tuple[datetime, int]) -> Q:
@@ -242,6 +255,9 @@ async def list_log_lines(
             try:
                 after_seq = int(payload["s"])
             except (KeyError, TypeError, ValueError):
+                after_seq = -1
+            if not 0 <= after_seq <= MAX_INT:
+                after_seq = 0
                 errors.add(["after"], "after is not a cursor from this list")
     errors.raise_if_any()
     rows = list(

@@ -288,6 +288,8 @@ def pem_problem(text: str, label: str) -> str | None:
 
 
 def known_hosts_problem(text: str) -> str | None:
+    if "\x00" in (text or ""):
+        return "must not contain NUL"
     lines = [line.strip() for line in (text or "").splitlines()]
     entries = [line for line in lines if line and not line.startswith("#")]
     if not entries:
@@ -301,10 +303,16 @@ def known_hosts_problem(text: str) -> str | None:
     return None
 
 
+# The length of the `server.docker_host` column.
+MAX_DOCKER_HOST = 512
+
+
 def docker_host_problem(url: str) -> str | None:
     usage = "must be unix:///path, tcp://host:port or ssh://user@host[:port]"
-    if not url or any(ch.isspace() for ch in url):
+    if not url or any(ch.isspace() or not ch.isprintable() for ch in url):
         return usage
+    if len(url) > MAX_DOCKER_HOST:
+        return f"must be at most {MAX_DOCKER_HOST} characters"
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -576,8 +584,8 @@ def validate_health_check(spec: HealthCheckSpec, path: FieldPath, settings: Sett
     if spec.path is not None:
         if kind != "HTTP":
             errors.add([*path, "path"], "path applies to HTTP health checks only")
-        elif not spec.path.startswith("/") or any(ch.isspace() for ch in spec.path):
-            errors.add([*path, "path"], "path must start with '/' and contain no whitespace")
+        elif not spec.path.startswith("/") or any(ch.isspace() or not ch.isprintable() for ch in spec.path):
+            errors.add([*path, "path"], "path must start with '/' and contain no whitespace or control characters")
     if spec.expected_status is not None:
         if kind != "HTTP":
             errors.add([*path, "expectedStatus"], "expectedStatus applies to HTTP health checks only")

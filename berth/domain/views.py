@@ -276,13 +276,24 @@ def _encode(encode_id: IdEncoder | None, type_name: str, value: int | None) -> A
     return encode_id(type_name, value) if encode_id else value
 
 
+def _observed_container(container: Any, encode_id: IdEncoder | None) -> Any:
+    """A stored container; its owning deployment (a label value) as the other ids are shown."""
+    if not isinstance(container, dict):
+        return container
+    owner = container.get("deploymentId")
+    text = str(owner) if isinstance(owner, str | int) and not isinstance(owner, bool) else ""
+    if encode_id is not None and text.isascii() and text.isdigit():
+        return {**container, "deploymentId": encode_id("Deployment", int(text))}
+    return container
+
+
 def observed_state_view(observation: Observation | None, encode_id: IdEncoder | None = None) -> Any:
     if observation is None:
         return None
     return {
         "observedAt": _iso(observation.observed_at),
         "drift": str(observation.drift),
-        "containers": observation.containers,
+        "containers": [_observed_container(c, encode_id) for c in observation.containers],
         "differences": observation.differences,
         "comparedWith": _encode(encode_id, "Deployment", observation.compared_with_id),  # type: ignore[attr-defined]
     }

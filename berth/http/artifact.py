@@ -16,12 +16,25 @@ from berth.schema.ids import from_global_id
 from berth.schema.loaders import Loaders
 
 REQUIRED = "deploy:read"
+# Ids are BIGINT: 18 digits always fit (the same bound as global ids).
+MAX_ID_DIGITS = 18
 
 
 def _error(status: int, message: str, code: str, **headers: str) -> Response:
     return JSONResponse(
         {"errors": [{"message": message, "extensions": {"code": code}}]}, status, headers=headers
     )
+
+
+def _deployment_pk(raw_id: str) -> int | None:
+    """The deployment's global id (or, for scripts, its number in the database); anything
+    else, including a number too large to be an id, names no deployment."""
+    decoded = from_global_id(raw_id)
+    if decoded is not None:
+        return decoded[1] if decoded[0] == "Deployment" else None
+    if raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= MAX_ID_DIGITS:
+        return int(raw_id)
+    return None
 
 
 async def artifact_endpoint(request: Request) -> Response:
@@ -35,9 +48,7 @@ async def artifact_endpoint(request: Request) -> Response:
         )
     if not principal.has(REQUIRED):
         return _error(403, f"Missing scope(s): {REQUIRED}.", "FORBIDDEN")
-    raw_id = request.path_params["deployment_id"]
-    decoded = from_global_id(raw_id)
-    pk = decoded[1] if decoded and decoded[0] == "Deployment" else (int(raw_id) if raw_id.isdigit() else None)
+    pk = _deployment_pk(request.path_params["deployment_id"])
     row = await get_visible(principal, Deployment, pk) if pk is not None else None
     if row is None:
         return _error(404, "No such deployment.", "NOT_FOUND")

@@ -13,4 +13,6 @@ from berth.schema.loaders import Loaders
 async def artifact_of(row: DeploymentRow, loaders: Loaders) -> dict[str, Any]:
     steps = await loaders.steps.load(row.pk)
     observation = await loaders.latest_observation.load(row.service_id)  # type: ignore[attr-defined]
-    return artifact(row, steps, observation, encode_id=to_global_id)
+    # The record as it is now, queue position included (the same value as `queuePosition`).
+    position = await loaders.queue_position.load(row)
+    return artifact(row, steps, observation, encode_id=to_global_id, queue_position=position)

@@ -11,10 +11,14 @@ DEFAULT_PAGE = 20
 MAX_PAGE = 100
 
 
+# Sequence numbers are INTEGER columns: a larger cursor is not one of ours.
+MAX_SEQ = 2**31 - 1
+
+
 def _after_seq(after: str | None) -> int:
     if after is None:
         return 0
-    if not after.isdigit():
+    if not (after.isascii() and after.isdigit() and int(after) <= MAX_SEQ):
         raise CodedError("`after` is not a log cursor.", "BAD_USER_INPUT", field=["after"])
     return int(after)
 

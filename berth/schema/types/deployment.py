@@ -167,6 +167,15 @@ class Difference:
     actual: str | None
 
 
+def _deployment_label(value: Any) -> strawberry.ID | None:
+    """The owning deployment from a container's label, as a global id; a label that is not
+    a deployment id (a container Berth did not start) owns nothing."""
+    text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return strawberry.ID(to_global_id("Deployment", int(text)))
+
+
 @strawberry.type(name="ObservedState")
 class ObservedState:
     observed_at: datetime
@@ -184,9 +193,7 @@ class ObservedState:
                 image_digest=c.get("imageDigest"),
                 state=c.get("state", "unknown"),
                 health=c.get("health"),
-                deployment_id=strawberry.ID(to_global_id("Deployment", int(c["deploymentId"])))
-                if c.get("deploymentId")
-                else None,
+                deployment_id=_deployment_label(c.get("deploymentId")),
                 started_at=datetime.fromisoformat(c["startedAt"]) if c.get("startedAt") else None,
             )
             for c in row.containers

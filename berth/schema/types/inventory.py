@@ -154,10 +154,20 @@ class Service(Node):
     @strawberry.field(
         description="Declared source configuration as stored for the service now (secrets redacted)."
     )
-    def declared_config(self) -> JSON:
+    async def declared_config(self, info: strawberry.Info) -> JSON:
         from berth.domain.views import declared_config_view
 
-        return cast(JSON, declared_config_view(self.row))
+        # The target's names come through the request's loaders (batched across services).
+        loaders = info.context.loaders
+        return cast(
+            JSON,
+            declared_config_view(
+                self.row,
+                server=await loaders.server.load(self.row.server_id),
+                environment=await loaders.environment.load(self.row.environment_id),
+                project=await loaders.project.load(self.row.project_id),
+            ),
+        )
 
     @strawberry.field
     def health_check(self) -> HealthCheckConfig | None:
