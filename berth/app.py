@@ -16,7 +16,7 @@ from tortoise import connections
 
 from berth.crypto import get_keyring
 from berth.db import apply_migrations, close_db, open_db
-from berth.domain.bootstrap import ensure_local_server
+from berth.domain.bootstrap import ensure_installation, ensure_local_server
 from berth.settings import Settings, get_settings
 
 log = logging.getLogger("berth.app")
@@ -74,6 +74,7 @@ def create_app(
                 log.info("applied migrations: %s", ", ".join(applied))
         await open_db(settings)
         await ensure_local_server(settings.docker_host)
+        await ensure_installation()
         async with contextlib.AsyncExitStack() as stack:
             for service in background or []:
                 await stack.enter_async_context(service(settings))

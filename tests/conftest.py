@@ -77,9 +77,13 @@ async def db(database: Database) -> AsyncIterator[Database]:
     EXECUTOR_CACHE.clear()
     from berth.db import tortoise_config
 
+    from berth.runner.labels import forget_installation
+
+    forget_installation()  # each test database is its own installation
     await Tortoise.init(config=tortoise_config(database.url))
     yield database
     await Tortoise.close_connections()
+    forget_installation()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 from tortoise.exceptions import IntegrityError
 
-from berth.models import Server
+from berth.models import Installation, Server
 
 LOCAL_SERVER_NAME = "local"
 
@@ -19,3 +21,14 @@ async def ensure_local_server(docker_host: str) -> Server:
     except IntegrityError:
         # Another process registered it between our read and our insert: the unique name decides.
         return await Server.get(name=LOCAL_SERVER_NAME)
+
+
+async def ensure_installation() -> str:
+    """This database's installation id, created on first use (race-safe: fixed primary key)."""
+    existing = await Installation.get_or_none(id=1)
+    if existing is not None:
+        return existing.uid
+    try:
+        return (await Installation.create(id=1, uid=uuid.uuid4().hex[:12])).uid
+    except IntegrityError:
+        return (await Installation.get(id=1)).uid

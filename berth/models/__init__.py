@@ -9,6 +9,7 @@ from berth.models.deployment import (
     LogLine,
     Observation,
 )
+from berth.models.installation import Installation
 from berth.models.inventory import Environment, Project, Server, Service
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "DeploymentStep",
     "Environment",
     "IdempotencyKey",
+    "Installation",
     "LogLine",
     "Observation",
     "Project",

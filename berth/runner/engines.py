@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from berth.crypto import get_keyring
 from berth.models import Server
+from berth.runner import labels
 from berth.runner.docker_engine import DockerEngine
 from berth.runner.endpoints import EndpointConfig, connect
 
@@ -26,4 +27,6 @@ def endpoint_config(server: Server) -> EndpointConfig:
 
 async def open_engine(server: Server) -> DockerEngine:
     """Connect to the server's daemon (raises EndpointError when unreachable); close() when done."""
+    # Labels written or filtered through this engine name the installation.
+    await labels.load_installation()
     return DockerEngine.from_endpoint(await connect(endpoint_config(server)))

@@ -2,6 +2,8 @@
 
 The observer finds a service's containers by `SERVICE`/`ENVIRONMENT`; crash recovery
 finds a lost deployment's leftovers by `DEPLOYMENT` and `ATTEMPT`.
+All of them also carry `INSTALLATION` once it is known (see `load_installation`): a daemon
+shared by several Berth databases must not mix their services up, since row ids repeat.
 """
 
 from __future__ import annotations
@@ -13,23 +15,48 @@ ENVIRONMENT = PREFIX + "environment-id"
 PROJECT = PREFIX + "project-id"
 DEPLOYMENT = PREFIX + "deployment-id"
 ATTEMPT = PREFIX + "attempt"
+INSTALLATION = PREFIX + "installation"
+
+_installation: str | None = None
+
+
+async def load_installation() -> str:
+    """Read (or create) this database's installation id once per process."""
+    global _installation
+    if _installation is None:
+        from berth.domain.bootstrap import ensure_installation
+
+        _installation = await ensure_installation()
+    return _installation
+
+
+def forget_installation() -> None:
+    """Tests open many databases in one process."""
+    global _installation
+    _installation = None
+
+
+def _scoped(labels: dict[str, str]) -> dict[str, str]:
+    return {**labels, INSTALLATION: _installation} if _installation else labels
 
 
 def deployment_labels(*, service_id: int, environment_id: int, project_id: int, deployment_id: int,
                       attempt: int) -> dict[str, str]:
-    return {
-        MANAGED: "true",
-        SERVICE: str(service_id),
-        ENVIRONMENT: str(environment_id),
-        PROJECT: str(project_id),
-        DEPLOYMENT: str(deployment_id),
-        ATTEMPT: str(attempt),
-    }
+    return _scoped(
+        {
+            MANAGED: "true",
+            SERVICE: str(service_id),
+            ENVIRONMENT: str(environment_id),
+            PROJECT: str(project_id),
+            DEPLOYMENT: str(deployment_id),
+            ATTEMPT: str(attempt),
+        }
+    )
 
 
 def service_filter(service_id: int, environment_id: int) -> dict[str, str]:
-    return {SERVICE: str(service_id), ENVIRONMENT: str(environment_id)}
+    return _scoped({SERVICE: str(service_id), ENVIRONMENT: str(environment_id)})
 
 
 def deployment_filter(deployment_id: int) -> dict[str, str]:
-    return {DEPLOYMENT: str(deployment_id)}
+    return _scoped({DEPLOYMENT: str(deployment_id)})
