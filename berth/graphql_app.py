@@ -8,6 +8,8 @@ origins not configured are refused before the socket is accepted.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from datetime import timedelta
 from typing import Any
@@ -19,18 +21,92 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
 from berth.auth.authenticate import authenticate_authorization
 from berth.auth.errors import WWW_AUTHENTICATE, InvalidCredential
 from berth.schema import build_schema
 from berth.schema.context import Context
+from berth.schema.errors import CodedError
 from berth.settings import Settings
 
 MAX_BODY_BYTES = 256 * 1024
 PRINCIPAL_KEY = "berth.principal"
+# CONTRACT §5: operations in flight per WebSocket connection; one more gets an error message.
+MAX_OPERATIONS_PER_CONNECTION = 100
+KEEP_ALIVE_SECONDS = 15.0
+
+
+class KeepAliveTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
+    """`graphql-transport-ws` with server keep-alive: a `ping` right after `connection_ack`
+    and then every interval (clients answer `pong`), as the legacy protocol sends `ka`."""
+
+    keep_alive_task: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self.keep_alive_task is None:
+            self.keep_alive_task = asyncio.create_task(self._keep_alive())
+
+    async def _keep_alive(self) -> None:
+        interval = getattr(self.view, "keep_alive_interval", None) or KEEP_ALIVE_SECONDS
+        with contextlib.suppress(Exception):  # the socket closed: the handler shuts down
+            while True:
+                await self.send_message({"type": "ping"})
+                await asyncio.sleep(interval)
+
+    async def shutdown(self) -> None:
+        if self.keep_alive_task is not None:
+            self.keep_alive_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.keep_alive_task
+        await super().shutdown()
+
+
+async def _credential_still_valid(context: Context) -> bool:
+    """A WebSocket outlives the check made at `connection_init`: before each new operation,
+    the credential must still be unexpired and (for an API token) unrevoked."""
+    if context.principal is None:
+        return True
+    from berth.resolvers.subscriptions import ensure_still_valid
+
+    try:
+        await ensure_still_valid(context.principal)
+    except CodedError:
+        return False
+    return True
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and not await _credential_still_valid(self.context):
+            await self.websocket.close(code=4403, reason="Forbidden")
+            return
+        await super().handle_subscribe(message)
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    async def handle_start(self, message: StartMessage) -> None:
+        if self.connection_acknowledged and not await _credential_still_valid(self.context):
+            await self.send_message(
+                {"type": "connection_error", "payload": {"message": "The credential was revoked or has expired."}}
+            )
+            await self.websocket.close(code=1011, reason="")
+            return
+        await super().handle_start(message)
 
 
 class BerthGraphQL(GraphQL):  # type: ignore[type-arg]
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
+    graphql_transport_ws_handler_class = KeepAliveTransportWSHandler
+
     def __init__(self, settings: Settings) -> None:
         schema = build_schema(production=settings.production)
         super().__init__(
@@ -38,9 +114,12 @@ class BerthGraphQL(GraphQL):  # type: ignore[type-arg]
             graphql_ide=None if settings.production else "graphiql",
             allow_queries_via_get=True,
             keep_alive=True,
-            keep_alive_interval=15,
+            keep_alive_interval=KEEP_ALIVE_SECONDS,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
             connection_init_wait_timeout=timedelta(seconds=10),
+            max_subscriptions_per_connection=MAX_OPERATIONS_PER_CONNECTION,
+            # Strawberry checks the origin again inside the view: the same configured list.
+            allowed_origins=settings.allowed_origins,
             multipart_uploads_enabled=False,
         )
         self.type_scopes = schema.type_scopes
@@ -51,7 +130,9 @@ class BerthGraphQL(GraphQL):  # type: ignore[type-arg]
 
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
         params = context.connection_params or {}
-        credential = params.get("authorization") or params.get("Authorization")
+        # Present but empty (or otherwise malformed) is a bad credential, not an absent one:
+        # it must not fall back to the handshake header or to anonymous.
+        credential = params.get("authorization", params.get("Authorization"))
         if credential is None:
             credential = context.request.headers.get("authorization")
         try:

@@ -6,7 +6,8 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from berth.resolvers.subscriptions import deployment_events, deployment_feed, deployment_logs
+from berth.resolvers.common import principal_of
+from berth.resolvers.subscriptions import feed_project, follow, follow_feed, visible_deployment
 from berth.schema.directives import requires
 from berth.schema.types.deployment import LogLine
 from berth.schema.types.events import DeploymentEvent
@@ -21,8 +22,11 @@ class Subscription:
     async def deployment_events(
         self, info: strawberry.Info, deployment_id: strawberry.ID, after_seq: int | None = None
     ) -> AsyncGenerator[DeploymentEvent | None, None]:
-        async for item in deployment_events(info, deployment_id, after_seq):
-            yield item
+        principal = principal_of(info)
+        pk = await visible_deployment(info, deployment_id)
+        async for row in follow(pk, "events", after_seq, principal):
+            info.context.fresh_loaders()
+            yield DeploymentEvent.of(row)
 
     @strawberry.subscription(
         directives=requires("logs:read"),
@@ -32,8 +36,10 @@ class Subscription:
     async def deployment_logs(
         self, info: strawberry.Info, deployment_id: strawberry.ID, after_seq: int | None = None
     ) -> AsyncGenerator[LogLine | None, None]:
-        async for item in deployment_logs(info, deployment_id, after_seq):
-            yield item
+        principal = principal_of(info)
+        pk = await visible_deployment(info, deployment_id)
+        async for row in follow(pk, "logs", after_seq, principal):
+            yield LogLine.of(row)
 
     @strawberry.subscription(
         directives=requires("deploy:read"),
@@ -43,5 +49,8 @@ class Subscription:
     async def deployment_feed(
         self, info: strawberry.Info, project_id: strawberry.ID | None = None
     ) -> AsyncGenerator[DeploymentEvent | None, None]:
-        async for item in deployment_feed(info, project_id):
-            yield item
+        principal = principal_of(info)
+        project_pk = await feed_project(principal, project_id)
+        async for row in follow_feed(principal, project_pk):
+            info.context.fresh_loaders()
+            yield DeploymentEvent.of(row)
