@@ -1,0 +1,135 @@
+"""A COMPOSE deployment's project as compose will see it: the frozen files, in order, plus
+one file of Berth's own that labels every service's containers (so the observer and
+crash recovery find them like any other) and, when replaying, pins each image to the
+digest the replayed deployment ran.
+
+Variables stay variables in the stored files; their values (secrets included) reach
+compose only through its environment.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from berth.runner.docker_api import ComposeProject
+
+OVERRIDE_FILE = "berth.override.yml"
+IMAGES_KEY = "composeImages"
+"""Frozen-input key: {service: repository@digest} of the images a deployment ran."""
+
+
+class ComposeFilesError(Exception):
+    pass
+
+
+def file_name(path: str) -> str:
+    return posixpath.basename(path)
+
+
+def frozen_files(frozen: Mapping[str, Any]) -> dict[str, str]:
+    """file name -> content, in `-f` order; every file must have its content by now."""
+    files: dict[str, str] = {}
+    for entry in frozen.get("composeFiles") or []:
+        content = entry.get("content")
+        if content is None:
+            raise ComposeFilesError(f"compose file {entry.get('path')} has not been read from the repository")
+        name = file_name(str(entry["path"]))
+        if name in files or name == OVERRIDE_FILE:
+            raise ComposeFilesError(f"two compose files are named {name!r}")
+        files[name] = str(content)
+    if not files:
+        raise ComposeFilesError("the deployment has no compose files")
+    return files
+
+
+def _documents(files: Mapping[str, str]) -> list[dict[str, Any]]:
+    documents = []
+    for content in files.values():
+        document = yaml.safe_load(content) or {}
+        documents.append(document if isinstance(document, dict) else {})
+    return documents
+
+
+def merged_services(files: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Services over all files, later files' keys over earlier ones (shallow, as needed here)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for document in _documents(files):
+        for name, config in (document.get("services") or {}).items():
+            merged.setdefault(str(name), {}).update(config or {})
+    return merged
+
+
+def active_services(files: Mapping[str, str], profiles: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The services `up` starts: those without profiles, and those of an active profile."""
+    active = set(profiles)
+    return {name: config for name, config in merged_services(files).items()
+            if not config.get("profiles") or active & set(config["profiles"])}
+
+
+def built_services(files: Mapping[str, str], profiles: Sequence[str]) -> list[str]:
+    return [name for name, config in active_services(files, profiles).items() if config.get("build")]
+
+
+def declared_volumes(files: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    volumes: dict[str, dict[str, Any]] = {}
+    for document in _documents(files):
+        for name, config in (document.get("volumes") or {}).items():
+            volumes.setdefault(str(name), {}).update(config or {})
+    return volumes
+
+
+def override(files: Mapping[str, str], labels: Mapping[str, str], pins: Mapping[str, str]) -> str:
+    services: dict[str, Any] = {}
+    for name in merged_services(files):
+        entry: dict[str, Any] = {"labels": dict(labels)}
+        if name in pins:
+            entry["image"] = pins[name]
+        services[name] = entry
+    document: dict[str, Any] = {}
+    first = _documents(files)[0] if files else {}
+    if first.get("version"):
+        document["version"] = first["version"]  # compose v1 wants one format across files
+    document["services"] = services
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def interpolation_env(frozen: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    values = dict(env)
+    image_override = frozen.get("imageOverride") or {}
+    if image_override.get("variable") and image_override.get("tag"):
+        values[str(image_override["variable"])] = str(image_override["tag"])
+    return values
+
+
+def project_for(
+    frozen: Mapping[str, Any],
+    env: Mapping[str, str],
+    labels: Mapping[str, str],
+    checkout: Path | None,
+    *,
+    pin_images: bool = True,
+) -> ComposeProject:
+    """The compose project of a frozen input; relative paths resolve in the checkout when
+    there is one (as compose would, against the first file's folder)."""
+    files = frozen_files(frozen)
+    built = set(built_services(files, frozen.get("composeProfiles") or []))
+    # Images that are built here are rebuilt from the commit, never pinned.
+    pins = {name: ref for name, ref in (frozen.get(IMAGES_KEY) or {}).items()
+            if pin_images and name not in built}
+    rendered = {**files, OVERRIDE_FILE: override(files, labels, pins)}
+    project_dir = None
+    if checkout is not None:
+        first = str((frozen.get("composeFiles") or [{}])[0].get("path") or "")
+        project_dir = (checkout / first).parent
+    return ComposeProject(
+        name=str(frozen["composeProject"]),
+        files=rendered,
+        profiles=tuple(frozen.get("composeProfiles") or ()),
+        env=interpolation_env(frozen, env),
+        project_dir=project_dir,
+    )

@@ -1,0 +1,175 @@
+"""Images of IMAGE and DOCKERFILE services: PULL, BUILD, the replay shortcut, and pruning.
+
+What a rollback replays is exact: an IMAGE deployment runs `repository@digest`, pulled by
+digest when it is no longer on the server; a DOCKERFILE deployment runs the image id it
+built, rebuilt from the recorded commit when that image is gone.
+"""
+
+from __future__ import annotations
+
+from berth.domain.validation import split_image
+from berth.models.enums import StepKind
+from berth.runner import labels
+from berth.runner.docker_api import DockerApi, DockerOperationError, ImageInfo, NotFound
+from berth.runner.steps.clone import inside
+from berth.runner.steps.context import RunContext, StepFailure
+
+KEEP_IMAGES = 5
+BUILD_TAG_PREFIX = "berth/"
+
+
+async def _present(docker: DockerApi, ref: str) -> ImageInfo | None:
+    try:
+        return await docker.inspect_image(ref)
+    except NotFound:
+        return None
+
+
+# --------------------------------------------------------------------------- IMAGE
+
+
+async def pull(ctx: RunContext) -> str:
+    docker = await ctx.docker()
+    pinned = ctx.frozen.get("imageDigest")
+    reference = str(pinned or ctx.frozen.get("image") or "")
+    if not reference:
+        raise StepFailure("the deployment names no image")
+    if pinned:
+        # A digest names exactly one image: when it is here, there is nothing to fetch.
+        present = await _present(docker, reference)
+        if present is not None:
+            ctx.log.system(f"{reference} is already on the server (image {present.id})")
+            ctx.record(imageId=present.id)
+            return reference
+    ctx.log.system(f"pulling {reference}")
+    try:
+        result = await docker.pull(
+            reference,
+            on_line=ctx.log.on_line(StepKind.PULL),
+            cancel=ctx.cancel,
+            step_timeout=ctx.step_timeout(ctx.settings.step_deadlines.pull),
+        )
+    except DockerOperationError as exc:
+        raise StepFailure(exc.message) from None
+    repository = split_image(reference)[0]
+    digest_ref = f"{repository}@{result.digest}" if result.digest else result.repo_digest
+    ctx.record(imageDigest=digest_ref, imageId=result.image_id)
+    ctx.log.system(f"pulled {digest_ref or reference} (image {result.image_id})")
+    return digest_ref or result.image_id
+
+
+def image_to_run(ctx: RunContext) -> str:
+    """IMAGE: the exact image, by digest when known; DOCKERFILE: its build tag."""
+    if ctx.source_type == "IMAGE":
+        return str(ctx.frozen.get("imageDigest") or ctx.frozen.get("imageId") or ctx.frozen["image"])
+    return str(ctx.frozen.get("image") or ctx.frozen["imageId"])
+
+
+# --------------------------------------------------------------------------- DOCKERFILE
+
+
+def build_tag(ctx: RunContext, commit_sha: str) -> str:
+    """berth/<project>-<environment>-<service>:<sha12>: one repository per service."""
+    records = ctx.records
+    name = f"{records.project.name}-{records.environment.name}-{records.service.name}"
+    return f"{BUILD_TAG_PREFIX}{name}:{commit_sha[:12]}"
+
+
+async def replay_image_present(ctx: RunContext) -> str | None:
+    """Replaying a build whose image is still on the server: CLONE and BUILD are not needed."""
+    image_id, sha = ctx.frozen.get("imageId"), ctx.frozen.get("commitSha")
+    if not image_id or not sha:
+        return None
+    try:
+        docker = await ctx.docker()
+        present = await _present(docker, str(image_id))
+    except DockerOperationError:
+        return None  # the step that needs Docker will say what is wrong with it
+    if present is None:
+        ctx.log.system(f"image {image_id} is no longer on the server: rebuilding commit {sha}")
+        return None
+    ctx.replay_ready = True
+    return f"image {image_id} of commit {str(sha)[:12]} is still on the server"
+
+
+async def build(ctx: RunContext) -> str:
+    docker = await ctx.docker()
+    checkout = ctx.checkout
+    sha = ctx.frozen.get("commitSha")
+    if checkout is None or not sha:
+        raise StepFailure("nothing was cloned to build")
+    context = inside(checkout, str(ctx.frozen.get("buildContext") or "."), "buildContext")
+    if not context.is_dir():
+        raise StepFailure(f"buildContext {ctx.frozen.get('buildContext')!r} is not a directory of the repository")
+    declared = str(ctx.frozen.get("dockerfile") or "Dockerfile")
+    # The Dockerfile path is read from the repository root, as `docker build -f` from the
+    # root would; a path relative to the build context is accepted too.
+    dockerfile = inside(checkout, declared, "dockerfile")
+    if not dockerfile.is_file():
+        dockerfile = inside(context, declared, "dockerfile")
+    if not dockerfile.is_file():
+        raise StepFailure(f"dockerfile {declared!r} is not in the repository at {str(sha)[:12]}")
+    relative = dockerfile.relative_to(context) if dockerfile.is_relative_to(context) else dockerfile
+    tag = build_tag(ctx, str(sha))
+    ctx.log.system(f"building {tag} from {declared}")
+    try:
+        image_id = await docker.build(
+            context,
+            tag=tag,
+            dockerfile=str(relative),
+            labels={**ctx.labels(), labels.PREFIX + "commit-sha": str(sha)},
+            on_line=ctx.log.on_line(StepKind.BUILD),
+            cancel=ctx.cancel,
+            step_timeout=ctx.step_timeout(ctx.settings.step_deadlines.build),
+        )
+    except DockerOperationError as exc:
+        raise StepFailure(exc.message) from None
+    ctx.record(image=tag, imageId=image_id)
+    ctx.built_image = image_id
+    ctx.log.system(f"built {tag} (image {image_id})")
+    return f"{tag} ({image_id})"
+
+
+async def ensure_build_tag(ctx: RunContext, docker: DockerApi) -> None:
+    """Point the build tag at the recorded image id, so the container runs exactly it."""
+    tag, image_id = ctx.frozen.get("image"), ctx.frozen.get("imageId")
+    if not tag or not image_id:
+        return
+    current = await _present(docker, str(tag))
+    if current is None or current.id != image_id:
+        await docker.tag_image(str(image_id), str(tag))
+
+
+async def remove_built_image(ctx: RunContext, docker: DockerApi) -> None:
+    """Canceled: the image this run built goes too, unless something else uses it (a
+    previous deployment of the same commit, a container): then Docker refuses, which is fine."""
+    image_id = ctx.built_image
+    if image_id is None:
+        return
+    previous = ctx.records.previous
+    if previous is not None and (previous.frozen_input or {}).get("imageId") == image_id:
+        return
+    try:
+        if await docker.remove_image(image_id):
+            ctx.log.system(f"removed image {image_id} built by this deployment")
+    except DockerOperationError as exc:
+        ctx.log.system(f"keeping image {image_id}: {exc.message}")
+
+
+async def prune_built_images(ctx: RunContext, docker: DockerApi, in_use: set[str]) -> list[str]:
+    """Remove this service's built images beyond the newest KEEP_IMAGES (rollback needs a few);
+    images a container still uses stay. Returns the ids removed."""
+    built = await docker.list_images(dict(ctx.service_filter()))
+    built.sort(key=lambda image: image.created, reverse=True)
+    removed: list[str] = []
+    for image in built[KEEP_IMAGES:]:
+        if image.id in in_use:
+            continue
+        try:
+            # Not forced: a container we do not know of keeps its image.
+            for tag in image.tags or (image.id,):
+                await docker.remove_image(tag)
+            removed.append(image.id)
+        except DockerOperationError as exc:
+            ctx.log.system(f"keeping image {image.id}: {exc.message}")
+    return removed

@@ -1,0 +1,31 @@
+"""The container a frozen input describes (IMAGE and DOCKERFILE services)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from berth.runner.docker_api import ContainerSpec
+
+RESTART_POLICY = "unless-stopped"
+
+
+def container_name(service_name: str, deployment_id: int, attempt: int) -> str:
+    """One name per deployment and attempt, so a new container can start beside the old."""
+    return f"berth-{service_name}-{deployment_id}-{attempt}"
+
+
+def container_spec(
+    name: str, image: str, frozen: Mapping[str, Any], env: Mapping[str, str], container_labels: Mapping[str, str]
+) -> ContainerSpec:
+    command = frozen.get("command")
+    return ContainerSpec(
+        name=name,
+        image=image,
+        command=list(command) if command else None,
+        env=dict(env),
+        ports=list(frozen.get("ports") or []),
+        volumes=list(frozen.get("volumes") or []),
+        labels=dict(container_labels),
+        restart_policy=RESTART_POLICY,
+    )
