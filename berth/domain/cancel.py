@@ -40,7 +40,7 @@ def _queued_error(reason: str | None) -> dict[str, Any]:
 async def _cancel_locked(deployment_id: int, reason: str | None) -> ChangeResult | None:
     """Apply the cancel under the row lock; None when there was nothing to change."""
     async with in_transaction(CONNECTION) as conn:
-        current = await Deployment.filter(id=deployment_id).select_for_update().using_db(conn).get()
+        current = await Deployment.filter(id=deployment_id).select_for_update(no_key=True).using_db(conn).get()
         if current.status in TERMINAL_STATUSES:
             raise _not_cancelable("the deployment has concluded")
         if current.status == DeploymentStatus.QUEUED:

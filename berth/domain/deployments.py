@@ -109,7 +109,9 @@ async def _insert(principal: Principal, queued: QueueRequest, hashed: str | None
                   server_id: int) -> tuple[Deployment, list[tuple[int, int]]]:
     """The transaction; returns the new deployment and (id, last event seq) of those it superseded."""
     async with in_transaction(CONNECTION) as conn:
-        server = await Server.filter(id=server_id).select_for_update().using_db(conn).get()
+        # NO KEY: foreign-key checks of rows referencing the server (FOR KEY SHARE) must not
+        # wait on this lock, or a runner updating such a row deadlocks with us.
+        server = await Server.filter(id=server_id).select_for_update(no_key=True).using_db(conn).get()
         number = await _bump_number(conn, queued.service_id)
         service = await Service.filter(id=queued.service_id).using_db(conn).get()
         key = queued.idempotency_key

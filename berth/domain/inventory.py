@@ -174,7 +174,7 @@ async def update_service(principal: Principal, spec: ServiceUpdateSpec) -> Servi
     async with in_transaction(CONNECTION) as conn:
         # The row lock orders this update against deployments being created from the service,
         # so a deployment's declared config is the service either before or after it.
-        locked = await Service.filter(id=service.id).select_for_update().using_db(conn).get()
+        locked = await Service.filter(id=service.id).select_for_update(no_key=True).using_db(conn).get()
         for name, value in changes.items():
             setattr(locked, name, value)
         if changes:
