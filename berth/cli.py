@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from berth.client import add_client_commands
 from berth.settings import Settings, get_settings
 
 SQLITE_SCALE_OUT = (
@@ -24,12 +25,23 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from berth.app import create_app
-    from berth.runner.service import background_services
+    from berth.runner.service import background_services, readiness_probes
 
     if args.no_runner and settings.is_sqlite:
         raise UsageError(SQLITE_SCALE_OUT.format(what="`berth serve --no-runner`"))
-    app = create_app(settings, background=background_services(settings, runner=not args.no_runner))
+    services = background_services(settings, runner=not args.no_runner)
+    app = create_app(settings, background=services)
+    app.state.readiness_probes.update(readiness_probes(services))
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws="websockets-sansio")
+    return 0
+
+
+def _runner(args: argparse.Namespace, settings: Settings) -> int:
+    from berth.runner.service import run_standalone
+
+    if settings.is_sqlite:
+        raise UsageError(SQLITE_SCALE_OUT.format(what="`berth runner`"))
+    asyncio.run(run_standalone(settings))
     return 0
 
 
@@ -88,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(handler=_serve)
 
+    runner = commands.add_parser("runner", help="run a runner and observer without the API (PostgreSQL)")
+    runner.set_defaults(handler=_runner)
+
     migrate = commands.add_parser("migrate", help="apply pending database migrations and exit")
     migrate.set_defaults(handler=_migrate)
 
@@ -103,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(handler=_export_schema)
+
+    add_client_commands(commands)
     return parser
 
 

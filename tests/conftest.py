@@ -76,7 +76,6 @@ async def db(database: Database) -> AsyncIterator[Database]:
     # must not reuse the previous one's statements.
     EXECUTOR_CACHE.clear()
     from berth.db import tortoise_config
-
     from berth.runner.labels import forget_installation
 
     forget_installation()  # each test database is its own installation

@@ -1,0 +1,1 @@
+"""One module per client command; each exposes `register(commands)`."""

@@ -1,0 +1,165 @@
+"""The GraphQL documents the CLI sends (schema: shared/contract/schema.graphql)."""
+
+from __future__ import annotations
+
+RECORD = """
+fragment Record on Deployment {
+  id number status conclusion trigger queuePosition
+  createdAt startedAt concludedAt cancelRequestedAt
+  actor { subject email role tokenKind tokenName }
+  service { id name }
+  project { id name }
+  environment { id name }
+  server { id name }
+  input {
+    sourceType image imageTag imageDigest imageId repository ref commitSha
+    composeFiles composeProfiles dockerfile
+  }
+  steps { kind status startedAt completedAt detail }
+  error { step code message }
+  rollbackOf { id number }
+}
+"""
+
+VIEWS = """
+fragment Views on Deployment {
+  declaredConfig
+  frozenInput
+  lastObservedState {
+    observedAt drift
+    containers { name image imageDigest state health deploymentId startedAt }
+    differences { field expected actual }
+    comparedWith { id number }
+  }
+}
+"""
+
+DEPLOYMENT = (
+    RECORD
+    + """
+query Deployment($id: ID!) { deployment(id: $id) { ...Record } }
+"""
+)
+
+DEPLOYMENT_WITH_VIEWS = (
+    RECORD
+    + VIEWS
+    + """
+query DeploymentViews($id: ID!) { deployment(id: $id) { ...Record ...Views } }
+"""
+)
+
+STATUS = """
+query Status($id: ID!) { deployment(id: $id) { id status conclusion } }
+"""
+
+ARTIFACT = """
+query Artifact($id: ID!) { deployment(id: $id) { id artifact } }
+"""
+
+DEPLOYMENTS = (
+    RECORD
+    + """
+query Deployments($first: Int, $filter: DeploymentFilter) {
+  deployments(first: $first, filter: $filter) { totalCount nodes { ...Record } }
+}
+"""
+)
+
+LOGS_PAGE = """
+query Logs($id: ID!, $first: Int, $after: String) {
+  deployment(id: $id) {
+    id
+    logs(first: $first, after: $after) {
+      edges { cursor node { seq timestamp stream step text } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+
+START = (
+    RECORD
+    + """
+mutation Start($input: StartDeploymentInput!) {
+  startDeployment(input: $input) { deployment { ...Record } errors { code message field } }
+}
+"""
+)
+
+CANCEL = (
+    RECORD
+    + """
+mutation Cancel($input: CancelDeploymentInput!) {
+  cancelDeployment(input: $input) { deployment { ...Record } errors { code message field } }
+}
+"""
+)
+
+ROLLBACK = (
+    RECORD
+    + """
+mutation Rollback($input: RollbackDeploymentInput!) {
+  rollbackDeployment(input: $input) { deployment { ...Record } errors { code message field } }
+}
+"""
+)
+
+VIEWER = """
+query Viewer { viewer { subject email role tokenKind scopes projectIds } }
+"""
+
+INVENTORY = """
+query Inventory {
+  projects {
+    id name
+    environments { id name }
+    services { id name environment { id name } server { id name } }
+  }
+}
+"""
+
+SERVERS = """
+query Servers { servers { id name } }
+"""
+
+SERVICE = """
+query Service($id: ID!) {
+  service(id: $id) { id name project { id name } environment { id name } server { id name } }
+}
+"""
+
+CREATE_PROJECT = """
+mutation CreateProject($input: CreateProjectInput!) {
+  createProject(input: $input) { project { id name } errors { code message field } }
+}
+"""
+
+SERVICE_RESULT = "service { id name project { id name } environment { id name } server { id name } }"
+
+CREATE_SERVICE = f"""
+mutation CreateService($input: CreateServiceInput!) {{
+  createService(input: $input) {{ {SERVICE_RESULT} errors {{ code message field }} }}
+}}
+"""
+
+UPDATE_SERVICE = f"""
+mutation UpdateService($input: UpdateServiceInput!) {{
+  updateService(input: $input) {{ {SERVICE_RESULT} errors {{ code message field }} }}
+}}
+"""
+
+EVENTS = """
+subscription Events($deploymentId: ID!, $afterSeq: Int) {
+  deploymentEvents(deploymentId: $deploymentId, afterSeq: $afterSeq) {
+    seq type at status conclusion
+    step { kind status startedAt completedAt detail }
+  }
+}
+"""
+
+LOGS = """
+subscription Logs($deploymentId: ID!, $afterSeq: Int) {
+  deploymentLogs(deploymentId: $deploymentId, afterSeq: $afterSeq) { seq timestamp stream step text }
+}
+"""
