@@ -22,11 +22,12 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
 from berth.auth.authenticate import authenticate_authorization
 from berth.auth.errors import WWW_AUTHENTICATE, InvalidCredential
@@ -82,7 +83,10 @@ async def _credential_still_valid(context: Context) -> bool:
     return True
 
 
-class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+class TransportWSHandler(KeepAliveTransportWSHandler):
+    """Keep-alive, and the credential checked again before each operation (4403 when it no
+    longer holds, as at `connection_init`)."""
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and not await _credential_still_valid(self.context):
             await self.websocket.close(code=4403, reason="Forbidden")
@@ -90,7 +94,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_subscribe(message)
 
 
-class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
+    """The credential checked again before each operation (`connection_error`, then close)."""
+
     async def handle_start(self, message: StartMessage) -> None:
         if self.connection_acknowledged and not await _credential_still_valid(self.context):
             await self.send_message(
@@ -104,8 +110,6 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
 class BerthGraphQL(GraphQL):  # type: ignore[type-arg]
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
-
-    graphql_transport_ws_handler_class = KeepAliveTransportWSHandler
 
     def __init__(self, settings: Settings) -> None:
         schema = build_schema(production=settings.production)

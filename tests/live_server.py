@@ -24,6 +24,8 @@ class LiveServer:
     env: dict[str, str]
     log_path: Path
     args: list[str] = field(default_factory=list)
+    # Variables of the test process's environment not to pass on (e.g. a developer's BERTH_*).
+    unset: set[str] = field(default_factory=set)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -35,7 +37,7 @@ class LiveServer:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "berth", "serve", "--port", str(self.port), *self.args],
-            env={**os.environ, **self.env},
+            env={**{k: v for k, v in os.environ.items() if k not in self.unset}, **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

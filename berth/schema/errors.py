@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import MaskErrors
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 log = logging.getLogger("berth.graphql")
 
@@ -31,11 +34,16 @@ def forbidden(required: list[str], missing: list[str]) -> CodedError:
     )
 
 
+# The client's mistakes that Strawberry reports with its own exception as the original
+# (no query; an operation the transport does not allow, e.g. a query over legacy graphql-ws).
+_CLIENT_MISTAKES = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
+
+
 def _is_expected(error: GraphQLError) -> bool:
     original = error.original_error
     # Validation and parse errors carry no original error; resolver errors we raise on
     # purpose are CodedErrors. Anything else is a bug or an infrastructure failure.
-    return original is None or isinstance(original, GraphQLError)
+    return original is None or isinstance(original, (GraphQLError, *_CLIENT_MISTAKES))
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -44,6 +52,15 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=lambda error: not _is_expected(error))
+
+    def on_operation(self) -> Iterator[None]:
+        # Each operation is its own request with its own id — also each operation of one
+        # WebSocket connection, which shares a context (whose loaders and scope decisions
+        # are then per operation as well; see berth.schema.context).
+        begin = getattr(self.execution_context.context, "begin_operation", None)
+        if begin is not None:
+            begin()
+        yield from super().on_operation()
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         context = self.execution_context.context

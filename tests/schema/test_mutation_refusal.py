@@ -1,0 +1,170 @@
+"""A mutation refused for a missing scope has no side effect (CONTRACT §2).
+
+Every mutation of the schema gets an input that would succeed; a credential holding
+every scope but the mutation's own — and an anonymous caller — is refused, and every row
+of every table is the same afterwards. The same input with the scope (the control) does
+change the database, so the comparison can fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from berth.auth.scopes import SCOPE_NAMES
+from berth.models import ApiToken, Deployment, Server, Service
+from berth.models.enums import Role
+from tests.schema.conftest import Stack
+from tests.schema.walk import Step, scope_map
+from tests.schema.world import (
+    World,
+    gid,
+    make_deployment,
+    make_project_service,
+    mint,
+    snapshot,
+    unique,
+)
+
+ALL = frozenset(SCOPE_NAMES)
+MUTATIONS = sorted(scope_map().object_type("Mutation").fields)
+
+Inputs = Callable[[World], Awaitable[dict[str, Any]]]
+
+
+async def start_input(world: World) -> dict[str, Any]:
+    return {"input": {"serviceId": gid("Service", world.service_a)}}
+
+
+async def cancel_input(world: World) -> dict[str, Any]:
+    deployment = await make_deployment(await Service.get(id=world.service_a), state="LEASED")
+    return {"input": {"deploymentId": gid("Deployment", deployment.id)}}
+
+
+async def rollback_input(world: World) -> dict[str, Any]:
+    return {"input": {"serviceId": gid("Service", world.service_a), "toDeploymentId": gid("Deployment", world.deployment_a1)}}
+
+
+async def create_server_input(world: World) -> dict[str, Any]:
+    return {"input": {"name": unique("srv"), "dockerHost": "tcp://127.0.0.1:9"}}
+
+
+async def create_project_input(world: World) -> dict[str, Any]:
+    return {"input": {"name": unique("proj"), "environments": ["production"]}}
+
+
+async def create_service_input(world: World) -> dict[str, Any]:
+    return {
+        "input": {
+            "projectId": gid("Project", world.project_a),
+            "environment": "production",
+            "name": unique("svc"),
+            "serverId": gid("Server", world.server),
+            "source": {"type": "IMAGE", "image": "nginx:alpine"},
+        }
+    }
+
+
+async def update_service_input(world: World) -> dict[str, Any]:
+    server = await Server.get(id=world.server)
+    _project, _environment, service = await make_project_service(server)
+    return {"input": {"serviceId": gid("Service", service.id), "source": {"type": "IMAGE", "image": "nginx:1.27"}}}
+
+
+async def create_token_input(world: World) -> dict[str, Any]:
+    return {"input": {"name": unique("tok"), "role": "VIEWER"}}
+
+
+async def revoke_token_input(world: World) -> dict[str, Any]:
+    await mint(["deploy:read"], role=Role.VIEWER, name="to-revoke")
+    row = await ApiToken.filter(name="to-revoke").order_by("-id").first()
+    assert row is not None
+    return {"id": gid("ApiToken", row.id)}
+
+
+VALID_INPUTS: dict[str, Inputs] = {
+    "startDeployment": start_input,
+    "cancelDeployment": cancel_input,
+    "rollbackDeployment": rollback_input,
+    "createServer": create_server_input,
+    "createProject": create_project_input,
+    "createService": create_service_input,
+    "updateService": update_service_input,
+    "createApiToken": create_token_input,
+    "revokeApiToken": revoke_token_input,
+}
+
+
+def document(mutation: str) -> str:
+    m = scope_map()
+    field = m.object_type("Mutation").fields[mutation]
+    definitions = ", ".join(f"${name}: {arg.type}" for name, arg in field.args.items())
+    arguments = ", ".join(f"{name}: ${name}" for name in field.args)
+    return f"mutation({definitions}) {{ {mutation}({arguments}) {{ __typename errors {{ code message field }} }} }}"
+
+
+@pytest.fixture(scope="module")
+def world(stack: Stack) -> World:
+    world = stack.seeded()
+
+    async def succeeded_target() -> None:
+        # rollbackDeployment's control needs a SUCCEEDED deployment to return to: a1 is one.
+        assert (await Deployment.get(id=world.deployment_a1)).conclusion == "SUCCEEDED"
+
+    stack.run(succeeded_target)
+    return world
+
+
+def test_every_mutation_has_an_input() -> None:
+    assert set(VALID_INPUTS) == set(MUTATIONS)
+
+
+@pytest.mark.parametrize("caller", ["missing-scope", "anonymous"])
+@pytest.mark.parametrize("mutation", MUTATIONS)
+async def test_refused_mutation_changes_nothing(mutation: str, caller: str, orm: Stack, world: World) -> None:
+    required = scope_map().required(Step("Mutation", mutation))
+    token = await mint(ALL - required) if caller == "missing-scope" else None
+    variables = await VALID_INPUTS[mutation](world)
+    before = await snapshot()
+
+    client = orm.client(token)
+    try:
+        result = await asyncio.to_thread(client.execute, document(mutation), variables)
+    finally:
+        client.close()
+
+    assert result.data == {mutation: None}
+    assert len(result.errors) == 1, result.errors
+    error = result.errors[0]
+    assert error["path"] == [mutation]
+    if caller == "anonymous":
+        assert error["extensions"] == {"code": "UNAUTHENTICATED"}
+    else:
+        assert error["extensions"] == {
+            "code": "FORBIDDEN",
+            "requiredScopes": sorted(required),
+            "missingScopes": sorted(required),
+        }
+    assert await snapshot() == before
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS)
+async def test_control_the_same_mutation_with_its_scope_changes_the_database(
+    mutation: str, orm: Stack, world: World
+) -> None:
+    token = await mint(ALL)
+    variables = await VALID_INPUTS[mutation](world)
+    before = await snapshot()
+
+    client = orm.client(token)
+    try:
+        result = await asyncio.to_thread(client.execute, document(mutation), variables)
+    finally:
+        client.close()
+
+    assert not result.errors, result.errors
+    assert result.data[mutation]["errors"] == [], result.data
+    assert await snapshot() != before

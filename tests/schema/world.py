@@ -1,0 +1,300 @@
+"""Rows written straight into the test database (Tortoise), so every edge of the schema has data.
+
+Two projects, each with an environment, a service and concluded deployments with log
+lines; project A's service also has a rollback deployment and an observation compared with
+a deployment. The server under test runs its runner: deployments are stored concluded (or
+under a fake runner's lease) in one transaction, so it never has anything to pick up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from berth.auth.api_tokens import create_api_token
+from berth.models import (
+    ApiToken,
+    Deployment,
+    DeploymentEvent,
+    DeploymentStep,
+    Environment,
+    LogLine,
+    Observation,
+    Project,
+    Server,
+    Service,
+)
+from berth.models.enums import (
+    DeploymentConclusion,
+    DeploymentEventType,
+    DeploymentStatus,
+    DeploymentTrigger,
+    DriftStatus,
+    LogStream,
+    Role,
+    SourceType,
+    StepStatus,
+)
+from berth.models.lifecycle import create_deployment
+from berth.schema.ids import to_global_id
+from tests.schema.walk import Step
+
+# A primary key no row has.
+MISSING_PK = 987_654_321
+# An address nothing listens on: a runner or observer that tries it fails fast.
+UNREACHABLE_DOCKER = "tcp://127.0.0.1:9"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def gid(type_name: str, pk: int) -> str:
+    return to_global_id(type_name, pk)
+
+
+async def make_server(name: str | None = None) -> Server:
+    return await Server.create(name=name or unique("srv"), docker_host=UNREACHABLE_DOCKER)
+
+
+async def make_project_service(server: Server, name: str | None = None) -> tuple[Project, Environment, Service]:
+    project = await Project.create(name=name or unique("proj"))
+    environment = await Environment.create(project=project, name="production")
+    service = await Service.create(
+        project=project,
+        environment=environment,
+        server=server,
+        name=unique("svc"),
+        source_type=SourceType.IMAGE,
+        source={"image": "nginx:alpine"},
+    )
+    return project, environment, service
+
+
+async def make_deployment(
+    service: Service, *, state: str = "SUCCEEDED", logs: Iterable[str] = (), **fields: Any
+) -> Deployment:
+    """A deployment stored as the lifecycle would leave it, in one transaction (so a runner
+    never sees it QUEUED):
+
+    - SUCCEEDED: concluded, steps SKIPPED, log lines 1..n, events CREATED, STATUS_CHANGED, CONCLUDED;
+    - LEASED: PREPARE under a (fake) runner's long lease, so only what a test does (a cancel)
+      changes it.
+    """
+    assert state in ("SUCCEEDED", "LEASED")
+    lines = list(logs)
+    async with in_transaction() as conn:
+        # One atomic bump (it holds the row until commit): concurrent callers get distinct numbers.
+        await Service.filter(id=service.id).using_db(conn).update(
+            last_deployment_number=F("last_deployment_number") + 1
+        )
+        number = (await Service.filter(id=service.id).using_db(conn).get()).last_deployment_number
+        values: dict[str, Any] = {
+            "service_id": service.id,
+            "project_id": service.project_id,
+            "environment_id": service.environment_id,
+            "server_id": service.server_id,
+            "number": number,
+            "trigger": DeploymentTrigger.API,
+            "actor": {"subject": "token:0", "email": None, "role": "OWNER", "tokenKind": "API_TOKEN"},
+            "input": {"sourceType": "IMAGE", "image": "nginx", "imageTag": "alpine"},
+            "config_snapshot": {},
+            "declared_config": {},
+            "frozen_input": {},
+        }
+        values.update(fields)
+        deployment = await create_deployment(conn, **values)
+        moment = datetime.now(UTC)
+
+        def event(seq: int, kind: DeploymentEventType, status: DeploymentStatus,
+                  conclusion: DeploymentConclusion | None = None) -> DeploymentEvent:
+            return DeploymentEvent(deployment_id=deployment.id, seq=seq, type=kind, at=moment, status=status,
+                                   conclusion=conclusion, step=None, payload={})
+
+        if state == "LEASED":
+            updates: dict[str, Any] = {
+                "status": DeploymentStatus.PREPARE, "started_at": moment, "last_event_seq": 2,
+                "claimed_by": "test-runner", "lease_expires_at": moment + timedelta(hours=1), "attempt": 1,
+            }
+            events = [event(2, DeploymentEventType.STATUS_CHANGED, DeploymentStatus.PREPARE)]
+        else:
+            done, succeeded = DeploymentStatus.COMPLETED, DeploymentConclusion.SUCCEEDED
+            await DeploymentStep.filter(deployment_id=deployment.id).using_db(conn).update(
+                status=StepStatus.SKIPPED, completed_at=moment
+            )
+            await LogLine.bulk_create(
+                [LogLine(deployment_id=deployment.id, seq=i, timestamp=moment, stream=LogStream.SYSTEM, text=t)
+                 for i, t in enumerate(lines, start=1)],
+                using_db=conn,
+            )
+            updates = {
+                "status": done, "conclusion": succeeded, "started_at": moment, "concluded_at": moment,
+                "last_event_seq": 3, "last_log_seq": len(lines),
+            }
+            events = [
+                event(2, DeploymentEventType.STATUS_CHANGED, done, succeeded),
+                event(3, DeploymentEventType.CONCLUDED, done, succeeded),
+            ]
+        await Deployment.filter(id=deployment.id).using_db(conn).update(**updates)
+        await DeploymentEvent.bulk_create(events, using_db=conn)
+    return await Deployment.get(id=deployment.id)
+
+
+@dataclass
+class World:
+    server: int
+    project_a: int
+    environment_a: int
+    service_a: int
+    deployment_a1: int
+    # A rollback of a1 (so `rollbackOf` has data); the newest deployment of service A.
+    deployment_a2: int
+    project_b: int
+    environment_b: int
+    service_b: int
+    deployment_b1: int
+    api_token: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def gid(self, type_name: str, attribute: str) -> str:
+        return gid(type_name, getattr(self, attribute))
+
+
+async def seed_world() -> World:
+    server = await make_server()
+    project_a, environment_a, service_a = await make_project_service(server)
+    a1 = await make_deployment(service_a, logs=["a1: pulling", "a1: started"])
+    a2 = await make_deployment(service_a, logs=["a2: replaying a1", "a2: started"], rollback_of_id=a1.id)
+    await Observation.create(
+        service=service_a,
+        observed_at=datetime.now(UTC),
+        drift=DriftStatus.DRIFTED,
+        containers=[{"name": "web", "image": "nginx:alpine", "state": "running", "deploymentId": a2.id}],
+        differences=[{"field": "image", "expected": "nginx:1", "actual": "nginx:alpine"}],
+        compared_with=a1,
+    )
+    project_b, environment_b, service_b = await make_project_service(server)
+    b1 = await make_deployment(service_b, logs=["b1: started"])
+    token, _secret = await create_api_token(
+        name=unique("listed"), role=Role.VIEWER, scopes=None, project_ids=[], expires_in_days=None,
+        created_by="test", creator=None,
+    )
+    return World(
+        server=server.id,
+        project_a=project_a.id,
+        environment_a=environment_a.id,
+        service_a=service_a.id,
+        deployment_a1=a1.id,
+        deployment_a2=a2.id,
+        project_b=project_b.id,
+        environment_b=environment_b.id,
+        service_b=service_b.id,
+        deployment_b1=b1.id,
+        api_token=token.id,
+    )
+
+
+async def mint(
+    scopes: Iterable[str] | None,
+    *,
+    role: Role = Role.OWNER,
+    project_ids: Iterable[int] = (),
+    name: str | None = None,
+) -> str:
+    """An API token as `berth token create` makes it (no creator: any role, explicit scopes)."""
+    _row, secret = await create_api_token(
+        name=name or unique("test"),
+        role=role,
+        scopes=sorted(scopes) if scopes is not None else None,
+        project_ids=list(project_ids),
+        expires_in_days=None,
+        created_by="test",
+        creator=None,
+    )
+    return secret
+
+
+async def expire_token(secret_prefix: str) -> None:
+    """Move a token's expiry into the past (the API refuses to create one that way)."""
+    await ApiToken.filter(prefix=secret_prefix).update(expires_at=datetime.now(UTC) - timedelta(minutes=5))
+
+
+async def snapshot() -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, except the columns that change without any mutation
+    (a token's `lastUsedAt` on use; the observer's view of a server)."""
+    volatile = {
+        "api_token": {"last_used_at"},
+        "server": {"reachable", "last_checked_at", "docker_version"},
+    }
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for app in Tortoise.apps.values():
+        for model in app.values():
+            table = model._meta.db_table
+            skip = volatile.get(table, set())
+            rows = await model.all().order_by(model._meta.pk_attr).values()
+            tables[table] = [{k: v for k, v in row.items() if k not in skip} for row in rows]
+    return tables
+
+
+# ---------------------------------------------------------------- arguments of root fields
+
+
+def node_ids(world: World) -> dict[str, str]:
+    return {
+        "ApiToken": gid("ApiToken", world.api_token),
+        "Deployment": gid("Deployment", world.deployment_a2),
+        "Environment": gid("Environment", world.environment_a),
+        "Project": gid("Project", world.project_a),
+        "Server": gid("Server", world.server),
+        "Service": gid("Service", world.service_a),
+    }
+
+
+# Inputs each mutation's resolver refuses (unknown ids, invalid names): running one changes
+# nothing, with or without the scope, while the payload's edges are still resolved.
+def refused_inputs(world: World) -> dict[str, dict[str, Any]]:
+    missing_service = gid("Service", MISSING_PK)
+    return {
+        "startDeployment": {"input": {"serviceId": missing_service}},
+        "cancelDeployment": {"input": {"deploymentId": gid("Deployment", MISSING_PK)}},
+        "rollbackDeployment": {"input": {"serviceId": missing_service}},
+        "createServer": {"input": {"name": "", "dockerHost": "unix:///var/run/docker.sock"}},
+        "createProject": {"input": {"name": ""}},
+        "createService": {
+            "input": {
+                "projectId": gid("Project", MISSING_PK),
+                "environment": "production",
+                "name": "walk",
+                "serverId": gid("Server", world.server),
+                "source": {"type": "IMAGE", "image": "nginx:alpine"},
+            }
+        },
+        "updateService": {"input": {"serviceId": missing_service}},
+        "createApiToken": {"input": {"name": "", "role": "VIEWER"}},
+        "revokeApiToken": {"id": gid("ApiToken", MISSING_PK)},
+    }
+
+
+def root_arguments(step: Step, world: World) -> dict[str, Any]:
+    if step.parent == "Query":
+        if step.field == "node":
+            assert step.on is not None
+            return {"id": node_ids(world)[step.on]}
+        return {
+            "deployment": {"id": gid("Deployment", world.deployment_a2)},
+            "service": {"id": gid("Service", world.service_a)},
+        }.get(step.field, {})
+    if step.parent == "Subscription":
+        if step.field in ("deploymentEvents", "deploymentLogs"):
+            return {"deploymentId": gid("Deployment", world.deployment_a2)}
+        return {}
+    inputs = refused_inputs(world)
+    assert step.field in inputs, f"no refused input for mutation {step.field}: add one to refused_inputs"
+    return inputs[step.field]
