@@ -446,3 +446,40 @@ def git_repo(_git_template: Path, busybox_image: BusyboxImage, tmp_path: Path) -
         compose_image=busybox_image.ref("v1"),
         _env=_git_env(tmp_path),
     )
+
+
+def prune_leftover_compose_networks(client: docker.DockerClient) -> int:
+    """Remove unused networks of Berth compose projects (`berth-…`) left by interrupted runs.
+
+    Docker state outlives test runs on a machine, and a daemon has only a few dozen
+    address pools for bridge networks: leftovers would make every later `compose up`
+    fail with "could not find an available, non-overlapping IPv4 address pool".
+    """
+    removed = 0
+    for network in client.networks.list(filters={"label": "com.docker.compose.project"}):
+        if not network.name.startswith("berth-"):
+            continue
+        network.reload()
+        if network.attrs.get("Containers"):
+            continue
+        try:
+            network.remove()
+            removed += 1
+        except docker.errors.APIError:
+            pass  # in use by now: not a leftover
+    return removed
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_leftover_compose_networks() -> Iterator[None]:
+    """Before and after the session, free the address pools leftovers would hold."""
+    if docker_available():
+        yield
+        return
+    client = make_docker_client()
+    try:
+        prune_leftover_compose_networks(client)
+        yield
+        prune_leftover_compose_networks(client)
+    finally:
+        client.close()

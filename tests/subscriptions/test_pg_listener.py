@@ -69,11 +69,17 @@ async def test_notifications_wake_and_a_dropped_connection_reconnects_then_wakes
             await other.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, "20:9:")
             assert await recorder.next() == 20
             assert recorder.woken.empty()  # 19 never came
-        # Leaving the context closes the connection.
-        remaining = await other.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
-            APPLICATION_NAME,
-        )
+        # Leaving the context closes the connection; the server notices the client's
+        # goodbye asynchronously, so poll its view with a deadline.
+        deadline = asyncio.get_running_loop().time() + 5
+        while True:
+            remaining = await other.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
+                APPLICATION_NAME,
+            )
+            if remaining == 0 or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.05)
         assert remaining == 0
     finally:
         await other.close()
