@@ -11,7 +11,7 @@ from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from berth.settings import reset_settings
-from tests.databases import DIALECTS, DatabaseTemplates
+from tests.databases import DIALECTS, DatabaseTemplates, installation_uid
 from tests.live_server import LiveServer
 from tests.services import REQUIRE_SERVICES
 
@@ -63,6 +63,12 @@ def database(
     monkeypatch.setenv("BERTH_DATABASE_URL", url)
     reset_settings()
     yield Database(dialect=dialect, url=url, data_dir=berth_env)
+    # What this test's installation deployed for real must not outlive it.
+    uid = installation_uid(url)
+    if uid is not None:
+        from tests.docker_fixtures import remove_installation_objects  # a plugin: import late
+
+        remove_installation_objects(uid)
     if dialect == "postgres":
         import asyncio
 

@@ -98,3 +98,24 @@ class DatabaseTemplates:
         for name in list(self.created_pg):
             asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         self.created_pg.clear()
+
+
+def installation_uid(url: str) -> str | None:
+    """The installation id a test database got (None if no Berth process created one)."""
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        path = url.removeprefix("sqlite://")
+        with sqlite3.connect(path) as conn:
+            row = conn.execute("SELECT uid FROM installation WHERE id = 1").fetchone()
+        return str(row[0]) if row else None
+
+    async def read() -> str | None:
+        conn = await asyncpg.connect("postgresql://" + url.split("://", 1)[1])
+        try:
+            value = await conn.fetchval("SELECT uid FROM installation WHERE id = 1")
+        finally:
+            await conn.close()
+        return str(value) if value else None
+
+    return asyncio.run(read())

@@ -12,6 +12,7 @@ gets a unique name and shared things are reused when their content matches.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -31,6 +32,7 @@ from docker.models.containers import Container
 
 from tests.services import (
     DOCKER2_HOST,
+    DOCKER_HOST,
     PG_DSN,
     REGISTRY,
     SSH_DOCKER_HOST,
@@ -483,3 +485,28 @@ def _no_leftover_compose_networks() -> Iterator[None]:
         prune_leftover_compose_networks(client)
     finally:
         client.close()
+
+
+def remove_installation_objects(uid: str) -> None:
+    """Remove what a test's Berth installation left running on the test daemons.
+
+    Deployments that succeed keep their containers (restart policy unless-stopped); a
+    test database is gone after the test, so nothing would ever retire them.
+    """
+    from berth.runner.labels import INSTALLATION
+
+    for host in (DOCKER_HOST, DOCKER2_HOST):
+        if docker_available(host):
+            continue
+        client = make_docker_client(host)
+        try:
+            selector = {"label": f"{INSTALLATION}={uid}"}
+            for container in client.containers.list(all=True, filters=selector):
+                with contextlib.suppress(docker.errors.APIError):
+                    container.remove(force=True)
+            for volume in client.volumes.list(filters=selector):
+                with contextlib.suppress(docker.errors.APIError):
+                    volume.remove(force=True)
+            prune_leftover_compose_networks(client)
+        finally:
+            client.close()
