@@ -1,0 +1,314 @@
+"""The Markdown report of a run (also what the README's Performance section shows)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+
+def _num(value: Any, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _ms(summary: dict[str, Any] | None) -> str:
+    if not summary or not summary.get("samples"):
+        return "–"
+    return f"{_num(summary['p50_ms'])} / {_num(summary['p99_ms'])}"
+
+
+def _s(summary: dict[str, Any] | None) -> str:
+    if not summary or not summary.get("samples"):
+        return "–"
+    return f"{summary['p50_ms'] / 1000:.2f} / {summary['p99_ms'] / 1000:.2f}"
+
+
+def _rate(summary: dict[str, Any] | None) -> str:
+    if not summary or not (summary.get("samples") or summary.get("windows")):
+        return "–"
+    return f"{_num(summary['median'], 0)} / {_num(summary['p99_low'], 0)}"
+
+
+def machine_line(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    parts = [f"{m['cores']} cores ({m['cpu']})", f"{_num(m.get('memory_gib'))} GiB", m["os"],
+             f"Python {m['python']}", f"SQLite {m['sqlite']}"]
+    if m.get("postgres"):
+        parts.append(f"PostgreSQL {m['postgres']}")
+    if m.get("docker"):
+        parts.append(f"Docker {m['docker']}")
+    load = results.get("load_average")
+    if load:
+        parts.append(f"load average {load['before']} before, {load['after']} after")
+    return ", ".join(parts)
+
+
+def read_section(section: dict[str, Any]) -> list[str]:
+    rows = []
+    for r in section["results"]:
+        sql = r["sql_statements_per_request"]
+        rows.append([
+            r["database"], _num(r["deployments"]),
+            _rate(r["berth"]["requests_per_s"]), _rate(r["ceiling"]["requests_per_s"]),
+            f"**{_num(r['ratio_rps'], 2)}×**",
+            _ms(r["berth"]["latency"]), _ms(r["ceiling"]["latency"]),
+            f"{_num(sql['first_5'], 0)} / {_num(sql['first_50'], 0)}",
+        ])  # fmt: skip
+    return [
+        "**Read** — `deployments(first: 50)` with service, server, steps and actor; runner stopped. "
+        f"Requests/s with {section['results'][0]['concurrency'] if section['results'] else '?'} connections "
+        "(median / slow-side p99 over the rounds), latency with one connection.",
+        "",
+        *_table(["database", "deployments", "Berth req/s", "ceiling req/s", "ratio", "Berth ms p50 / p99",
+                 "ceiling ms p50 / p99", "SQL per request (first 5 / 50)"], rows),
+    ]
+
+
+def enqueue_section(section: dict[str, Any]) -> list[str]:
+    rows = []
+    for r in section["results"]:
+        rows.append([r["database"], _ms(r["first_in_queue"]), _ms(r["supersedes_one"]),
+                     _num(r["sql_statements_per_request"], 0)])
+    return [
+        "**Enqueue** — `startDeployment`, runner stopped, one request at a time "
+        "(10,000 deployments in the database).",
+        "",
+        *_table(["database", "first in queue ms p50 / p99", "supersedes one ms p50 / p99",
+                 "SQL per request"], rows),
+    ]
+
+
+def events_section(section: dict[str, Any]) -> list[str]:
+    rows = []
+    for r in section["results"]:
+        if "error" in r:
+            rows.append([r["database"], r["topology"], "–", "–", "–", r["error"]])
+            continue
+        for cell in r["cells"]:
+            note = cell.get("error") or "; ".join(cell.get("errors") or []) or ""
+            rows.append([r["database"], r["topology"], cell["subscribers"], _ms(cell.get("latency")),
+                         _num((cell.get("latency") or {}).get("samples")), note])
+    return [
+        "**Event delivery** — step change committed → `deploymentEvents` subscriber has it "
+        "(one WebSocket per subscriber).",
+        "",
+        *_table(["database", "topology", "subscribers", "ms p50 / p99", "samples", "note"], rows),
+    ]
+
+
+def logs_section(section: dict[str, Any]) -> list[str]:
+    rows = []
+    for r in section["results"]:
+        for run in r["runs"]:
+            delivered = "–"
+            if run.get("subscriber"):
+                delivered = f"{_num(run['delivered_lines_per_s'], 0)} ({_rate(run['delivered_windows'])})"
+            rows.append([
+                r["database"], "yes" if run.get("subscriber") else "no", _num(run["lines_printed"]),
+                _num(run["stdout_lines_stored"]),
+                f"{_num(run['persisted_lines_per_s'], 0)} ({_rate(run['persisted_windows'])})", delivered,
+                f"{_num(run['peak_rss_before_mib'])} → {_num(run['peak_rss_mib'])}",
+            ])  # fmt: skip
+    return [
+        "**Logs** — a container printing lines through the embedded runner; lines/s overall "
+        "(0.25 s windows: median / slow-side p99). Stored: the container's lines in the record.",
+        "",
+        *_table(["database", "subscriber", "lines printed", "stored", "persisted lines/s", "delivered lines/s",
+                 "server peak RSS MiB"], rows),
+    ]
+
+
+def runner_section(section: dict[str, Any]) -> list[str]:
+    rows = []
+    for r in section["results"]:
+        for c in r["comparisons"]:
+            steps = ", ".join(f"{k} {v:.0f}" for k, v in c["berth_step_p50_ms"].items())
+            rows.append([r["database"], c["kind"], _s(c["berth"]), _s(c["by_hand"]),
+                         f"**{_num(c['ratio_p50'], 2)}×** ({_num(c['ratio_p99'], 2)}×)", steps])
+    return [
+        f"**Runner overhead** — a deployment against the same steps by hand, {section.get('pairs')} "
+        f"alternating pairs (compose: `{section.get('compose_command')}`).",
+        "",
+        *_table(["database", "kind", "Berth s p50 / p99", "by hand s p50 / p99", "ratio p50 (p99)",
+                 "Berth step p50 ms"], rows),
+    ]
+
+
+def targets(results: dict[str, Any]) -> list[str]:
+    sections = results["sections"]
+    rows: list[list[str]] = []
+
+    def ok(flag: bool | None) -> str:
+        return "–" if flag is None else ("met" if flag else "**missed**")
+
+    read = sections.get("read", {}).get("results")
+    if read:
+        worst = min(r["ratio_rps"] for r in read)
+        constant = all(r["sql_statements_per_request"]["first_5"] == r["sql_statements_per_request"]["first_50"]
+                       for r in read)
+        rows.append(["read ≥ 0.8× ceiling, constant SQL count",
+                     f"worst {worst:.2f}×; SQL {'constant' if constant else 'grows with the page'}",
+                     ok(worst >= 0.8 and constant)])
+    enqueue = [r for r in sections.get("enqueue", {}).get("results", []) if r["database"] == "SQLite"]
+    if enqueue:
+        p99 = max(max(r["first_in_queue"]["p99_ms"], r["supersedes_one"]["p99_ms"]) for r in enqueue)
+        rows.append(["enqueue p99 ≤ 50 ms on SQLite", f"{p99:.1f} ms", ok(p99 <= 50)])
+    for r in sections.get("events", {}).get("results", []):
+        cell = next((c for c in r.get("cells", []) if c["subscribers"] == 100), None)
+        if cell is None:
+            continue
+        p99 = (cell.get("latency") or {}).get("p99_ms")
+        delivered = cell.get("latency", {}).get("samples") and not cell.get("missed") and not cell.get("error")
+        measured = f"{p99:.1f} ms" if delivered and p99 is not None else "not delivered"
+        rows.append([f"event p99 ≤ 100 ms at 100 subscribers ({r['database']}, {r['topology']})", measured,
+                     ok(bool(delivered) and p99 is not None and p99 <= 100)])
+    for r in sections.get("logs", {}).get("results", []):
+        alone = [run["persisted_lines_per_s"] or 0 for run in r["runs"] if not run.get("subscriber")]
+        watched = [run for run in r["runs"] if run.get("subscriber")]
+        complete = all(run["stdout_lines_stored"] >= run["lines_printed"] for run in r["runs"])
+        growth = max(run["peak_rss_mib"] - run["peak_rss_before_mib"] for run in r["runs"])
+        rates = alone + [run["persisted_lines_per_s"] or 0 for run in watched] + \
+            [run["delivered_lines_per_s"] or 0 for run in watched]
+        parts = []
+        if alone:
+            parts.append(f"{min(alone):,.0f} lines/s stored without a subscriber")
+        if watched:
+            parts.append(f"{min(run['persisted_lines_per_s'] or 0 for run in watched):,.0f} stored / "
+                         f"{min(run['delivered_lines_per_s'] or 0 for run in watched):,.0f} delivered with one")
+        parts.append(f"{'all' if complete else 'NOT all'} lines stored; peak RSS +{growth:.0f} MiB")
+        rows.append([f"logs ≥ 20,000 lines/s, bounded memory ({r['database']})", "; ".join(parts),
+                     ok(min(rates) >= 20_000 and complete)])
+    for r in sections.get("runner", {}).get("results", []):
+        for c in r["comparisons"]:
+            rows.append([f"runner ≤ 1.3× by hand ({c['kind']}, {r['database']})", f"{c['ratio_p50']:.2f}×",
+                         ok(c["ratio_p50"] <= 1.3)])
+    return _table(["target", "measured", ""], rows) if rows else []
+
+
+def _by_db(items: Iterable[dict[str, Any]], key: str = "database") -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        grouped.setdefault(item[key], []).append(item)
+    return grouped
+
+
+def summary_table(results: dict[str, Any]) -> list[str]:
+    """One row per figure, one column per database: the short table of the README."""
+    sections = results["sections"]
+    databases = ["SQLite", "PostgreSQL"]
+    rows: list[list[str]] = []
+
+    def row(label: str, cells: dict[str, str], target: str) -> None:
+        if any(cells.values()):
+            rows.append([label, *(cells.get(db) or "–" for db in databases), target])
+
+    read = _by_db(sections.get("read", {}).get("results", []))
+    sizes = sorted({r["deployments"] for rs in read.values() for r in rs})
+    for size in sizes:
+        cells = {}
+        for db, rs in read.items():
+            for r in rs:
+                if r["deployments"] == size:
+                    cells[db] = (f"{_num(r['berth']['requests_per_s']['median'], 0)} req/s "
+                                 f"(**{_num(r['ratio_rps'], 2)}×** ceiling); {_ms(r['berth']['latency'])} ms")
+        row(f"read `deployments(first: 50)`, {size:,} deployments", cells, "≥ 0.8× ceiling")
+    cells = {db: "; ".join(f"{_num(r['sql_statements_per_request']['first_5'])} → "
+                           f"{_num(r['sql_statements_per_request']['first_50'])} at {r['deployments']:,}" for r in rs)
+             for db, rs in read.items()}
+    row("SQL statements per read (page of 5 → 50)", cells, "constant")
+    enqueue = _by_db(sections.get("enqueue", {}).get("results", []))
+    row("enqueue `startDeployment` ms p50 / p99",
+        {db: f"{_ms(rs[0]['first_in_queue'])} (superseding: {_ms(rs[0]['supersedes_one'])})"
+         for db, rs in enqueue.items()}, "p99 ≤ 50 ms (SQLite)")
+    for topology in ("one process", "two API processes"):
+        cells = {}
+        for r in sections.get("events", {}).get("results", []):
+            if r.get("topology") != topology or "cells" not in r:
+                continue
+            cells[r["database"]] = " · ".join(
+                f"{c['subscribers']}: {_ms(c.get('latency'))}" for c in r["cells"])
+        row(f"event delivery ms p50 / p99 by subscribers, {topology}", cells, "p99 ≤ 100 ms at 100")
+    logs = _by_db(sections.get("logs", {}).get("results", []))
+    cells_alone, cells_watched, cells_kept = {}, {}, {}
+    for db, rs in logs.items():
+        runs = rs[0]["runs"]
+        alone = [r for r in runs if not r.get("subscriber")]
+        watched = [r for r in runs if r.get("subscriber")]
+        if alone:
+            cells_alone[db] = " / ".join(_num(r["persisted_lines_per_s"], 0) for r in alone)
+        if watched:
+            cells_watched[db] = " / ".join(f"{_num(r['persisted_lines_per_s'], 0)} stored, "
+                                           f"{_num(r['delivered_lines_per_s'], 0)} delivered" for r in watched)
+        cells_kept[db] = (" / ".join(_num(r["stdout_lines_stored"]) for r in runs)
+                          + f" of {_num(runs[0]['lines_printed'])}; peak RSS "
+                          + f"{_num(runs[0]['peak_rss_before_mib'], 0)}→{_num(max(r['peak_rss_mib'] for r in runs), 0)} MiB")
+    row("logs lines/s stored, no subscriber", cells_alone, "≥ 20,000")
+    row("logs lines/s with one `deploymentLogs` subscriber", cells_watched, "≥ 20,000")
+    row("logs: container lines kept in the record; server memory", cells_kept, "all; bounded")
+    runner = _by_db(sections.get("runner", {}).get("results", []))
+    for kind in ("IMAGE", "COMPOSE"):
+        cells = {}
+        for db, rs in runner.items():
+            for c in rs[0]["comparisons"]:
+                if c["kind"] == kind:
+                    cells[db] = (f"{c['berth']['p50_ms'] / 1000:.2f} s vs {c['by_hand']['p50_ms'] / 1000:.2f} s "
+                                 f"by hand (**{_num(c['ratio_p50'], 2)}×**)")
+        row(f"{kind} deployment vs the same steps by hand (p50)", cells, "≤ 1.3×")
+    return _table(["figure", *databases, "target"], rows) if rows else []
+
+
+RENDERERS = {
+    "read": read_section,
+    "enqueue": enqueue_section,
+    "events": events_section,
+    "logs": logs_section,
+    "runner": runner_section,
+}
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        f"### Berth benchmarks ({results['command']})",
+        "",
+        f"Machine: {machine_line(results)}. Databases: {', '.join(results['databases'])}. "
+        f"Run {results['started_at']}, {results['seconds']:.0f} s.",
+        "",
+    ]
+    summary = summary_table(results)
+    if summary:
+        lines += ["**Summary**", "", *summary, ""]
+    for name, section in results["sections"].items():
+        if "error" in section:
+            lines += [f"**{name}** — could not run: `{section['error']}`", ""]
+            continue
+        try:
+            lines += RENDERERS[name](section)
+        except (KeyError, TypeError, ValueError) as exc:  # a partial section still shows the rest
+            lines += [f"**{name}** — incomplete results ({type(exc).__name__}: {exc})"]
+        lines.append("")
+    target_rows = targets(results)
+    if target_rows:
+        lines += ["**Targets**", "", *target_rows, ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # re-render a results file: python -m bench.report [bench/results.json]
+    import json
+    import sys
+    from pathlib import Path
+
+    from bench.config import RESULTS_PATH
+
+    print(markdown(json.loads(Path(sys.argv[1] if len(sys.argv) > 1 else RESULTS_PATH).read_text())))
