@@ -176,6 +176,7 @@ async def list_deployments(
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
+    with_total: bool = True,
 ) -> DeploymentPage:
     """Newest first. `first`/`after` pages towards older deployments, `last`/`before` towards
     newer ones; positions are keysets, so rows created meanwhile neither repeat nor skip rows."""
@@ -216,7 +217,8 @@ async def list_deployments(
         start_cursor=cursors[0] if cursors else None,
         end_cursor=cursors[-1] if cursors else None,
         cursors=cursors,
-        total_count=await query.count(),
+        # A full count is a scan of the filtered set: only when the caller wants it.
+        total_count=await query.count() if with_total else None,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry.types.nodes import SelectedField
 
 from berth.domain.errors import UserFacingError
 from berth.domain.queries import get_visible, list_deployments
@@ -42,6 +43,21 @@ def _filter_spec(raw: DeploymentFilter | None, service_id: int | None) -> Deploy
     )
 
 
+def _selects(info: strawberry.Info, name: str) -> bool:
+    """Whether the connection's own selection asks for `name` (through fragments too)."""
+
+    def found(selections: list[Any]) -> bool:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                if selection.name == name:
+                    return True
+            elif found(list(selection.selections)):  # fragment spread or inline fragment
+                return True
+        return False
+
+    return any(found(list(field.selections)) for field in info.selected_fields)
+
+
 async def resolve_deployments(
     info: strawberry.Info,
     first: int | None,
@@ -54,7 +70,10 @@ async def resolve_deployments(
     principal = principal_of(info)
     try:
         spec = _filter_spec(filter, service_id)
-        page = await list_deployments(principal, spec, first=first, after=after, last=last, before=before)
+        page = await list_deployments(
+            principal, spec, first=first, after=after, last=last, before=before,
+            with_total=_selects(info, "totalCount"),
+        )
     except UserFacingError as error:
         # Arguments of a query field: a field error with the offending argument named.
         raise CodedError(error.message, "BAD_USER_INPUT", field=error.field) from None
