@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.transactions import in_transaction
 
 from berth.models.deployment import Deployment, DeploymentEvent, DeploymentStep, LogLine
@@ -28,7 +28,7 @@ from berth.models.enums import (
     StepKind,
     StepStatus,
 )
-from berth.models.sql import CONNECTION, dialect, fetch
+from berth.models.sql import CONNECTION, dialect, fetch, get_connection
 
 TERMINAL_STATUSES = frozenset({DeploymentStatus.COMPLETED, DeploymentStatus.FAILED})
 ACTIVE_STATUSES = frozenset(set(DeploymentStatus) - TERMINAL_STATUSES)
@@ -97,6 +97,11 @@ def remove_commit_listener(listener: CommitListener) -> None:
 
 
 async def _notify(deployment_id: int, event_seq: int | None, log_seq: int | None) -> None:
+    # Inside a caller's transaction nothing is visible yet, and a listener's work would run
+    # on that transaction's connection: the caller wakes listeners after its commit
+    # (`notify_changed`).
+    if isinstance(get_connection(), TransactionalDBClient):
+        return
     for listener in list(_listeners):
         result = listener(deployment_id, event_seq, log_seq)
         if result is not None:
