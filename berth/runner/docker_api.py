@@ -19,6 +19,8 @@ Conventions shared by every implementation:
 from __future__ import annotations
 
 import asyncio
+import calendar
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -272,6 +274,24 @@ def parse_volume_spec(spec: str) -> tuple[str, str, bool]:
     return name, target, mode == "ro"
 
 
+_DOCKER_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
+
+
+def docker_time_ns(text: str) -> int | None:
+    """A time as the daemon writes it (RFC 3339, up to nanoseconds, trailing zeros of the
+    fraction dropped: texts do not sort as times) -> nanoseconds since the epoch."""
+    match = _DOCKER_TIME.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    fraction, zone = match.group(7), match.group(8)
+    seconds = calendar.timegm((year, month, day, hour, minute, second))
+    if zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    return seconds * 1_000_000_000 + (int(fraction.ljust(9, "0")) if fraction else 0)
+
+
 # --------------------------------------------------------------------------- protocol
 
 
@@ -320,6 +340,20 @@ class DockerApi(Protocol):
 
     async def volume_exists(self, name: str) -> bool: ...
 
+    async def list_volumes(self, labels: Mapping[str, str | None] | None = None) -> list[VolumeInfo]:
+        """Volumes carrying every label (value None: the key alone)."""
+        ...
+
+    async def remove_volume(self, name: str) -> bool:
+        """Remove a volume; False when it was not there. A volume in use is refused
+        (`DockerOperationError`): data a running container holds is never removed here."""
+        ...
+
+    async def remove_idle_networks(self, labels: Mapping[str, str | None]) -> list[str]:
+        """Remove the networks carrying every label that no container is attached to
+        (compose projects' networks); returns the names removed."""
+        ...
+
     async def run_container(self, spec: ContainerSpec) -> str:
         """Create and start; returns the id. On a failed start nothing is left behind."""
         ...
@@ -348,10 +382,13 @@ class DockerApi(Protocol):
         stop: asyncio.Event | None = None,
         since: datetime | None = None,
         follow: bool = True,
+        drain_seconds: float = 10.0,
     ) -> None:
         """Stream the container's stdout/stderr lines until it exits or `stop` is set.
 
-        Setting `stop` is the normal way to end following, so it returns quietly.
+        Setting `stop` is the normal way to end following, so it returns quietly, but
+        only after delivering every line the container had written by then (for at most
+        `drain_seconds`, after which a SYSTEM line says the rest was not collected).
         """
         ...
 

@@ -13,9 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
-import struct
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -27,10 +24,10 @@ import requests
 from docker.utils import parse_repository_tag
 
 from berth.runner.compose_cli import ComposeCli
+from berth.runner.container_logs import LogCursor, log_messages, read_lines
 from berth.runner.docker_api import (
     COMPOSE_PROJECT_LABEL,
     COMPOSE_SERVICE_LABEL,
-    STDERR,
     STDOUT,
     SYSTEM,
     Canceled,
@@ -54,6 +51,7 @@ from berth.runner.docker_api import (
     parse_port,
     parse_volume_spec,
 )
+from berth.runner.docker_streams import StreamHandle, capture_hook, capturing, run_stream
 from berth.runner.endpoints import DockerEndpoint
 from berth.runner.process import LineSplitter
 
@@ -61,8 +59,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# How long after a cancel we wait for the worker thread to notice before reporting.
-_STOP_WAIT = 2.0
+# How long a last read of a container's output, after following stopped, may take.
+DRAIN_SECONDS = 10.0
 # How long we keep removing a canceled build's intermediate containers.
 _BUILD_CLEANUP_SECONDS = 5.0
 _PULL_LAYER_DONE = ("Pull complete", "Already exists")
@@ -100,148 +98,6 @@ def _explain(exc: docker.errors.APIError) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:500]
-
-
-# --------------------------------------------------------------------------- streams
-
-
-_capture = threading.local()
-
-
-def _capture_hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-    """requests response hook: hands the response to whoever is capturing in this thread.
-
-    docker-py's pull/build return generators that hide their response; the hook runs
-    in the requesting thread as soon as headers arrive, before the body is read.
-    """
-    sink = getattr(_capture, "sink", None)
-    if sink is not None:
-        sink(response)
-
-
-@contextlib.contextmanager
-def _capturing(sink: Callable[[requests.Response], None]) -> Iterator[None]:
-    _capture.sink = sink
-    try:
-        yield
-    finally:
-        _capture.sink = None
-
-
-def shutdown_response(response: requests.Response) -> None:
-    """Wake a thread blocked reading `response`: shut the socket down (close() alone
-    does not interrupt a blocked recv on Linux), or close the paramiko channel."""
-    try:
-        fp = response.raw._fp.fp  # http.client's buffered reader over the socket
-        raw = getattr(fp, "raw", None)
-        sock = getattr(raw, "_sock", None) or getattr(raw, "sock", None)
-        if sock is None and hasattr(raw, "shutdown"):
-            sock = raw  # TLS: http.client reads the SSLSocket directly
-        channel = getattr(fp, "channel", None)
-        if sock is not None:
-            # The plain-socket method, so an SSLSocket's TLS state is left alone.
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-        elif channel is not None:
-            channel.close()
-    except (AttributeError, OSError, ValueError):
-        pass
-
-
-class _StreamHandle:
-    """Shared by the worker thread and the loop: the live response and the outcome."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, on_line: OnLine) -> None:
-        self._loop = loop
-        self._on_line = on_line
-        self._lock = threading.Lock()
-        self._responses: list[requests.Response] = []
-        self.closed = False
-        self.build_containers: list[str] = []
-
-    def attach(self, response: requests.Response) -> None:
-        with self._lock:
-            self._responses.append(response)
-            closed = self.closed
-        if closed:  # canceled while the request was still on its way
-            shutdown_response(response)
-
-    def close(self) -> None:
-        with self._lock:
-            self.closed = True
-            responses = list(self._responses)
-        for response in responses:
-            shutdown_response(response)
-
-    def emit(self, stream: str, text: str) -> None:
-        """Called from the worker: deliver the line on the loop, unless we are done."""
-        if not self.closed:
-            self._loop.call_soon_threadsafe(self._deliver, stream, text)
-
-    def _deliver(self, stream: str, text: str) -> None:
-        if not self.closed:
-            self._on_line(stream, text)
-
-    def release(self) -> None:
-        for response in self._responses:
-            with contextlib.suppress(Exception):
-                response.close()
-
-
-async def _run_stream(
-    handle: _StreamHandle,
-    work: Callable[[_StreamHandle], T],
-    *,
-    cancel: asyncio.Event | None,
-    step_timeout: float | None,
-    what: str,
-    quiet_cancel: bool = False,
-) -> T | None:
-    """Run `work(handle)` in a thread until it ends, `cancel` is set or `step_timeout` passes.
-
-    On cancel/timeout the handle is closed (sockets shut down) and Canceled/StepTimeout
-    raised; with quiet_cancel (log following) a cancel returns None instead.
-    """
-
-    def guarded() -> T:
-        try:
-            return work(handle)
-        finally:
-            handle.release()
-
-    task: asyncio.Future[T] = asyncio.ensure_future(asyncio.to_thread(guarded))
-    waiters: set[asyncio.Future[Any]] = {task}
-    cancel_wait: asyncio.Future[Any] | None = None
-    if cancel is not None:
-        cancel_wait = asyncio.ensure_future(cancel.wait())
-        waiters.add(cancel_wait)
-    try:
-        done, _ = await asyncio.wait(waiters, timeout=step_timeout, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:
-        handle.close()
-        task.add_done_callback(_swallow)
-        raise
-    finally:
-        if cancel_wait is not None:
-            cancel_wait.cancel()
-    if task in done:
-        return task.result()
-
-    handle.close()
-    # The socket is shut down; give the thread a moment so the connection is really gone
-    # (and the daemon has noticed) before the caller moves on.
-    await asyncio.wait({task}, timeout=_STOP_WAIT)
-    task.add_done_callback(_swallow)
-    if cancel is not None and cancel.is_set():
-        if quiet_cancel:
-            return None
-        raise Canceled(f"{what} was canceled")
-    raise StepTimeout(f"{what} timed out after {step_timeout:g} s", step_timeout or 0.0)
-
-
-def _swallow(task: asyncio.Future[Any]) -> None:
-    """The outcome of a worker we stopped waiting for is of no interest (and not an error)."""
-    if not task.cancelled():
-        task.exception()
 
 
 # --------------------------------------------------------------------------- parsing
@@ -345,8 +201,8 @@ class DockerEngine:
         self._api = api
         self._compose = compose or ComposeCli()
         self._on_close = on_close
-        if _capture_hook not in self._api.hooks["response"]:
-            self._api.hooks["response"].append(_capture_hook)
+        if capture_hook not in self._api.hooks["response"]:
+            self._api.hooks["response"].append(capture_hook)
 
     @classmethod
     def from_endpoint(cls, endpoint: DockerEndpoint) -> DockerEngine:
@@ -386,9 +242,9 @@ class DockerEngine:
         tag = tag or "latest"
         what = f"pull {image_ref}"
 
-        def work(handle: _StreamHandle) -> str | None:
+        def work(handle: StreamHandle) -> str | None:
             digest: str | None = None
-            with _docker_errors(what), _capturing(handle.attach):
+            with _docker_errors(what), capturing(handle.attach):
                 events = self._api.pull(repo, tag=tag, stream=True, decode=True,
                                         auth_config=dict(auth_config) if auth_config else None)
                 for event in events:
@@ -401,8 +257,8 @@ class DockerEngine:
                         digest = line.removeprefix("Digest: ").strip()
             return digest
 
-        handle = _StreamHandle(asyncio.get_running_loop(), on_line)
-        digest = await _run_stream(handle, work, cancel=cancel, step_timeout=step_timeout, what=what)
+        handle = StreamHandle.for_lines(asyncio.get_running_loop(), on_line)
+        digest = await run_stream(handle, work, cancel=cancel, step_timeout=step_timeout, what=what)
         try:
             image = await self.inspect_image(image_ref)
         except NotFound:
@@ -429,10 +285,10 @@ class DockerEngine:
     ) -> str:
         what = f"build {tag}"
 
-        def work(handle: _StreamHandle) -> str | None:
+        def work(handle: StreamHandle) -> str | None:
             image_id: str | None = None
             splitter = LineSplitter()
-            with _docker_errors(what), _capturing(handle.attach):
+            with _docker_errors(what), capturing(handle.attach):
                 # forcerm: the daemon removes intermediate containers even when a step fails.
                 events = self._api.build(path=str(context_dir), dockerfile=dockerfile, tag=tag,
                                          labels=dict(labels or {}), buildargs=dict(build_args or {}),
@@ -453,9 +309,9 @@ class DockerEngine:
                         image_id = str(aux["ID"])
             return image_id
 
-        handle = _StreamHandle(asyncio.get_running_loop(), on_line)
+        handle = StreamHandle.for_lines(asyncio.get_running_loop(), on_line)
         try:
-            image_id = await _run_stream(handle, work, cancel=cancel, step_timeout=step_timeout, what=what)
+            image_id = await run_stream(handle, work, cancel=cancel, step_timeout=step_timeout, what=what)
         except (Canceled, StepTimeout, asyncio.CancelledError):
             # Closing the connection makes the classic builder stop and remove its
             # container; make sure it is gone even if the daemon is slow about it.
@@ -520,6 +376,35 @@ class DockerEngine:
         except NotFound:
             return False
         return True
+
+    async def list_volumes(self, labels: Mapping[str, str | None] | None = None) -> list[VolumeInfo]:
+        found = await self._call("list volumes", lambda: self._api.volumes(filters=_label_filter(labels)))
+        return [VolumeInfo(name=v["Name"], labels=dict(v.get("Labels") or {}), driver=v.get("Driver") or "local")
+                for v in (found or {}).get("Volumes") or []]
+
+    async def remove_volume(self, name: str) -> bool:
+        try:
+            await self._call(f"remove volume {name}", lambda: self._api.remove_volume(name))
+        except NotFound:
+            return False
+        return True
+
+    async def remove_idle_networks(self, labels: Mapping[str, str | None]) -> list[str]:
+        def run() -> list[str]:
+            removed: list[str] = []
+            for network in self._api.networks(filters=_label_filter(labels)):
+                try:
+                    self._api.remove_network(network["Id"])
+                except docker.errors.NotFound:
+                    continue
+                except docker.errors.APIError as exc:
+                    if exc.status_code in (403, 409):  # containers still attached: in use
+                        continue
+                    raise
+                removed.append(str(network.get("Name") or network["Id"][:12]))
+            return removed
+
+        return await self._call("remove networks", run)
 
     # ---- containers
 
@@ -593,29 +478,21 @@ class DockerEngine:
 
     # ---- logs
 
-    def _read_logs(self, handle: _StreamHandle, container_id: str, *, follow: bool,
-                   since: datetime | None, tail: int | None) -> None:
-        what = f"logs of {container_id}"
-        with _docker_errors(what):
+    def _read_logs(self, handle: StreamHandle, container_id: str, *, follow: bool,
+                   since: str | None, tail: int | None) -> None:
+        with _docker_errors(f"logs of {container_id}"):
             tty = bool((self._api.inspect_container(container_id).get("Config") or {}).get("Tty"))
-            params: dict[str, Any] = {"stdout": 1, "stderr": 1, "follow": int(follow), "timestamps": 0,
+            params: dict[str, Any] = {"stdout": 1, "stderr": 1, "follow": int(follow), "timestamps": 1,
                                       "tail": "all" if tail is None else str(tail)}
             if since is not None:
-                params["since"] = _docker_timestamp(since)
+                params["since"] = since
             url = self._api._url("/containers/{0}/logs", container_id)
             # timeout=None: a quiet container must not turn into a read timeout.
             response = self._api._get(url, params=params, stream=True, timeout=None)
             handle.attach(response)
             self._api._raise_for_status(response)
-            splitters = {STDOUT: LineSplitter(), STDERR: LineSplitter()}
-            for stream, data in _log_frames(self._api, response, tty):
-                if handle.closed:
-                    return
-                for line in splitters[stream].feed(data):
-                    handle.emit(stream, line)
-            for stream, splitter in splitters.items():
-                for line in splitter.flush():
-                    handle.emit(stream, line)
+            read_lines(log_messages(self._api, response, tty), tty=tty, emit=handle.emit,
+                       closed=lambda: handle.closed)
 
     async def container_logs(
         self,
@@ -625,19 +502,37 @@ class DockerEngine:
         stop: asyncio.Event | None = None,
         since: datetime | None = None,
         follow: bool = True,
+        drain_seconds: float = DRAIN_SECONDS,
     ) -> None:
-        handle = _StreamHandle(asyncio.get_running_loop(), on_line)
-        await _run_stream(handle,
-                          lambda h: self._read_logs(h, container_id, follow=follow, since=since, tail=None),
-                          cancel=stop, step_timeout=None, what=f"logs of {container_id}", quiet_cancel=True)
+        loop = asyncio.get_running_loop()
+        cursor = LogCursor(on_line)
+        start = None if since is None else _docker_timestamp(since)
+        what = f"logs of {container_id}"
+        await run_stream(StreamHandle(loop, cursor.deliver),
+                         lambda h: self._read_logs(h, container_id, follow=follow, since=start, tail=None),
+                         cancel=stop, step_timeout=None, what=what, quiet_cancel=True)
+        if not follow or stop is None or not stop.is_set():
+            return  # the stream ended by itself: the container stopped, all was sent
+        # Told to stop while following: the daemon may have logged lines it had not sent
+        # us yet. Ask once more, without following, from the last line delivered on.
+        resume_at = cursor.resume() or start
+        try:
+            await run_stream(StreamHandle(loop, cursor.deliver_unseen),
+                             lambda h: self._read_logs(h, container_id, follow=False, since=resume_at, tail=None),
+                             cancel=None, step_timeout=drain_seconds, what=what)
+        except NotFound:
+            pass  # removed meanwhile: its output ends with what was delivered
+        except StepTimeout:
+            on_line(SYSTEM, f"output of {container_id[:12]} after this point was not collected "
+                            f"(still reading after {drain_seconds:g} s)")
 
     async def tail_logs(self, container_id: str, n: int = 50) -> list[LogLine]:
         lines: list[LogLine] = []
-        handle = _StreamHandle(asyncio.get_running_loop(),
-                               lambda stream, text: lines.append(LogLine(stream, text)))
-        await _run_stream(handle,
-                          lambda h: self._read_logs(h, container_id, follow=False, since=None, tail=n),
-                          cancel=None, step_timeout=30.0, what=f"logs of {container_id}")
+        handle = StreamHandle.for_lines(asyncio.get_running_loop(),
+                                        lambda stream, text: lines.append(LogLine(stream, text)))
+        await run_stream(handle,
+                         lambda h: self._read_logs(h, container_id, follow=False, since=None, tail=n),
+                         cancel=None, step_timeout=30.0, what=f"logs of {container_id}")
         return lines  # delivered on the loop before the worker's completion was
 
     # ---- compose
@@ -685,22 +580,3 @@ class DockerEngine:
         containers = await self.list_containers({COMPOSE_PROJECT_LABEL: project_name})
         return [ComposeContainer(service=c.labels.get(COMPOSE_SERVICE_LABEL, ""), container=c)
                 for c in containers if c.labels.get("com.docker.compose.oneoff", "False") != "True"]
-
-
-def _log_frames(api: docker.APIClient, response: requests.Response, tty: bool) -> Iterator[tuple[str, bytes]]:
-    """(stream, payload) pieces of a logs response; without a TTY the daemon multiplexes
-    stdout and stderr in frames of an 8-byte header (stream type, size) and the payload."""
-    if tty:
-        for chunk in api._stream_helper(response, decode=False):
-            yield STDOUT, chunk
-        return
-    raw = response.raw
-    while True:
-        header = raw.read(8)
-        if not header or len(header) < 8:
-            return
-        stream_type, size = struct.unpack(">BxxxL", header)
-        payload = raw.read(size) if size else b""
-        if size and not payload:
-            return
-        yield (STDERR if stream_type == 2 else STDOUT), payload

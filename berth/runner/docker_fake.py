@@ -118,6 +118,7 @@ class FakeDocker:
         self.registry: dict[str, FakeImage] = {}
         self.containers: dict[str, FakeContainer] = {}
         self.volumes: dict[str, VolumeInfo] = {}
+        self.networks: dict[str, dict[str, str]] = {}  # name -> labels (compose projects')
         self.calls: list[tuple[str, str]] = []
         self._failures: dict[str, list[BaseException]] = {}
         self._delays: dict[str, float] = {}
@@ -310,6 +311,32 @@ class FakeDocker:
         await self._enter("volume_exists", name)
         return name in self.volumes
 
+    async def list_volumes(self, labels: Mapping[str, str | None] | None = None) -> list[VolumeInfo]:
+        await self._enter("list_volumes", "")
+        return [v for v in self.volumes.values() if _labels_match(v.labels, labels)]
+
+    async def remove_volume(self, name: str) -> bool:
+        await self._enter("remove_volume", name)
+        if name not in self.volumes:
+            return False
+        users = [c.name for c in self.containers.values()
+                 if any(parse_volume_spec(spec)[0] == name for spec in c.volumes)]
+        if users:
+            raise DockerOperationError(f"remove {name}: volume is in use - [{', '.join(users)}]", status_code=409)
+        del self.volumes[name]
+        return True
+
+    async def remove_idle_networks(self, labels: Mapping[str, str | None]) -> list[str]:
+        await self._enter("remove_idle_networks", "")
+        removed = []
+        for name, network_labels in list(self.networks.items()):
+            project = network_labels.get(COMPOSE_PROJECT_LABEL)
+            attached = any(c.labels.get(COMPOSE_PROJECT_LABEL) == project for c in self.containers.values())
+            if _labels_match(network_labels, labels) and not attached:
+                del self.networks[name]
+                removed.append(name)
+        return removed
+
     async def run_container(self, spec: ContainerSpec) -> str:
         await self._enter("run_container", spec.name)
         for volume in spec.volumes:
@@ -372,7 +399,8 @@ class FakeDocker:
                 if _labels_match(c.labels, labels) and (all or c.state == "running")]
 
     async def container_logs(self, container_id: str, *, on_line: OnLine, stop: asyncio.Event | None = None,
-                             since: datetime | None = None, follow: bool = True) -> None:
+                             since: datetime | None = None, follow: bool = True,
+                             drain_seconds: float = 10.0) -> None:
         await self._enter("container_logs", container_id)
         container = self._container(container_id)
         sent = 0
@@ -420,6 +448,7 @@ class FakeDocker:
                          cancel: CancelEvent | None = None, step_timeout: float | None = None) -> None:
         await self._enter("compose_up", project.name, cancel, step_timeout)
         services = self._services(project)
+        self.networks.setdefault(f"{project.name}_default", {COMPOSE_PROJECT_LABEL: project.name})
         for container in list(self.containers.values()):  # recreate, and remove orphans
             if container.labels.get(COMPOSE_PROJECT_LABEL) == project.name:
                 del self.containers[container.id]
@@ -449,6 +478,7 @@ class FakeDocker:
             if container.labels.get(COMPOSE_PROJECT_LABEL) == project.name:
                 on_line(SYSTEM, f"Container {container.name} Removed")
                 del self.containers[container.id]
+        self.networks.pop(f"{project.name}_default", None)
 
     async def compose_pull(self, project: ComposeProject, *, on_line: OnLine = discard_line,
                            cancel: CancelEvent | None = None, step_timeout: float | None = None) -> None:

@@ -72,19 +72,25 @@ class LineSplitter:
         self._buf = b""
 
     def feed(self, data: bytes) -> list[str]:
+        return [self.decode(line) for line in self.feed_raw(data)]
+
+    def flush(self) -> list[str]:
+        return [self.decode(line) for line in self.flush_raw()]
+
+    def feed_raw(self, data: bytes) -> list[bytes]:
         self._buf += data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         *lines, self._buf = self._buf.split(b"\n")
         if len(self._buf) > MAX_LINE_CHARS:  # a runaway line without newline
             lines.append(self._buf)
             self._buf = b""
-        return [self._decode(line) for line in lines]
+        return lines
 
-    def flush(self) -> list[str]:
+    def flush_raw(self) -> list[bytes]:
         rest, self._buf = self._buf, b""
-        return [self._decode(rest)] if rest else []
+        return [rest] if rest else []
 
     @staticmethod
-    def _decode(raw: bytes) -> str:
+    def decode(raw: bytes) -> str:
         return raw.decode("utf-8", errors="replace").rstrip()[:MAX_LINE_CHARS]
 
 

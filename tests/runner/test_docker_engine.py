@@ -150,6 +150,25 @@ async def any_docker(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
 # --------------------------------------------------------------------------- shared behaviour
 
 
+async def test_a_volume_is_listed_by_label_and_removed_only_when_unused(any_docker: tuple[DockerApi, str]) -> None:
+    impl, image = any_docker
+    name = unique("vol")
+    mine = {**RUN_LABEL, "berth.test.volume": name}
+    await impl.create_volume(name, labels=mine)
+    container_id = await impl.run_container(ContainerSpec(name=unique("volc"), image=image, labels=RUN_LABEL,
+                                                          volumes=[f"{name}:/data"]))
+    try:
+        assert [v.name for v in await impl.list_volumes({"berth.test.volume": name})] == [name]
+        with pytest.raises(DockerOperationError, match="in use"):
+            await impl.remove_volume(name)
+        assert await impl.volume_exists(name)
+    finally:
+        await impl.remove_container(container_id, force=True)
+    assert await impl.remove_volume(name) is True
+    assert await impl.list_volumes({"berth.test.volume": name}) == []
+    assert await impl.remove_volume(name) is False
+
+
 async def test_pull_of_unknown_image_raises_clear_error(any_docker: tuple[DockerApi, str]) -> None:
     impl, _ = any_docker
     with pytest.raises(DockerOperationError) as err:
@@ -349,6 +368,48 @@ async def test_logs_stream_then_stop_closes_the_stream(engine: DockerEngine, app
         assert len(tail) == 4 and {line.stream for line in tail} == {STDOUT, STDERR}
     finally:
         await engine.remove_container(container_id, force=True)
+
+
+async def test_stopping_delivers_what_the_daemon_logged_but_had_not_sent(engine: DockerEngine,
+                                                                         app_image: str) -> None:
+    # `seq` logs its lines far faster than a follow stream delivers them.
+    container_id = await engine.run_container(ContainerSpec(
+        name=unique("burst"), image=app_image, command=["sh", "-c", "seq 1 50000; echo done; sleep 600"],
+        labels=RUN_LABEL))
+    lines: list[tuple[str, str]] = []
+    stop = asyncio.Event()
+    try:
+        task = asyncio.ensure_future(
+            engine.container_logs(container_id, on_line=lambda s, t: lines.append((s, t)), stop=stop))
+        await poll(lambda: lines, 10, "the first line")
+
+        async def all_logged() -> bool:
+            return [line.text for line in await engine.tail_logs(container_id, 1)] == ["done"]
+
+        await poll(all_logged, 20, "the burst to be logged")
+        stop.set()
+        await asyncio.wait_for(task, 12)
+        assert lines == [(STDOUT, str(i)) for i in range(1, 50001)] + [(STDOUT, "done")]
+    finally:
+        await engine.remove_container(container_id, force=True)
+
+
+async def test_only_networks_without_containers_are_removed(engine: DockerEngine, docker_low: docker.APIClient,
+                                                            app_image: str) -> None:
+    project = unique("net")
+    label = {"com.docker.compose.project": project}
+    busy, idle = f"{project}_busy", f"{project}_idle"
+    for network in (busy, idle):
+        docker_low.create_network(network, labels={**RUN_LABEL, **label})
+    container_id = await engine.run_container(ContainerSpec(name=unique("netc"), image=app_image,
+                                                            labels=RUN_LABEL, network=busy))
+    try:
+        assert await engine.remove_idle_networks(label) == [idle]
+        assert [n["Name"] for n in docker_low.networks(names=[busy])] == [busy]
+    finally:
+        await engine.remove_container(container_id, force=True)
+    assert await engine.remove_idle_networks(label) == [busy]
+    assert docker_low.networks(filters={"label": f"com.docker.compose.project={project}"}) == []
 
 
 async def test_cancelling_the_awaiting_task_also_closes_the_stream(engine: DockerEngine, app_image: str) -> None:
