@@ -46,6 +46,7 @@ from berth.models.lifecycle import (
 from berth.runner.docker_api import Canceled, RunnerError, StepTimeout
 from berth.runner.engines import open_engine
 from berth.runner.steps.context import STEP_ERROR_CODES, OpenDocker, RunContext, StepFailure, new_context
+from berth.runner.steps.output import CANCEL_DRAIN_SECONDS, DRAIN_SECONDS
 from berth.runner.steps.plan import Pipeline, Step, pipeline_for, step_limit
 from berth.settings import Settings
 
@@ -303,9 +304,9 @@ class _Run:
             ctx.log.system(f"FINALIZE: {problem.message}", kind)
             detail = f"finished with problems: {_first_line(problem.message)}"
         detail = ctx.log.mask(_first_line(detail))
+        await ctx.output.stop()  # the new containers' output up to now, before the last words
         ctx.log.system(f"{kind} succeeded: {detail}", kind)
         ctx.log.system("deployment succeeded", kind)
-        await ctx.output.stop()
         await ctx.log.close()
         await self._change(
             from_status=DeploymentStatus.FINALIZE,
@@ -318,13 +319,14 @@ class _Run:
     async def _end(self, ended: _Ended) -> None:
         ctx = self.ctx
         ctx.log.system(f"{ended.kind} {'canceled' if ended.canceled else 'failed'}: {ended.message}", ended.kind)
+        # The new containers' output up to now, before undoing removes them.
+        await ctx.output.stop(within=CANCEL_DRAIN_SECONDS if ended.canceled else DRAIN_SECONDS)
         note = await self._undo(ended.canceled)
         # What went wrong, what was done about it, then the details (e.g. container output).
         head, _, details = ended.message.strip().partition("\n")
         message = ctx.log.mask("\n".join(part for part in (head, note, details) if part))
         ctx.log.system(f"deployment {'canceled' if ended.canceled else 'failed'} ({ended.code} at {ended.kind})",
                        ended.kind)
-        await ctx.output.stop()
         await ctx.log.close()
         if ended.canceled:
             status, conclusion = StepStatus.CANCELED, DeploymentConclusion.CANCELED

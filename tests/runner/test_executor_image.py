@@ -129,6 +129,22 @@ async def test_a_container_printing_10000_lines_loses_none(harness: Harness, bus
     assert printed == [f"line {i}" for i in range(10000)]
 
 
+@postgres_only
+async def test_a_burst_docker_has_not_sent_yet_at_conclusion_is_still_kept(
+        harness: Harness, busybox_image: BusyboxImage) -> None:
+    # `seq` writes 100,000 lines faster than the daemon streams them: when the deployment
+    # concludes most are still unsent; the runner reads them before concluding.
+    script = "seq 1 100000; " + SERVE.format(port=8080)
+    service = await harness.service(app(busybox_image.ref("v1"), command=shell(script)))
+    deployment = await harness.deploy(service)
+    assert_succeeded(deployment)
+    lines = await harness.logs(deployment.id)
+    assert [line.seq for line in lines] == list(range(1, len(lines) + 1))
+    printed = [line.text for line in lines if line.stream == LogStream.STDOUT and line.text.isdigit()]
+    assert printed == [str(i) for i in range(1, 100001)]
+    assert lines[-1].stream == LogStream.SYSTEM and lines[-1].text == "deployment succeeded"
+
+
 # --------------------------------------------------------------------------- HEALTH failures
 
 

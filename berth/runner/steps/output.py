@@ -11,7 +11,11 @@ from berth.runner.log_writer import LogWriter
 
 log = logging.getLogger(__name__)
 
-STOP_WAIT_SECONDS = 3.0
+# After following stops, the last lines Docker logged but had not sent are read once
+# more (see `DockerApi.container_logs`); this bounds that read.
+DRAIN_SECONDS = 10.0
+# A cancel has 5 s in all: its output gets only this long before the streams are cut.
+CANCEL_DRAIN_SECONDS = 1.5
 
 
 class OutputFollower:
@@ -28,7 +32,8 @@ class OutputFollower:
 
         async def run() -> None:
             try:
-                await docker.container_logs(container_id, on_line=on_line, stop=self._stop)
+                await docker.container_logs(container_id, on_line=on_line, stop=self._stop,
+                                            drain_seconds=DRAIN_SECONDS)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the container is gone: its output ends here
@@ -36,13 +41,14 @@ class OutputFollower:
 
         self._tasks[container_id] = asyncio.create_task(run(), name=f"output-{container_id[:12]}")
 
-    async def stop(self) -> None:
-        """Close every stream (the lines received so far are in the writer's buffer)."""
+    async def stop(self, *, within: float = DRAIN_SECONDS + 2.0) -> None:
+        """Stop following, once every stream delivered what its container had written so
+        far into the writer's buffer, or `within` seconds have passed (then cut them)."""
         self._stop.set()
-        tasks = list(self._tasks.values())
+        tasks = [task for task in self._tasks.values() if not task.done()]
         if not tasks:
             return
-        _, pending = await asyncio.wait(tasks, timeout=STOP_WAIT_SECONDS)
+        _, pending = await asyncio.wait(tasks, timeout=within)
         for task in pending:
             task.cancel()
         for task in pending:
