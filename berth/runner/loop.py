@@ -51,8 +51,8 @@ from berth.models.lifecycle import (
 )
 from berth.models.sql import get_connection
 from berth.runner.claims import Claim, claim_next
-from berth.runner.docker_api import DockerApi, RunnerError
-from berth.runner.labels import deployment_filter
+from berth.runner.cleanup import Removed, remove_leftovers
+from berth.runner.docker_api import DockerApi
 from berth.settings import Settings
 
 log = logging.getLogger("berth.runner")
@@ -399,13 +399,11 @@ class Runner:
                 return False
             self._held[row.id] = attempt
             try:
-                removed: list[str] = []
-                problems: list[str] = []
                 if engine is not None:
-                    removed, problems = await _remove_leftovers(engine, row.id)
+                    removed = await remove_leftovers(engine, row.id, await _compose_project(row.id))
                 else:
-                    problems.append(f"server {server.name} did not answer: {unreachable}")
-                await self._conclude_lost(row.id, attempt, row.claimed_by or "?", removed, problems)
+                    removed = Removed(problems=[f"server {server.name} did not answer: {unreachable}"])
+                await self._conclude_lost(row.id, attempt, row.claimed_by or "?", removed)
             finally:
                 self._held.pop(row.id, None)
             return True
@@ -432,35 +430,27 @@ class Runner:
         """Clean up and conclude a deployment this runner holds but that will not finish."""
         deployment = await Deployment.get(id=deployment_id)
         server = await Server.get(id=deployment.server_id)  # type: ignore[attr-defined]
-        removed: list[str] = []
-        problems: list[str] = []
         try:
             engine = await self._engine_factory(server)
         except Exception as error:
-            problems.append(f"server {server.name} did not answer: {error}")
+            removed = Removed(problems=[f"server {server.name} did not answer: {error}"])
         else:
             try:
-                removed, problems = await _remove_leftovers(engine, deployment_id)
+                removed = await remove_leftovers(engine, deployment_id, await _compose_project(deployment_id))
             finally:
                 with contextlib.suppress(Exception):
                     await engine.close()
-        await self._conclude(deployment_id, attempt, message, removed, problems)
+        await self._conclude(deployment_id, attempt, message, removed)
 
-    async def _conclude_lost(self, deployment_id: int, attempt: int, lost_runner: str,
-                             removed: list[str], problems: list[str]) -> None:
-        await self._conclude(deployment_id, attempt, f"runner {lost_runner} was lost (its lease lapsed)",
-                             removed, problems)
+    async def _conclude_lost(self, deployment_id: int, attempt: int, lost_runner: str, removed: Removed) -> None:
+        await self._conclude(deployment_id, attempt, f"runner {lost_runner} was lost (its lease lapsed)", removed)
 
-    async def _conclude(self, deployment_id: int, attempt: int, message: str,
-                        removed: list[str], problems: list[str]) -> None:
+    async def _conclude(self, deployment_id: int, attempt: int, message: str, removed: Removed) -> None:
         """FAILED/RUNNER_LOST: the running step FAILED, the pending ones SKIPPED."""
         deployment = await Deployment.get(id=deployment_id)
         if deployment.status in TERMINAL_STATUSES:
             return
-        lines = [f"{message}; concluding the deployment as RUNNER_LOST"]
-        if removed:
-            lines.append("removed its containers: " + ", ".join(removed))
-        lines.extend(problems)
+        lines = [f"{message}; concluding the deployment as RUNNER_LOST", *removed.summary()]
         with contextlib.suppress(TransitionRefused):
             await append_logs(deployment_id, [LogEntry(text, LogStream.SYSTEM) for text in lines], attempt=attempt)
         steps = await DeploymentStep.filter(deployment_id=deployment_id).order_by("position")
@@ -489,24 +479,12 @@ class Runner:
         log.warning("runner %s: deployment %d concluded FAILED/RUNNER_LOST (%s)", self.id, deployment_id, message)
 
 
-async def _remove_leftovers(engine: DockerApi, deployment_id: int) -> tuple[list[str], list[str]]:
-    """Remove every container labelled with the deployment (any attempt); (removed, problems).
-
-    The previous deployment's containers carry their own id and are left alone.
-    """
-    removed: list[str] = []
-    problems: list[str] = []
-    try:
-        containers = await engine.list_containers(deployment_filter(deployment_id))
-    except RunnerError as error:
-        return removed, [f"could not list its containers: {error}"]
-    for container in containers:
-        try:
-            await engine.remove_container(container.id, force=True)
-            removed.append(container.name or container.id[:12])
-        except RunnerError as error:
-            problems.append(f"could not remove container {container.name}: {error}")
-    return removed, problems
+async def _compose_project(deployment_id: int) -> str | None:
+    """The compose project a COMPOSE deployment runs as (its networks are cleaned up too)."""
+    rows: list[Any] = await Deployment.filter(id=deployment_id).values_list("frozen_input", flat=True)
+    frozen: dict[str, Any] = (rows[0] if rows else None) or {}
+    project = frozen.get("composeProject")
+    return str(project) if project else None
 
 
 async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:

@@ -154,6 +154,6 @@ def _current_project(ctx: RunContext) -> ComposeProject:
 async def take_down_compose(ctx: RunContext, docker: DockerApi) -> str:
     project = _current_project(ctx)
     await docker.compose_down(project, on_line=ctx.log.on_line(), step_timeout=ctx.settings.step_deadlines.start)
-    note = "autoRollback is off: the compose project was taken down (volumes kept)"
+    note = "autoRollback is off: the compose project was taken down"
     ctx.log.system(note)
     return note

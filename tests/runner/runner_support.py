@@ -72,11 +72,11 @@ async def make_server(docker_host: str = "unix:///var/run/docker.sock", **fields
 
 
 async def make_service(target: Server, image: str = "127.0.0.1:5000/berth-test/app:v1",
-                       health_check: HealthCheckSpec | None = None) -> Service:
+                       health_check: HealthCheckSpec | None = None, volumes: list[str] | None = None) -> Service:
     project = await create_project(owner(), ProjectSpec(name=unique("proj")))
     return await create_service(owner(), ServiceSpec(
         project_id=project.id, environment="production", name=unique("svc"), server_id=target.id,
-        source=SourceSpec(type=SourceType.IMAGE, image=image), health_check=health_check,
+        source=SourceSpec(type=SourceType.IMAGE, image=image, volumes=volumes or []), health_check=health_check,
     ))
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
+import docker.errors
 import pytest
 
 from berth.domain.specs import HealthCheckSpec
@@ -65,8 +67,10 @@ async def test_kill_9_mid_deployment_is_reclaimed_as_runner_lost(
     and the queue goes on."""
     await spread_ids()
     server = await make_server(docker_host=DOCKER_HOST)
-    stuck = await make_service(server, image=busybox_image.ref("v1"), health_check=HealthCheckSpec(
-        kind="HTTP", port=APP_PORT, path="/never-there", timeout_seconds=600, interval_seconds=1))
+    volume = f"berth-crash-{uuid.uuid4().hex[:12]}"
+    stuck = await make_service(server, image=busybox_image.ref("v1"), volumes=[f"{volume}:/data"],
+                               health_check=HealthCheckSpec(kind="HTTP", port=APP_PORT, path="/never-there",
+                                                            timeout_seconds=600, interval_seconds=1))
     healthy = await make_service(server, image=busybox_image.ref("v1"))
     service_containers.extend([stuck.id, healthy.id])
     env = {**SHORT_LEASE, "BERTH_TEST_EXECUTOR": "real"}
@@ -93,6 +97,9 @@ async def test_kill_9_mid_deployment_is_reclaimed_as_runner_lost(
     steps = {s.kind: s.status for s in await DeploymentStep.filter(deployment_id=lost.id)}
     assert steps[StepKind.HEALTH] == StepStatus.FAILED and steps[StepKind.FINALIZE] == StepStatus.SKIPPED
     assert labelled(docker_client, lost.id) == []
+    with pytest.raises(docker.errors.NotFound):  # the volume it created went with it
+        docker_client.volumes.get(volume)
+    assert volume in row.error["message"]
     [after] = await wait_for(lambda: concluded([waiting.id]), 90, "the next deployment", interval=0.2)
     assert after.conclusion == DeploymentConclusion.SUCCEEDED and after.attempt == 1, (after.error, second.log())
 

@@ -220,6 +220,8 @@ async def test_reclaim_cleans_up_and_concludes_runner_lost(db) -> None:
     mine = await fake.run_container(ContainerSpec(name="lost-new", image="app:1", labels=labelled(running)))
     previous_labels = {**labelled(running), "io.berth.deployment-id": "999999"}
     previous = await fake.run_container(ContainerSpec(name="previous", image="app:1", labels=previous_labels))
+    await fake.create_volume("lost-new-data", labels=labelled(running))
+    await fake.create_volume("previous-data", labels=previous_labels)
     runner = Runner(settings(), fake_execute, engine_factory=fake_engines(fake))
 
     assert sorted(await runner.reclaim()) == sorted([running.id, claimed_only.id])
@@ -237,6 +239,7 @@ async def test_reclaim_cleans_up_and_concludes_runner_lost(db) -> None:
     events = await DeploymentEvent.filter(deployment_id=running.id).order_by("seq")
     assert events[-1].type == DeploymentEventType.CONCLUDED and events[-1].conclusion == "FAILED"
     assert mine not in fake.containers and previous in fake.containers
+    assert set(fake.volumes) == {"previous-data"} and "lost-new-data" in row.error["message"]
     # The lost run is fenced off: its attempt can no longer write.
     with pytest.raises(TransitionRefused):
         await append_logs(running.id, [LogEntry("late")], attempt=1)

@@ -26,7 +26,13 @@ from berth.runner.health import HealthFailed, HealthGate, describe_failure
 from berth.runner.steps import clone as clone_step
 from berth.runner.steps import compose_files
 from berth.runner.steps.clone import inside
-from berth.runner.steps.containers import bounded_health_spec, health_failure, previous_containers, retire
+from berth.runner.steps.containers import (
+    bounded_health_spec,
+    health_failure,
+    previous_containers,
+    remove_volumes_created,
+    retire,
+)
 from berth.runner.steps.context import RunContext, StepFailure
 
 MAX_FILE_BYTES = 256 * 1024
@@ -149,6 +155,7 @@ async def volumes(ctx: RunContext) -> str:
                 continue
             volume_labels = {**ctx.labels(), COMPOSE_PROJECT_LABEL: compose.name,
                              "com.docker.compose.volume": key}
+            ctx.volumes_created = True
             await docker.create_volume(name, labels=volume_labels)
             created.append(name)
             ctx.log.system(f"created volume {name}")
@@ -252,9 +259,15 @@ async def finalize(ctx: RunContext) -> str:
 
 
 async def undo(ctx: RunContext, canceled: bool) -> str | None:
-    if not ctx.deploy_started:
-        return None
-    docker = await ctx.docker()
-    if canceled or ctx.auto_rollback:
-        return await restore.restore_compose(ctx, docker)
-    return await restore.take_down_compose(ctx, docker)
+    note: str | None = None
+    if ctx.deploy_started:
+        docker = await ctx.docker()
+        if canceled or ctx.auto_rollback:
+            note = await restore.restore_compose(ctx, docker)
+        else:
+            note = await restore.take_down_compose(ctx, docker)
+    if ctx.volumes_created:
+        # After the restore: the containers that mounted them are gone by now (`up` removes
+        # orphans), and one the previous version mounts too is in use, so it stays.
+        await remove_volumes_created(ctx, await ctx.docker())
+    return note

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from berth.models.enums import ErrorCode, StepKind
-from berth.runner import labels, restore
+from berth.runner import cleanup, labels, restore
 from berth.runner.docker_api import (
     ContainerInfo,
     DockerApi,
@@ -57,6 +57,7 @@ async def volumes(ctx: RunContext) -> str:
             if await docker.volume_exists(name):
                 reused.append(name)
             else:
+                ctx.volumes_created = True
                 await docker.create_volume(name, labels=ctx.labels())
                 created.append(name)
         except DockerOperationError as exc:
@@ -174,21 +175,34 @@ async def undo(ctx: RunContext, canceled: bool) -> str | None:
     """After a failed or canceled START/HEALTH: remove what this run started, then either
     put the previous version back or (autoRollback off) leave the service stopped."""
     if not ctx.deploy_started:
+        if ctx.volumes_created:
+            await remove_volumes_created(ctx, await ctx.docker())
         if canceled and ctx.built_image:
             await images.remove_built_image(ctx, await ctx.docker())
         return None
     docker = await ctx.docker()
     # By label rather than by the ids we know: a create cut short by a cancel still counts.
-    mine = await docker.list_containers(labels.deployment_filter(ctx.deployment_id))
-    for container in mine:
-        try:
-            await docker.remove_container(container.id, force=True)
-            ctx.log.system(f"removed container {container.name} of this deployment")
-        except DockerOperationError as exc:  # e.g. already being removed: carry on restoring
-            ctx.log.system(f"could not remove container {container.name}: {exc.message}")
+    removed = cleanup.Removed()
+    await cleanup.remove_containers(docker, ctx.deployment_id, removed)
+    for name in removed.containers:
+        ctx.log.system(f"removed container {name} of this deployment")
+    for problem in removed.problems:  # e.g. already being removed: carry on restoring
+        ctx.log.system(problem)
+    await remove_volumes_created(ctx, docker)
     if canceled:
         await images.remove_built_image(ctx, docker)
         return await restore.restart_stopped(ctx, docker)
     if ctx.auto_rollback:
         return await restore.restore_containers(ctx, docker)
     return await restore.leave_stopped(ctx, docker, await previous_containers(ctx, docker))
+
+
+async def remove_volumes_created(ctx: RunContext, docker: DockerApi) -> None:
+    """The named volumes this deployment created (found by label: a create cut short by a
+    cancel still counts); volumes it found already there stay."""
+    removed = cleanup.Removed()
+    await cleanup.remove_created_volumes(docker, ctx.deployment_id, removed)
+    for name in removed.volumes:
+        ctx.log.system(f"removed volume {name} created by this deployment")
+    for problem in removed.problems:
+        ctx.log.system(problem)

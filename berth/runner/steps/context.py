@@ -114,6 +114,8 @@ class RunContext:
     step: StepKind | None = None
     deploy_started: bool = False
     """START has begun: from here on, failing or canceling has containers to clean up."""
+    volumes_created: bool = False
+    """VOLUME went to create a volume: failing or canceling has volumes to remove."""
     new_containers: list[str] = field(default_factory=list)
     """Ids of the containers this run started (IMAGE / DOCKERFILE)."""
     stopped_old: list[str] = field(default_factory=list)
