@@ -10,7 +10,7 @@ from __future__ import annotations
 from berth.domain.validation import split_image
 from berth.models.enums import StepKind
 from berth.runner import labels
-from berth.runner.docker_api import DockerApi, DockerOperationError, ImageInfo, NotFound
+from berth.runner.docker_api import DockerApi, DockerOperationError, ImageInfo, NotFound, docker_time_ns
 from berth.runner.steps.clone import inside
 from berth.runner.steps.context import RunContext, StepFailure
 
@@ -160,7 +160,7 @@ async def prune_built_images(ctx: RunContext, docker: DockerApi, in_use: set[str
     """Remove this service's built images beyond the newest KEEP_IMAGES (rollback needs a few);
     images a container still uses stay. Returns the ids removed."""
     built = await docker.list_images(dict(ctx.service_filter()))
-    built.sort(key=lambda image: image.created, reverse=True)
+    built.sort(key=lambda image: docker_time_ns(image.created) or 0, reverse=True)
     removed: list[str] = []
     for image in built[KEEP_IMAGES:]:
         if image.id in in_use:
