@@ -32,6 +32,9 @@ BATCH_LINES = 500
 # Memory bound for a runaway producer while the database is slow or away.
 MAX_BUFFERED_LINES = 200_000
 RETRY_SECONDS = 1.0
+# How long close() waits for the flusher's batch in flight before giving up on it (a
+# database that hangs). The flusher stops between batches once closing, so this is one batch.
+CLOSE_WAIT_SECONDS = 10.0
 
 
 class SecretMasker:
@@ -132,14 +135,21 @@ class LogWriter:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._flush_interval)
             self._wake.clear()
-            if not await self.flush() and not self._closed:
+            if not await self.flush(yield_to_close=True) and not self._closed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=RETRY_SECONDS)
 
-    async def flush(self) -> bool:
-        """Write everything buffered so far; False when the database failed (lines kept)."""
+    async def flush(self, *, yield_to_close: bool = False) -> bool:
+        """Write everything buffered so far; False when the database failed (lines kept).
+
+        yield_to_close (the flusher): stop between batches once close() began, so close()
+        never has to cancel a batch that may already be committed (it would be written
+        twice) however long the backlog is.
+        """
         async with self._lock:
             while self._buffer and not self.lost:
+                if yield_to_close and self._closed:
+                    return True
                 batch = self._buffer[: self._batch_lines]
                 try:
                     await append_logs(self.deployment_id, batch, attempt=self.attempt)
@@ -165,7 +175,7 @@ class LogWriter:
             # Let the flusher finish its batch rather than cancel it inside a transaction.
             task, self._task = self._task, None
             try:
-                await asyncio.wait_for(asyncio.shield(task), timeout=10)
+                await asyncio.wait_for(asyncio.shield(task), timeout=CLOSE_WAIT_SECONDS)
             except TimeoutError:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
