@@ -41,6 +41,9 @@ TLS_DIR = Path(os.environ.get("BERTH_TEST_TLS_DIR", "/var/lib/berth-test-tls"))
 SSH_DOCKER_HOST = os.environ.get("BERTH_TEST_SSH_DOCKER_HOST", "ssh://root@127.0.0.1:2222")
 SSH_KEY = Path(os.environ.get("BERTH_TEST_SSH_KEY", "/var/lib/berth-test-ssh/id_ed25519"))
 SSH_KNOWN_HOSTS = Path(os.environ.get("BERTH_TEST_SSH_KNOWN_HOSTS", "/var/lib/berth-test-ssh/known_hosts"))
+# A Docker config dir whose cli-plugins/ holds the Compose v2+ plugin: `docker compose`
+# answers with DOCKER_CONFIG pointing here, and only then (v1 is what is on PATH).
+COMPOSE_V2_CONFIG = Path(os.environ.get("BERTH_TEST_COMPOSE_V2_CONFIG", "/var/lib/berth-test-compose-v2"))
 
 TIMEOUT = 3.0  # seconds for an availability probe: a service that is up answers at once
 
@@ -171,6 +174,47 @@ def postgres_available() -> str | None:
     if error:
         return f"PostgreSQL at {PG_DSN} does not answer: {error[0]!r}"
     return None
+
+
+def compose_v2_env() -> dict[str, str]:
+    """Our environment with DOCKER_CONFIG at COMPOSE_V2_CONFIG: `docker compose` is v2+ there."""
+    return {**os.environ, "DOCKER_CONFIG": str(COMPOSE_V2_CONFIG)}
+
+
+def _short_version(argv: list[str], env: Mapping[str, str] | None = None) -> tuple[str | None, str]:
+    """(the version `argv` prints, None) when it answers, else (None, why not)."""
+    try:
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=TIMEOUT * 5, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"{' '.join(argv)} did not answer: {exc}"
+    if proc.returncode != 0 or not proc.stdout.strip():
+        return None, f"{' '.join(argv)} exited {proc.returncode}: {(proc.stdout + proc.stderr).strip()[:200]}"
+    return proc.stdout.strip().removeprefix("v"), ""
+
+
+@functools.cache
+def compose_v1_available() -> str | None:
+    """None when `docker-compose` (v1) is on PATH and answers."""
+    if shutil.which("docker-compose") is None:
+        return "docker-compose (v1) is not installed"
+    version, why = _short_version(["docker-compose", "version", "--short"])
+    if version is None:
+        return why
+    return None if version.startswith("1.") else f"docker-compose on PATH is {version}, not v1"
+
+
+@functools.cache
+def compose_v2_available() -> str | None:
+    """None when `docker compose` (the v2+ plugin) answers with DOCKER_CONFIG=COMPOSE_V2_CONFIG."""
+    if shutil.which("docker") is None:
+        return "the docker CLI is not installed"
+    plugin = COMPOSE_V2_CONFIG / "cli-plugins" / "docker-compose"
+    if not plugin.is_file():
+        return f"no Compose v2+ plugin at {plugin} (scripts/test-services puts it there)"
+    version, why = _short_version(["docker", "compose", "version", "--short"], compose_v2_env())
+    if version is None:
+        return f"with DOCKER_CONFIG={COMPOSE_V2_CONFIG}: {why}"
+    return None if not version.startswith("1.") else f"docker compose in {COMPOSE_V2_CONFIG} is {version}"
 
 
 @functools.cache

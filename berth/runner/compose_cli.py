@@ -1,4 +1,4 @@
-"""Drive `docker compose` (v2 plugin), falling back to `docker-compose` (v1).
+"""Drive `docker compose` (the v2+ CLI plugin), falling back to `docker-compose` (v1).
 
 Every command gets the rendered files from a private temp dir (0700, files 0600),
 always `-p PROJECT`, and the project's variables through the child's environment only:
@@ -30,37 +30,63 @@ from berth.runner.process import minimal_env, run_process
 PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 DETECT_TIMEOUT = 20.0
-# A file that declares nothing: lets v1, which insists on a file, run `down` on a
+# A file that declares nothing: lets compose, which insists on a file, run `down` on a
 # project whose files we no longer have (`--remove-orphans` then removes everything).
-# v1 needs the `version` key to read `services` as the v3 layout; v2 only warns about it.
-_EMPTY_PROJECT = 'version: "3.8"\nservices: {}\n'
+# v1 needs the `version` key to read `services` as the v3 layout; v2+ warns that it is
+# obsolete, naming our temp file, in the deployment's log: it gets the file without.
+_EMPTY_PROJECT_V1 = 'version: "3.8"\nservices: {}\n'
+_EMPTY_PROJECT = "services: {}\n"
 
-# Detected once per process: which compose is installed does not change under us.
-_detected: list[str] | None = None
+# What detection found, per distinct answer-deciding environment (see _detection_key):
+# which compose is installed does not change under a running process, but the Docker
+# config dir a child is given (DOCKER_CONFIG, where `docker` looks for CLI plugins) may
+# differ between endpoints, and does between tests.
+_detected: dict[tuple[str | None, ...], list[str]] = {}
+
+
+def _detection_key(env: Mapping[str, str]) -> tuple[str | None, ...]:
+    """What decides detection's answer in the child environment `env`: the `docker` and
+    `docker-compose` binaries its PATH resolves to, and the Docker config dir (plugins).
+
+    Not PATH itself: an SSH endpoint prepends a private dir holding only its `ssh`
+    wrapper, which would make every endpoint a new key.
+    """
+    path = env.get("PATH")
+    config = env.get("DOCKER_CONFIG") or (str(Path(env["HOME"]) / ".docker") if env.get("HOME") else None)
+    return shutil.which("docker", path=path), shutil.which("docker-compose", path=path), config
 
 
 async def detect_compose_command(env: Mapping[str, str] | None = None) -> list[str]:
-    """["docker", "compose"] when the v2 plugin answers, else ["docker-compose"]."""
-    global _detected
-    if _detected is not None:
-        return list(_detected)
+    """["docker", "compose"] when the v2+ plugin answers in the child environment made
+    from `env` (endpoint variables over ours), else ["docker-compose"] (v1).
+
+    Detected once per process for each distinct `_detection_key`.
+    """
+    child_env = minimal_env(env)
+    key = _detection_key(child_env)
+    cached = _detected.get(key)
+    if cached is not None:
+        return list(cached)
+    docker, docker_compose, _ = key
     found: list[str] | None = None
-    if shutil.which("docker"):
-        result = await run_process(["docker", "compose", "version"], env=minimal_env(env), check=False,
+    if docker:
+        result = await run_process(["docker", "compose", "version"], env=child_env, check=False,
                                    step_timeout=DETECT_TIMEOUT, what="docker compose version")
         if result.returncode == 0:
             found = ["docker", "compose"]
-    if found is None and shutil.which("docker-compose"):
+    if found is None and docker_compose:
         found = ["docker-compose"]
     if found is None:
         raise ComposeError("neither `docker compose` nor `docker-compose` is installed", returncode=-1)
-    _detected = found
+    _detected[key] = found
     return list(found)
 
 
-def _write_files(directory: Path, files: Mapping[str, str]) -> list[Path]:
+def _write_files(directory: Path, files: Mapping[str, str], command: Sequence[str]) -> list[Path]:
+    if not files:
+        files = {"compose.yaml": _EMPTY_PROJECT_V1 if command == ["docker-compose"] else _EMPTY_PROJECT}
     paths = []
-    for name, content in (files or {"compose.yaml": _EMPTY_PROJECT}).items():
+    for name, content in files.items():
         if not _FILE_NAME.match(name):
             raise ComposeError(f"invalid compose file name {name!r}", returncode=-1)
         path = directory / name
@@ -134,7 +160,7 @@ class ComposeCli:
             raise ComposeError(f"invalid compose project name {project.name!r}", returncode=-1)
         command = await self.command()
         with tempfile.TemporaryDirectory(prefix="berth-compose-") as tmp:  # mkdtemp: mode 0700
-            paths = _write_files(Path(tmp), project.files)
+            paths = _write_files(Path(tmp), project.files, command)
             argv = [*command, "--ansi", "never", "-p", project.name]
             for path in paths:
                 argv += ["-f", str(path)]

@@ -1,4 +1,7 @@
-"""Compose through DockerEngine / ComposeCli with the real CLI (`docker compose` or `docker-compose`)."""
+"""Compose through DockerEngine / ComposeCli with the real CLIs: every test that runs compose
+runs twice, with `docker-compose` (v1, what is on PATH, found by falling back) and with
+`docker compose` (the v2+ plugin, found through DOCKER_CONFIG in the endpoint's
+environment), and checks that detection picked that one."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import stat
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,14 @@ from berth.runner.compose_cli import ComposeCli, detect_compose_command, pullabl
 from berth.runner.docker_api import SYSTEM, Canceled, ComposeError, ComposeProject
 from berth.runner.docker_engine import DockerEngine
 from berth.runner.endpoints import EndpointConfig, open_endpoint
-from tests.services import DOCKER_HOST, docker_available, skip_or_fail
+from tests.services import (
+    COMPOSE_V2_CONFIG,
+    DOCKER_HOST,
+    compose_v1_available,
+    compose_v2_available,
+    docker_available,
+    skip_or_fail,
+)
 
 RUN = uuid.uuid4().hex[:10]
 BUSYBOX = Path("/bin/busybox")
@@ -80,11 +91,47 @@ def image(docker_low: docker.APIClient, tmp_path_factory: pytest.TempPathFactory
         pass
 
 
+@dataclass(frozen=True)
+class Compose:
+    """One compose CLI: the variables an endpoint's environment needs for it to be the one
+    detected, and the command detection must then pick."""
+
+    version: str
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def shown(self) -> str:
+        return " ".join(self.command)
+
+
+V1 = Compose("v1", ["docker-compose"])
+V2 = Compose("v2", ["docker", "compose"], {"DOCKER_CONFIG": str(COMPOSE_V2_CONFIG)})
+
+
+def require(compose: Compose) -> Compose:
+    reason = compose_v1_available() if compose is V1 else compose_v2_available()
+    if reason:
+        skip_or_fail(reason)
+    return compose
+
+
+@pytest.fixture(params=[V1, V2], ids=lambda c: c.version)
+def compose(request: pytest.FixtureRequest) -> Compose:
+    return require(request.param)
+
+
 @pytest.fixture
-async def engine(docker_low: docker.APIClient) -> AsyncIterator[DockerEngine]:
-    engine = DockerEngine.from_endpoint(open_endpoint(EndpointConfig(docker_host=DOCKER_HOST)))
-    yield engine
-    await engine.close()
+async def engine(docker_low: docker.APIClient, compose: Compose) -> AsyncIterator[DockerEngine]:
+    """An engine for the first daemon, as the runner makes one, whose compose is `compose`."""
+    endpoint = open_endpoint(EndpointConfig(docker_host=DOCKER_HOST))
+    endpoint.env.update(compose.env)
+    engine = DockerEngine.from_endpoint(endpoint)
+    try:
+        assert await engine._compose.command() == compose.command, f"detection did not pick {compose.version}"
+        yield engine
+    finally:
+        await engine.close()
 
 
 @pytest.fixture
@@ -119,21 +166,50 @@ def compose_file(image: str) -> str:
     )
 
 
-async def test_detects_an_installed_compose() -> None:
-    if not (shutil.which("docker-compose") or shutil.which("docker")):
-        skip_or_fail("no compose installed")
-    command = await detect_compose_command()
-    assert command in (["docker", "compose"], ["docker-compose"])
-    assert await detect_compose_command() == command  # cached
+async def test_detects_the_compose_its_environment_has(compose: Compose) -> None:
+    assert await detect_compose_command(compose.env) == compose.command
+    assert await ComposeCli(compose.env).command() == compose.command
+    assert await detect_compose_command(compose.env) == compose.command  # cached
 
 
-async def test_up_ps_down(engine: DockerEngine, docker_low: docker.APIClient, image: str,
+async def test_detection_is_cached_per_docker_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """v1 and v2 in one process: neither answer is served for the other's environment, and
+    each environment is detected only once."""
+    require(V1)
+    require(V2)
+    monkeypatch.setattr(compose_cli, "_detected", {})
+    real_run_process = compose_cli.run_process
+    runs: list[str | None] = []
+
+    async def counting_run_process(argv: list[str], **kwargs: Any) -> Any:
+        runs.append(kwargs["env"].get("DOCKER_CONFIG"))
+        return await real_run_process(argv, **kwargs)
+
+    monkeypatch.setattr(compose_cli, "run_process", counting_run_process)
+    monkeypatch.delenv("DOCKER_CONFIG", raising=False)
+    # An SSH endpoint puts a dir of its own holding an `ssh` wrapper first on PATH.
+    (tmp_path / "ssh").touch(mode=0o755)
+    ssh_like = {"PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    for _ in range(2):
+        assert await detect_compose_command(V2.env) == V2.command
+        assert await detect_compose_command() == V1.command
+        assert await detect_compose_command({**V2.env, **ssh_like}) == V2.command
+        assert await ComposeCli(ssh_like).command() == V1.command
+    assert runs == [V2.env["DOCKER_CONFIG"], None]
+    # DOCKER_CONFIG in our own environment reaches the child (the runner passes it on).
+    monkeypatch.setenv("DOCKER_CONFIG", str(COMPOSE_V2_CONFIG))
+    assert await detect_compose_command() == V2.command
+    assert await ComposeCli({"DOCKER_CONFIG": str(tmp_path)}).command() == V1.command
+    assert runs == [V2.env["DOCKER_CONFIG"], None, str(tmp_path)]
+
+
+async def test_up_ps_down(engine: DockerEngine, compose: Compose, docker_low: docker.APIClient, image: str,
                           project_name: str) -> None:
     project = ComposeProject(name=project_name, files={"compose.yaml": compose_file(image)},
                              env={"GREETING": "s3cret-greeting"})
     lines: list[tuple[str, str]] = []
     await engine.compose_up(project, on_line=lambda s, t: lines.append((s, t)), step_timeout=120)
-    assert lines[0][0] == SYSTEM and f"-p {project_name} up -d" in lines[0][1]
+    assert lines[0] == (SYSTEM, f"{compose.shown} -p {project_name} up -d --remove-orphans")
     assert "s3cret-greeting" not in " ".join(t for _, t in lines)
 
     ps = await engine.compose_ps(project_name)
@@ -157,8 +233,12 @@ async def test_down_without_the_original_files(engine: DockerEngine, docker_low:
     await engine.compose_up(ComposeProject(name=project_name, files={"compose.yaml": compose_file(image)},
                                            env={"GREETING": "x"}), step_timeout=120)
     assert len(await engine.compose_ps(project_name)) == 1
-    await engine.compose_down(ComposeProject(name=project_name, files={}), step_timeout=120)
+    lines: list[str] = []
+    await engine.compose_down(ComposeProject(name=project_name, files={}), on_line=lambda s, t: lines.append(t),
+                              step_timeout=120)
     assert await engine.compose_ps(project_name) == []
+    # The stand-in file suits the version: v2+ would warn that v1's `version:` is obsolete.
+    assert not any("obsolete" in line for line in lines), lines
     assert docker_low.networks(filters={"label": f"com.docker.compose.project={project_name}"}) == []
 
 
