@@ -15,8 +15,7 @@ It adds routes the benchmarks drive, none of them on the GraphQL path:
   them; answers `{"committed": unix time}` taken as soon as the commit returned.
 
 Ceiling mode serves bench/ceiling.py's bare Strawberry schema under the same uvicorn setup.
-With `BENCH_GC_FREEZE=1` in the environment the process calls `gc.freeze()` before serving
-(an experiment on the garbage-collection pauses that make event-delivery tails).
+Both modes call `berth.heap.freeze_startup_objects()` before serving, as `berth serve` does.
 `--profile FILE` runs the whole process under cProfile and writes the stats on shutdown
 (the main thread's to FILE, every other thread's merged into FILE.threads.prof).
 """
@@ -27,7 +26,6 @@ import argparse
 import cProfile
 import gc
 import logging
-import os
 import pstats
 import signal
 import threading
@@ -39,6 +37,8 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from berth.heap import freeze_startup_objects
 
 
 class StatementCounter(logging.Handler):
@@ -199,10 +199,8 @@ def main() -> None:
         app = ceiling_app(args.ceiling)
     else:
         app = berth_app(args.runner)
-    if os.environ.get("BENCH_GC_FREEZE") == "1":
-        # Experiment: what `gc.freeze()` after start-up would do (see events.py's GC pauses).
-        gc.collect()
-        gc.freeze()
+    # As `berth serve` does just before serving (both sides: the same process setup).
+    freeze_startup_objects()
     profiler = cProfile.Profile() if args.profile else None
     threads = ThreadProfiles()
     if profiler is not None:

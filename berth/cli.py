@@ -25,6 +25,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from berth.app import create_app
+    from berth.heap import freeze_startup_objects
     from berth.runner.service import background_services, readiness_probes
 
     if args.no_runner and settings.is_sqlite:
@@ -32,15 +33,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     services = background_services(settings, runner=not args.no_runner)
     app = create_app(settings, background=services)
     app.state.readiness_probes.update(readiness_probes(services))
+    freeze_startup_objects()
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws="websockets-sansio")
     return 0
 
 
 def _runner(args: argparse.Namespace, settings: Settings) -> int:
+    from berth.heap import freeze_startup_objects
     from berth.runner.service import run_standalone
 
     if settings.is_sqlite:
         raise UsageError(SQLITE_SCALE_OUT.format(what="`berth runner`"))
+    freeze_startup_objects()
     asyncio.run(run_standalone(settings))
     return 0
 
