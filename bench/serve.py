@@ -10,6 +10,8 @@ It adds routes the benchmarks drive, none of them on the GraphQL path:
   `POST /_bench/sql {"on": true}` (Tortoise's `tortoise.db_client` logger; off, it costs
   nothing).
 * `GET /_bench/gc` — garbage-collector pauses by generation (`POST` also resets them).
+* `GET /_bench/objects[?collect=1]` — objects the collector tracks, by type (what a full
+  collection walks); with `collect`, after a full collection.
 * `POST /_bench/step {"deployment": id, "kind": "PULL", "status": "RUNNING"}` — one step
   change through `lifecycle.apply_change` in this process, as the embedded runner makes
   them; answers `{"committed": unix time}` taken as soon as the commit returned.
@@ -30,6 +32,7 @@ import pstats
 import signal
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +122,14 @@ def add_bench_routes(app: Starlette) -> None:
             pauses.reset()
         return JSONResponse(report)
 
+    async def objects(request: Request) -> Response:
+        if request.query_params.get("collect"):
+            gc.collect()  # what stays is alive, not garbage waiting for a collection
+        counts = Counter(type(obj).__qualname__ for obj in gc.get_objects())
+        return JSONResponse({"tracked": sum(counts.values()), "frozen": gc.get_freeze_count(),
+                             "top": counts.most_common(25)})
+
+    app.add_route("/_bench/objects", objects, methods=["GET"])
     app.add_route("/_bench/sql", sql, methods=["GET", "POST"])
     app.add_route("/_bench/gc", gc_pauses, methods=["GET", "POST"])
     app.add_route("/_bench/step", step, methods=["POST"])
