@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
+from berth.schema.documents import CachedDocuments, DocumentCache
 from berth.schema.errors import MaskUnexpectedErrors
 from berth.schema.mutation import Mutation
 from berth.schema.query import Query
@@ -25,6 +26,8 @@ class BerthSchema(strawberry.Schema):
     """A schema that also knows the scopes each type declares (for `node(id:)`)."""
 
     type_scopes: dict[str, frozenset[str]]
+    # (type, field) → scopes its guard requires (what `install_scope_guards` enforces).
+    field_scopes: dict[tuple[str, str], frozenset[str]]
 
     def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
         """Expected errors (FORBIDDEN, validation) are answers, not incidents: the masking
@@ -32,15 +35,18 @@ class BerthSchema(strawberry.Schema):
 
 
 def build_schema(production: bool = False) -> BerthSchema:
+    # The limits' validation rules, built once: documents that passed them are cached.
+    limits: list[Any] = [QueryDepthLimiter(max_depth=MAX_DEPTH), MaxAliasesLimiter(max_alias_count=MAX_ALIASES)]
+    if production:
+        limits.append(DisableIntrospection())
+    documents = DocumentCache(
+        rules=tuple(rule for limit in limits for rule in limit.validation_rules), max_tokens=MAX_TOKENS
+    )
     extensions: list[Any] = [
         MaskUnexpectedErrors,
-        # Factories: Strawberry builds a fresh extension per request.
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        # A factory: Strawberry builds a fresh extension per request (the cache is shared).
+        lambda: CachedDocuments(documents),
     ]
-    if production:
-        extensions.append(DisableIntrospection)
     from berth.schema.subscription import Subscription
 
     schema = BerthSchema(
@@ -51,6 +57,6 @@ def build_schema(production: bool = False) -> BerthSchema:
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
     )
-    install_scope_guards(schema._schema)
+    schema.field_scopes = install_scope_guards(schema._schema)
     schema.type_scopes = type_scopes(schema._schema)
     return schema
