@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 import strawberry
@@ -58,6 +60,83 @@ def _selects(info: strawberry.Info, name: str) -> bool:
     return any(found(list(field.selections)) for field in info.selected_fields)
 
 
+def _flatten(selections: Iterable[Any]) -> list[SelectedField]:
+    """The fields of a selection, through fragment spreads and inline fragments."""
+    fields: list[SelectedField] = []
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            fields.append(selection)
+        else:
+            fields.extend(_flatten(selection.selections))
+    return fields
+
+
+def node_fields(info: strawberry.Info) -> set[str]:
+    """Names of the fields selected on the connection's deployments (`nodes`, `edges.node`)."""
+    names: set[str] = set()
+    for connection in info.selected_fields:
+        for field in _flatten(connection.selections):
+            if field.name == "nodes":
+                names.update(f.name for f in _flatten(field.selections))
+            elif field.name == "edges":
+                for edge_field in _flatten(field.selections):
+                    if edge_field.name == "node":
+                        names.update(f.name for f in _flatten(edge_field.selections))
+    return names
+
+
+def _selected_anywhere(info: strawberry.Info, names: frozenset[str]) -> bool:
+    """Whether any field of these names is selected anywhere under this field, at any depth."""
+
+    def found(selections: Iterable[Any]) -> bool:
+        return any(field.name in names or found(field.selections) for field in _flatten(selections))
+
+    return any(found(field.selections) for field in info.selected_fields)
+
+
+# What a deployment's big JSON columns serve; a page selecting none of these fields
+# (at any depth: a nested deployment may come from the page through the loaders) reads
+# the other columns only.
+_RECORD_FIELDS = frozenset({"input", "configSnapshot", "declaredConfig", "frozenInput", "artifact"})
+_RECORD_COLUMNS = frozenset({"input", "config_snapshot", "declared_config", "frozen_input", "frozen_secrets_enc"})
+
+
+def list_columns() -> list[str]:
+    """Every column of a deployment but the record's JSON (known once Tortoise is set up)."""
+    return [name for name in DeploymentRow._meta.fields_db_projection if name not in _RECORD_COLUMNS]
+
+
+# Deployment edges a page loads up front (one batched query each, as their loaders would):
+# their fields then resolve without awaiting, row after row.
+_PREFETCHED = ("service", "server", "project", "environment", "steps")
+
+
+async def prefetch_edges(info: strawberry.Info, rows: list[DeploymentRow]) -> None:
+    """Load the selected edges of a page of deployments into the request's loaders, only
+    those the caller may resolve (a refused edge reads nothing, as before)."""
+    if not rows:
+        return
+    selected = node_fields(info)
+    scopes = getattr(info.schema, "field_scopes", {})
+    context = info.context
+    loaders = context.loaders
+    pending: list[Awaitable[Any]] = []
+    for name in _PREFETCHED:
+        if name not in selected:
+            continue
+        required = scopes.get(("Deployment", name))
+        if required and context.denial(required) is not None:
+            continue
+        if name == "steps":
+            keys: list[Any] = [row.pk for row in rows]
+        else:
+            keys = list(dict.fromkeys(getattr(row, f"{name}_id") for row in rows))
+        pending.append(getattr(loaders, name).load_many(keys))
+    if pending:
+        # A failed load stays in its loader: each field then fails as it would have alone.
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
 async def resolve_deployments(
     info: strawberry.Info,
     first: int | None,
@@ -73,11 +152,15 @@ async def resolve_deployments(
         page = await list_deployments(
             principal, spec, first=first, after=after, last=last, before=before,
             with_total=_selects(info, "totalCount"),
+            columns=None if _selected_anywhere(info, _RECORD_FIELDS) else list_columns(),
         )
     except UserFacingError as error:
         # Arguments of a query field: a field error with the offending argument named.
         raise CodedError(error.message, "BAD_USER_INPUT", field=error.field) from None
-    info.context.loaders.prime(page.nodes)
+    if not any(row._partial for row in page.nodes):
+        # Partial rows are this page's own: a deployment loaded elsewhere is read whole.
+        info.context.loaders.prime(page.nodes)
+    await prefetch_edges(info, page.nodes)
     nodes = [Deployment.of(row) for row in page.nodes]
     return DeploymentConnection(
         edges=[

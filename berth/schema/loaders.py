@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -12,19 +12,41 @@ from tortoise.models import Model
 from berth.models import Deployment, DeploymentStep, Environment, Observation, Project, Server, Service
 
 M = TypeVar("M", bound=Model)
+K = TypeVar("K")
+V = TypeVar("V")
+R = TypeVar("R")
+
+
+def resolved(loader: DataLoader[K, V], key: K, convert: Callable[[V], R]) -> Any:
+    """`convert(value)` for `key`: at once when the loader already holds the value (a page
+    prefetched it, see `resolvers.deployments`), else an awaitable of it — graphql-core
+    awaits what a resolver returns, so a field served from the cache costs no task.
+    An error the loader holds is raised by awaiting it, exactly as before."""
+    future = loader.cache_map.get(key) if loader.cache else None
+    if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+        return convert(future.result())
+    return _later(loader, key, convert)
+
+
+async def _later(loader: DataLoader[K, V], key: K, convert: Callable[[V], R]) -> R:
+    return convert(await loader.load(key))
 
 
 def _by_id(model: type[M]) -> DataLoader[int, M | None]:
     async def load(ids: list[int]) -> Sequence[M | None]:
-        rows = {row.pk: row for row in await model.filter(id__in=ids)}
+        from berth.domain.queries import fetch_rows
+
+        rows = {row.pk: row for row in await fetch_rows(model.filter(id__in=ids))}
         return [rows.get(i) for i in ids]
 
     return DataLoader(load_fn=load)
 
 
 async def _steps(deployment_ids: list[int]) -> Sequence[list[DeploymentStep]]:
+    from berth.domain.queries import fetch_rows
+
     grouped: dict[int, list[DeploymentStep]] = defaultdict(list)
-    for step in await DeploymentStep.filter(deployment_id__in=deployment_ids).order_by("position"):
+    for step in await fetch_rows(DeploymentStep.filter(deployment_id__in=deployment_ids).order_by("position")):
         grouped[step.deployment_id].append(step)  # type: ignore[attr-defined]
     return [grouped[i] for i in deployment_ids]
 

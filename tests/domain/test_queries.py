@@ -193,3 +193,31 @@ async def test_log_lines_page_by_seq(db) -> None:
     assert not page.has_next_page
     with pytest.raises(InvalidInput):
         await list_log_lines(deployment.id, first=500)
+
+
+async def test_fetched_rows_are_the_instances_tortoise_builds(db) -> None:
+    from berth.auth.api_tokens import create_api_token
+    from berth.domain.queries import fetch_rows
+    from berth.models import ApiToken, DeploymentStep
+
+    _, ids = await _many(12)
+    await succeed(ids[-1])  # timestamps, a conclusion and step details set
+    await run_to(ids[-2], S.DEPLOY)
+    await create_api_token("rows", Role.VIEWER, None, [], 30, "test", None)
+    queries: list[Any] = [
+        Deployment.all().order_by("-created_at", "-id"),
+        Deployment.all().order_by("id").only("id", "created_at", "status", "actor", "service_id"),
+        DeploymentStep.all().order_by("id"),
+        Service.all(), Server.all(), Project.all(), Environment.all(), ApiToken.all(),
+    ]  # fmt: skip
+    for query in queries:
+        built = await query
+        fetched = await fetch_rows(query)
+        assert built, query
+        assert [type(row) for row in fetched] == [type(row) for row in built]
+        for mine, theirs in zip(fetched, built, strict=True):
+            assert vars(mine) == vars(theirs)
+            assert {k: type(v) for k, v in vars(mine).items()} == {k: type(v) for k, v in vars(theirs).items()}
+            for key, value in vars(theirs).items():
+                if hasattr(value, "tzinfo"):
+                    assert getattr(vars(mine)[key], "tzinfo", None) == value.tzinfo, key

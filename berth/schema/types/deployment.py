@@ -14,6 +14,7 @@ from berth.models import LogLine as LogLineRow
 from berth.models import Observation as ObservationRow
 from berth.schema.directives import requires
 from berth.schema.ids import to_global_id
+from berth.schema.loaders import resolved
 from berth.schema.types.common import (
     DeploymentConclusion,
     DeploymentStatus,
@@ -219,6 +220,27 @@ class ObservedState:
         return Deployment.of(row) if row else None
 
 
+# Edges of a deployment, resolved from the request's loaders (see `loaders.resolved`).
+def _service(row: Any) -> Service | None:
+    return Service.of(row) if row else None
+
+
+def _project(row: Any) -> Project | None:
+    return Project.of(row) if row else None
+
+
+def _environment(row: Any) -> Environment | None:
+    return Environment.of(row) if row else None
+
+
+def _server(row: Any) -> Server | None:
+    return Server.of(row) if row else None
+
+
+def _steps(rows: Any) -> list[DeploymentStep]:
+    return [DeploymentStep.of(s) for s in rows]
+
+
 @strawberry.type(name="Deployment", directives=requires("deploy:read"))
 class Deployment(Node):
     number: int = strawberry.field(description="Sequence number within the service, starting at 1.")
@@ -229,16 +251,26 @@ class Deployment(Node):
     started_at: datetime | None
     concluded_at: datetime | None
     cancel_requested_at: datetime | None
-    config_snapshot: JSON = strawberry.field(
-        description="Resolved configuration at deploy time, secrets redacted."
-    )
-    declared_config: JSON = strawberry.field(
+
+    # The record's JSON is read from the row only when selected: a page of deployments
+    # that does not show it does not even fetch it (see `resolvers.deployments`).
+    @strawberry.field(description="Resolved configuration at deploy time, secrets redacted.")
+    def config_snapshot(self) -> JSON:
+        return cast(JSON, self.row.config_snapshot)
+
+    @strawberry.field(
         description="View 1: what was selected before the rollout (repository, branch, compose files, profiles, target)."
     )
-    frozen_input: JSON = strawberry.field(
+    def declared_config(self) -> JSON:
+        return cast(JSON, self.row.declared_config)
+
+    @strawberry.field(
         description="View 2: the replayable snapshot that was actually queued "
         "(env evidence, readiness gates, image overrides, preview metadata)."
     )
+    def frozen_input(self) -> JSON:
+        return cast(JSON, self.row.frozen_input)
+
     row: strawberry.Private[DeploymentRow]
 
     @classmethod
@@ -253,33 +285,28 @@ class Deployment(Node):
             started_at=row.started_at,
             concluded_at=row.concluded_at,
             cancel_requested_at=row.cancel_requested_at,
-            config_snapshot=row.config_snapshot,
-            declared_config=row.declared_config,
-            frozen_input=row.frozen_input,
             row=row,
         )
 
     @strawberry.field(
         description="Edges into types with other scopes are nullable so that a missing scope nulls only that edge."
     )
-    async def service(self, info: strawberry.Info) -> Service | None:
-        row = await info.context.loaders.service.load(self.row.service_id)  # type: ignore[attr-defined]
-        return Service.of(row) if row else None
+    def service(self, info: strawberry.Info) -> Service | None:
+        return resolved(info.context.loaders.service, self.row.service_id, _service)  # type: ignore[no-any-return]
 
     @strawberry.field
-    async def project(self, info: strawberry.Info) -> Project | None:
-        row = await info.context.loaders.project.load(self.row.project_id)  # type: ignore[attr-defined]
-        return Project.of(row) if row else None
+    def project(self, info: strawberry.Info) -> Project | None:
+        return resolved(info.context.loaders.project, self.row.project_id, _project)  # type: ignore[no-any-return]
 
     @strawberry.field
-    async def environment(self, info: strawberry.Info) -> Environment | None:
-        row = await info.context.loaders.environment.load(self.row.environment_id)  # type: ignore[attr-defined]
-        return Environment.of(row) if row else None
+    def environment(self, info: strawberry.Info) -> Environment | None:
+        return resolved(  # type: ignore[no-any-return]
+            info.context.loaders.environment, self.row.environment_id, _environment
+        )
 
     @strawberry.field
-    async def server(self, info: strawberry.Info) -> Server | None:
-        row = await info.context.loaders.server.load(self.row.server_id)  # type: ignore[attr-defined]
-        return Server.of(row) if row else None
+    def server(self, info: strawberry.Info) -> Server | None:
+        return resolved(info.context.loaders.server, self.row.server_id, _server)  # type: ignore[no-any-return]
 
     @strawberry.field
     def actor(self) -> Actor:
@@ -290,8 +317,8 @@ class Deployment(Node):
         return DeploymentInput.of(self.row.input)
 
     @strawberry.field
-    async def steps(self, info: strawberry.Info) -> list[DeploymentStep]:
-        return [DeploymentStep.of(s) for s in await info.context.loaders.steps.load(self.row.pk)]
+    def steps(self, info: strawberry.Info) -> list[DeploymentStep]:
+        return resolved(info.context.loaders.steps, self.row.pk, _steps)  # type: ignore[no-any-return]
 
     @strawberry.field
     def error(self) -> DeploymentError | None:
