@@ -24,7 +24,7 @@ import requests
 from docker.utils import parse_repository_tag
 
 from berth.runner.compose_cli import ComposeCli
-from berth.runner.container_logs import LogCursor, log_messages, read_lines
+from berth.runner.container_logs import LogCursor, log_batches, read_lines
 from berth.runner.docker_api import (
     COMPOSE_PROJECT_LABEL,
     COMPOSE_SERVICE_LABEL,
@@ -491,7 +491,7 @@ class DockerEngine:
             response = self._api._get(url, params=params, stream=True, timeout=None)
             handle.attach(response)
             self._api._raise_for_status(response)
-            read_lines(log_messages(self._api, response, tty), tty=tty, emit=handle.emit,
+            read_lines(log_batches(self._api, response, tty, follow), tty=tty, emit=handle.emit_many,
                        closed=lambda: handle.closed)
 
     async def container_logs(

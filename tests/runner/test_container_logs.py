@@ -25,9 +25,17 @@ def test_since_param_keeps_every_nanosecond() -> None:
 
 
 def collect(messages: list[tuple[str, bytes]], tty: bool = False) -> list[tuple[str, str, int | None]]:
+    """Each message read on its own (the hardest case: lines cut between reads)."""
     lines: list[tuple[str, str, int | None]] = []
-    read_lines(iter(messages), tty=tty, emit=lambda s, t, st: lines.append((s, t, st)), closed=lambda: False)
+    read_lines(iter([[message] for message in messages]), tty=tty, emit=lines.extend, closed=lambda: False)
     return lines
+
+
+def test_lines_go_out_a_batch_per_read() -> None:
+    batches: list[list[tuple[str, str, int | None]]] = []
+    reads = [[(STDOUT, stamp(1) + b"a\n"), (STDOUT, stamp(2) + b"b\n")], [(STDERR, stamp(3) + b"c\n")]]
+    read_lines(iter(reads), tty=False, emit=batches.append, closed=lambda: False)
+    assert batches == [[(STDOUT, "a", BASE + 1), (STDOUT, "b", BASE + 2)], [(STDERR, "c", BASE + 3)]]
 
 
 def stamp(ns: int) -> bytes:
