@@ -16,8 +16,14 @@ from berth.runner.compose_cli import detect_compose_command
 from tests.docker_fixtures import BusyboxImage
 from tests.runner.conftest import postgres_only
 from tests.runner.executor_support import Harness
-from tests.runner.test_executor_compose import ECHO_AND_SERVE, INLINE_STEPS, SECRET, inline
-from tests.runner.test_executor_image import assert_failed_at, assert_succeeded
+from tests.runner.test_executor_compose import (
+    ECHO_AND_SERVE,
+    INLINE_STEPS,
+    SECRET,
+    a_broken_version_rolls_back_to,
+    inline,
+)
+from tests.runner.test_executor_image import assert_succeeded
 from tests.services import COMPOSE_V2_CONFIG, DOCKER_HOST, compose_v2_available, skip_or_fail
 
 V2 = ["docker", "compose"]
@@ -71,15 +77,7 @@ async def test_inline_compose_with_compose_v2_deploys_and_rolls_back(
     assert harness.serving(service) == busybox_image.page("v2")
 
     # A broken deployment: compose brings the previous files back up (`up -d`, v2 again).
-    await harness.update(service, source=SourceSpec(
-        type="COMPOSE", compose_content=inline(busybox_image, '["/bin/sh", "-c", "echo broken; exit 4"]')))
-    failed = await harness.deploy(service)
-    message = await assert_failed_at(harness, failed, "HEALTH", "HEALTH_FAILED")
-    assert "broken" in message and f"rolled back to deployment #{second.number}" in message
-    assert harness.serving(service) == busybox_image.page("v2")
-    [container] = harness.containers(service)
-    assert container.labels["io.berth.deployment-id"] == str(second.id)
-    assert container.attrs["Config"]["Image"] == busybox_image.digest("v2")
+    failed = await a_broken_version_rolls_back_to(harness, busybox_image, service, second)
     rollback = [line.text for line in await harness.logs(failed.id) if line.step == StepKind.HEALTH
                 and line.stream == LogStream.SYSTEM and f" -p {project} " in line.text]
     assert rollback == [f"docker compose -p {project} up -d --remove-orphans"]

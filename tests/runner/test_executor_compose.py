@@ -5,6 +5,7 @@ and `up -d` with the previous files when a deployment fails."""
 from __future__ import annotations
 
 from berth.domain.specs import EnvVarSpec, SourceSpec
+from berth.models import Deployment, Service
 from berth.models.enums import LogStream
 from tests.docker_fixtures import APP_PORT, BusyboxImage, GitRepo, compose_yaml
 from tests.runner.conftest import postgres_only, sqlite_only
@@ -75,16 +76,24 @@ async def test_inline_compose_deploys_overrides_the_tag_and_rolls_back_with_the_
     assert second.frozen_input["composeImages"] == {"web": busybox_image.digest("v2")}
     assert harness.serving(service) == busybox_image.page("v2")
 
+    await a_broken_version_rolls_back_to(harness, busybox_image, service, second)
+
+
+async def a_broken_version_rolls_back_to(harness: Harness, busybox_image: BusyboxImage, service: Service,
+                                         previous: Deployment) -> Deployment:
+    """Deploy a version whose container exits: HEALTH fails and compose brings the previous
+    deployment's files back up (`previous` ran the v2 image). Returns the failed deployment."""
     await harness.update(service, source=SourceSpec(
         type="COMPOSE", compose_content=inline(busybox_image, '["/bin/sh", "-c", "echo broken; exit 4"]')))
     failed = await harness.deploy(service)
     message = await assert_failed_at(harness, failed, "HEALTH", "HEALTH_FAILED")
-    assert "broken" in message and f"rolled back to deployment #{second.number}" in message
+    assert "broken" in message and f"rolled back to deployment #{previous.number}" in message
     # The previous files, with the image pinned to the digest that deployment ran.
     assert harness.serving(service) == busybox_image.page("v2")
     [container] = harness.containers(service)
-    assert container.labels["io.berth.deployment-id"] == str(second.id)
+    assert container.labels["io.berth.deployment-id"] == str(previous.id)
     assert container.attrs["Config"]["Image"] == busybox_image.digest("v2")
+    return failed
 
 
 @postgres_only
