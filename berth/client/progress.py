@@ -159,7 +159,7 @@ def log_text(line: dict[str, Any]) -> str:
     return f"  {step:<8} | {line.get('text', '')}"
 
 
-class PlainRenderer:
+class PlainRenderer(QuietRenderer):
     """One line per change: for pipes, files and CI logs."""
 
     def __init__(self, stream: TextIO) -> None:
@@ -186,15 +186,6 @@ class PlainRenderer:
 
     def notice(self, text: str) -> None:
         self._print(f"  ({text})")
-
-    def tick(self) -> None:
-        pass
-
-    def suspend(self) -> None:
-        pass
-
-    def resume(self) -> None:
-        pass
 
     def end(self, progress: Progress, record: dict[str, Any]) -> None:
         for line in summary(record, progress):

@@ -47,17 +47,8 @@ def _filter_spec(raw: DeploymentFilter | None, service_id: int | None) -> Deploy
 
 def _selects(info: strawberry.Info, name: str) -> bool:
     """Whether the connection's own selection asks for `name` (through fragments too)."""
-
-    def found(selections: list[Any]) -> bool:
-        for selection in selections:
-            if isinstance(selection, SelectedField):
-                if selection.name == name:
-                    return True
-            elif found(list(selection.selections)):  # fragment spread or inline fragment
-                return True
-        return False
-
-    return any(found(list(field.selections)) for field in info.selected_fields)
+    return any(field.name == name for connection in info.selected_fields
+               for field in _flatten(connection.selections))
 
 
 def _flatten(selections: Iterable[Any]) -> list[SelectedField]:

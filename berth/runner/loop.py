@@ -369,7 +369,7 @@ class Runner:
         if not ignore_lease:
             query = query.filter(lease_expires_at__lt=moment)
         candidates = await query.order_by("id").only(
-            "id", "claimed_by", "attempt", "lease_expires_at", "server_id", "status")
+            "id", "claimed_by", "attempt", "lease_expires_at", "server_id", "status", "frozen_input")
         done: list[int] = []
         for row in candidates:
             if row.id in self._runs or (row.claimed_by == self.id and row.id in self._held):
@@ -400,7 +400,7 @@ class Runner:
             self._held[row.id] = attempt
             try:
                 if engine is not None:
-                    removed = await remove_leftovers(engine, row.id, await _compose_project(row.id))
+                    removed = await remove_leftovers(engine, row.id, _compose_project(row))
                 else:
                     removed = Removed(problems=[f"server {server.name} did not answer: {unreachable}"])
                 await self._conclude_lost(row.id, attempt, row.claimed_by or "?", removed)
@@ -436,7 +436,7 @@ class Runner:
             removed = Removed(problems=[f"server {server.name} did not answer: {error}"])
         else:
             try:
-                removed = await remove_leftovers(engine, deployment_id, await _compose_project(deployment_id))
+                removed = await remove_leftovers(engine, deployment_id, _compose_project(deployment))
             finally:
                 with contextlib.suppress(Exception):
                     await engine.close()
@@ -479,11 +479,9 @@ class Runner:
         log.warning("runner %s: deployment %d concluded FAILED/RUNNER_LOST (%s)", self.id, deployment_id, message)
 
 
-async def _compose_project(deployment_id: int) -> str | None:
+def _compose_project(deployment: Deployment) -> str | None:
     """The compose project a COMPOSE deployment runs as (its networks are cleaned up too)."""
-    rows: list[Any] = await Deployment.filter(id=deployment_id).values_list("frozen_input", flat=True)
-    frozen: dict[str, Any] = (rows[0] if rows else None) or {}
-    project = frozen.get("composeProject")
+    project = (deployment.frozen_input or {}).get("composeProject")
     return str(project) if project else None
 
 

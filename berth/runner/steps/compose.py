@@ -266,8 +266,7 @@ async def undo(ctx: RunContext, canceled: bool) -> str | None:
             note = await restore.restore_compose(ctx, docker)
         else:
             note = await restore.take_down_compose(ctx, docker)
-    if ctx.volumes_created:
-        # After the restore: the containers that mounted them are gone by now (`up` removes
-        # orphans), and one the previous version mounts too is in use, so it stays.
-        await remove_volumes_created(ctx, await ctx.docker())
+    # After the restore: the containers that mounted them are gone by now (`up` removes
+    # orphans), and one the previous version mounts too is in use, so it stays.
+    await remove_volumes_created(ctx)
     return note

@@ -175,8 +175,7 @@ async def undo(ctx: RunContext, canceled: bool) -> str | None:
     """After a failed or canceled START/HEALTH: remove what this run started, then either
     put the previous version back or (autoRollback off) leave the service stopped."""
     if not ctx.deploy_started:
-        if ctx.volumes_created:
-            await remove_volumes_created(ctx, await ctx.docker())
+        await remove_volumes_created(ctx)
         if canceled and ctx.built_image:
             await images.remove_built_image(ctx, await ctx.docker())
         return None
@@ -188,7 +187,7 @@ async def undo(ctx: RunContext, canceled: bool) -> str | None:
         ctx.log.system(f"removed container {name} of this deployment")
     for problem in removed.problems:  # e.g. already being removed: carry on restoring
         ctx.log.system(problem)
-    await remove_volumes_created(ctx, docker)
+    await remove_volumes_created(ctx)
     if canceled:
         await images.remove_built_image(ctx, docker)
         return await restore.restart_stopped(ctx, docker)
@@ -197,11 +196,13 @@ async def undo(ctx: RunContext, canceled: bool) -> str | None:
     return await restore.leave_stopped(ctx, docker, await previous_containers(ctx, docker))
 
 
-async def remove_volumes_created(ctx: RunContext, docker: DockerApi) -> None:
+async def remove_volumes_created(ctx: RunContext) -> None:
     """The named volumes this deployment created (found by label: a create cut short by a
     cancel still counts); volumes it found already there stay."""
+    if not ctx.volumes_created:
+        return
     removed = cleanup.Removed()
-    await cleanup.remove_created_volumes(docker, ctx.deployment_id, removed)
+    await cleanup.remove_created_volumes(await ctx.docker(), ctx.deployment_id, removed)
     for name in removed.volumes:
         ctx.log.system(f"removed volume {name} created by this deployment")
     for problem in removed.problems:
