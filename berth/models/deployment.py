@@ -51,6 +51,8 @@ class Deployment(Model):
     # {"step", "code", "message"} once failed.
     error: Any = fields.JSONField(null=True)
     reason = fields.TextField(null=True)
+    # The reason given to cancelDeployment (queued or running); `reason` is the starter's.
+    cancel_reason = fields.TextField(null=True)
     created_at = fields.DatetimeField()
     started_at = fields.DatetimeField(null=True)
     concluded_at = fields.DatetimeField(null=True)

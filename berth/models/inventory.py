@@ -79,6 +79,8 @@ class Service(Model):
     last_deployment_number = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # Set by deleteService: what it ran is gone, its deployment records stay, read-only.
+    deleted_at = fields.DatetimeField(null=True)
     project_id: int
     environment_id: int
     server_id: int
