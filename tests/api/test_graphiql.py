@@ -17,17 +17,20 @@ import sys
 import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
 from berth.app import create_app
 from berth.http.graphiql import ASSET_DIR, ASSET_TYPES
 from berth.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
+from tests.docker_fixtures import wait_until
 from tests.live_server import LiveServer
 from tests.services import skip_or_fail
 
@@ -130,21 +133,31 @@ def test_the_assets_are_package_data() -> None:
 # ---------------------------------------------------------------- live server, real browser
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_graphiql_renders_offline_in_a_real_browser(live_server: LiveServer, tmp_path: Path) -> None:
+def chromium_command(profile: Path, *extra: str) -> list[str]:
     chromium = shutil.which("chromium")
     if chromium is None:
         skip_or_fail("chromium is not installed (Debian package `chromium`, see scripts/test-services)")
-    profile = tmp_path / "chromium-profile"
-    result = subprocess.run(
-        [
-            chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-            "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000",
-            "--dump-dom", live_server.url + "/graphql",
-        ],
-        capture_output=True, text=True, timeout=120,
+    return [
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+        *extra,
+    ]
+
+
+def viewer_token(server: LiveServer) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "berth", "token", "create", "--name", "graphiql", "--role", "viewer"],
+        env={**os.environ, **server.env}, capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_graphiql_renders_offline_in_a_real_browser(live_server: LiveServer, tmp_path: Path) -> None:
+    command = chromium_command(
+        tmp_path / "chromium-profile", "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000",
+        "--dump-dom", live_server.url + "/graphql",
     )
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     dom = result.stdout
     # React replaced "Loading…" with GraphiQL's editor (CodeMirror inside it).
@@ -156,14 +169,79 @@ def test_graphiql_renders_offline_in_a_real_browser(live_server: LiveServer, tmp
     assert '"POST /graphql HTTP/1.1" 200' in live_server.log()
 
 
+# GraphiQL's own fetcher, as the page builds it, asked for a subscription with the Headers
+# editor's content: it must go over the WebSocket to the page's origin, under the page's CSP.
+SUBSCRIBE_LIKE_GRAPHIQL = """(async () => {
+  const url = location.origin + "/graphql";
+  const fetcher = GraphiQL.createFetcher({url, subscriptionUrl: url.replace(/^http/, "ws")});
+  const result = await fetcher(
+    {query: 'subscription { deploymentLogs(deploymentId: "RGVwbG95bWVudDox") { seq } }'},
+    {headers: %s},
+  );
+  const first = await result[Symbol.asyncIterator]().next();
+  return JSON.stringify(first.value);
+})().catch((error) => "failed: " + error)"""
+
+
+class DevTools:
+    """The Chrome DevTools protocol over the page target's WebSocket: just Runtime.evaluate."""
+
+    def __init__(self, socket: ClientConnection) -> None:
+        self.socket = socket
+        self.next_id = 0
+
+    def evaluate(self, expression: str) -> object:
+        self.next_id += 1
+        params = {"expression": expression, "awaitPromise": True, "returnByValue": True}
+        self.socket.send(json.dumps({"id": self.next_id, "method": "Runtime.evaluate", "params": params}))
+        while True:
+            message = json.loads(self.socket.recv(timeout=30))
+            if message.get("id") == self.next_id:
+                return message["result"]["result"].get("value")
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_graphiql_subscribes_over_the_websocket_from_the_browser(live_server: LiveServer, tmp_path: Path) -> None:
+    profile = tmp_path / "chromium-profile"
+    command = chromium_command(profile, "--remote-debugging-port=0", live_server.url + "/graphql")
+    browser = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        port_file = profile / "DevToolsActivePort"
+        port = wait_until(lambda: port_file.exists() and port_file.read_text().split()[0], 60, "chromium's port")
+        targets_url = f"http://127.0.0.1:{port}/json/list"
+
+        def page_target() -> str | None:
+            pages = [t for t in httpx.get(targets_url, timeout=5).json() if t["type"] == "page"]
+            return pages[0]["webSocketDebuggerUrl"] if pages else None
+
+        page_url = wait_until(page_target, 30, "the page's DevTools target")
+        with connect(page_url, max_size=None, open_timeout=10) as socket:
+            devtools = DevTools(socket)
+            loaded = "typeof GraphiQL !== 'undefined' && typeof GraphiQL.createFetcher"
+            wait_until(lambda: devtools.evaluate(loaded) == "function", 60, "GraphiQL loaded")
+
+            def subscribe(headers: str) -> dict[str, Any]:
+                answer = str(devtools.evaluate(SUBSCRIBE_LIKE_GRAPHIQL % headers))
+                assert not answer.startswith("failed:"), answer
+                return json.loads(answer)  # type: ignore[no-any-return]
+
+            anonymous = subscribe("{}")
+            assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", anonymous
+            # A viewer has deploy:read but not logs:read: FORBIDDEN proves the credential arrived.
+            headers = json.dumps({"Authorization": f"Bearer {viewer_token(live_server)}"})
+            viewer = subscribe(headers)
+            assert viewer["errors"][0]["extensions"]["code"] == "FORBIDDEN", viewer
+            assert viewer["errors"][0]["extensions"]["missingScopes"] == ["logs:read"], viewer
+    finally:
+        browser.terminate()
+        browser.wait(timeout=30)
+
+
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_graphiql_style_websocket_carries_the_headers_editor_credential(live_server: LiveServer) -> None:
     """GraphiQL opens ws://<page>/graphql with graphql-transport-ws from the page's origin and
     sends the Headers editor's JSON as connection_init payload: {"Authorization": "Bearer …"}."""
-    token = subprocess.run(
-        [sys.executable, "-m", "berth", "token", "create", "--name", "graphiql", "--role", "viewer"],
-        env={**os.environ, **live_server.env}, capture_output=True, text=True, check=True, timeout=60,
-    ).stdout.strip()
+    token = viewer_token(live_server)
     url = live_server.url.replace("http://", "ws://") + "/graphql"
     options = {"subprotocols": ["graphql-transport-ws"], "origin": live_server.url, "open_timeout": 10}
 
