@@ -12,6 +12,7 @@ KIB = 1024
 
 # Entries of any list input (environments, ports, volumes, command, composeFiles, composeProfiles).
 MAX_LIST = 100
+MAX_ENVIRONMENTS = MAX_LIST  # per project, given to createProject or created by createService
 MAX_ENV_VARS = 500
 MAX_ENV_KEY = 256  # characters
 MAX_ENV_VALUE = 64 * KIB  # characters

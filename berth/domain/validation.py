@@ -25,6 +25,7 @@ from berth.domain.limits import (
     MAX_ENV_KEY,
     MAX_ENV_VALUE,
     MAX_ENV_VARS,
+    MAX_ENVIRONMENTS,
     MAX_GIT_REF,
     MAX_HEALTH_PATH,
     MAX_KEY_MATERIAL,
@@ -282,8 +283,8 @@ def validate_project(spec: ProjectSpec, path: FieldPath) -> ErrorList:
     if problem := name_problem(spec.name):
         errors.add([*path, "name"], f"name {problem}")
     environments = list(spec.environments or [])
-    if len(environments) > MAX_LIST:
-        errors.add([*path, "environments"], f"at most {MAX_LIST} environments")
+    if len(environments) > MAX_ENVIRONMENTS:
+        errors.add([*path, "environments"], f"at most {MAX_ENVIRONMENTS} environments")
     seen: set[str] = set()
     for index, environment in enumerate(environments):
         field = [*path, "environments", str(index)]
