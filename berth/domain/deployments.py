@@ -32,10 +32,12 @@ from tortoise.transactions import in_transaction
 from berth.auth.principal import Principal
 from berth.domain import idempotency
 from berth.domain.errors import ErrorList, InvalidInput, UserErrorCode, UserFacingError, not_found
+from berth.domain.grammars import tag_problem
+from berth.domain.limits import MAX_REASON
 from berth.domain.privilege import frozen_input_violations
 from berth.domain.queries import get_visible
 from berth.domain.specs import StartSpec
-from berth.domain.validation import git_ref_problem, tag_problem
+from berth.domain.validation import git_ref_problem
 from berth.domain.views import Overrides, Target, start_record
 from berth.models import Deployment, Environment, Project, Server, Service
 from berth.models.enums import DeploymentConclusion, DeploymentStatus, SourceType
@@ -49,7 +51,6 @@ from berth.models.lifecycle import (
 from berth.models.sql import CONNECTION, fetch
 
 START_MUTATION = "startDeployment"
-MAX_REASON = 2000
 
 # Builds the record fields (input, views, frozen input, reason, rollback_of …) from the
 # target as read under the locks; may raise InvalidInput to refuse.

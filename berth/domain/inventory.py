@@ -9,7 +9,15 @@ from tortoise.transactions import in_transaction
 
 from berth.auth.principal import Principal
 from berth.domain import privilege
-from berth.domain.errors import ErrorList, NotPermitted, UserErrorCode, UserFacingError, not_found
+from berth.domain.errors import (
+    ErrorList,
+    InvalidInput,
+    NotPermitted,
+    UserErrorCode,
+    UserFacingError,
+    not_found,
+)
+from berth.domain.limits import MAX_ENVIRONMENTS
 from berth.domain.queries import get_visible
 from berth.domain.secrets import encrypt_optional, stored_env
 from berth.domain.specs import ProjectSpec, ServerSpec, ServiceSpec, ServiceUpdateSpec, SourceSpec
@@ -125,6 +133,24 @@ def _check_service_parts(
         errors.extend(validate_health_check(spec.health_check, [*INPUT, "healthCheck"], settings).errors)
 
 
+async def _environment_for_service(conn: Any, project: Project, name: str) -> Environment:
+    """The project's environment by name, created when it has none yet: there is no other way
+    to add one to an existing project, and GitHub and GitLab also create an environment when
+    a workflow first names it. Bounded as createProject's list is."""
+    # The project row lock orders concurrent first uses of one new name (and the count below).
+    await Project.filter(id=project.id).select_for_update().using_db(conn).get()
+    environment = await Environment.get_or_none(project_id=project.id, name=name, using_db=conn)
+    if environment is not None:
+        return environment
+    if await Environment.filter(project_id=project.id).using_db(conn).count() >= MAX_ENVIRONMENTS:
+        raise InvalidInput([UserFacingError(
+            UserErrorCode.INVALID_INPUT,
+            f"environment {name} does not exist and the project already has {MAX_ENVIRONMENTS} environments",
+            [*INPUT, "environment"],
+        )])
+    return await Environment.create(using_db=conn, project_id=project.id, name=name)
+
+
 async def create_service(principal: Principal, spec: ServiceSpec) -> Service:
     project = await get_visible(principal, Project, spec.project_id)
     if project is None:
@@ -145,10 +171,7 @@ async def create_service(principal: Principal, spec: ServiceSpec) -> Service:
     )
     try:
         async with in_transaction(CONNECTION) as conn:
-            # Found or created by name: a service names its environment, projects grow new ones.
-            environment, _ = await Environment.get_or_create(
-                project_id=project.id, name=spec.environment, using_db=conn
-            )
+            environment = await _environment_for_service(conn, project, spec.environment)
             if await Service.filter(environment_id=environment.id, name=spec.name).using_db(conn).exists():
                 raise conflict
             return await Service.create(

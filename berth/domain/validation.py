@@ -8,27 +8,41 @@ Messages describe the rule, never echo secret material.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from berth.domain import grammars
 from berth.domain.compose_yaml import ComposeYamlError, load_compose_yaml
 from berth.domain.errors import ErrorList, FieldPath
+from berth.domain.grammars import GrammarError, VolumeKind, VolumeMount, hostname_ok
+from berth.domain.limits import (
+    MAX_COMMAND_ARG,
+    MAX_COMPOSE_CONTENT,
+    MAX_DOCKER_HOST,
+    MAX_ENV_KEY,
+    MAX_ENV_VALUE,
+    MAX_ENV_VARS,
+    MAX_ENVIRONMENTS,
+    MAX_GIT_REF,
+    MAX_HEALTH_PATH,
+    MAX_KEY_MATERIAL,
+    MAX_LIST,
+    MAX_PATH,
+    MAX_PROFILE_NAME,
+    MAX_REPOSITORY_URL,
+    MAX_VOLUME_SPEC,
+)
 from berth.domain.specs import EnvVarSpec, HealthCheckSpec, ProjectSpec, ServerSpec, SourceSpec
 from berth.models.enums import SourceType
 from berth.settings import Settings
 
 # ---------------------------------------------------------------- names
 
+# At most 63 characters, by the pattern itself.
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MAX_ENV_VARS = 500
-MAX_ENV_VALUE = 64 * 1024
-MAX_COMPOSE_CONTENT = 256 * 1024
-MAX_LIST = 100
 
 
 def name_problem(value: str) -> str | None:
@@ -37,69 +51,30 @@ def name_problem(value: str) -> str | None:
     return None
 
 
-# ---------------------------------------------------------------- image references
+def _too_long(value: str, limit: int) -> str | None:
+    return f"must be at most {limit} characters" if len(value) > limit else None
 
-# The Docker distribution reference grammar, sha256 digests only.
-_ALNUM = r"[a-z0-9]+"
-_SEPARATOR = r"(?:[._]|__|-+)"
-_PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
-_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9A-Fa-f:]+\])(?::[0-9]+)?"
-_TAG = r"[\w][\w.-]{0,127}"
-_DIGEST = r"sha256:[a-f0-9]{64}"
-IMAGE_REFERENCE = re.compile(
-    rf"^(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
-    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?$"
-)
-TAG = re.compile(rf"^{_TAG}$")
-MAX_IMAGE_NAME = 255
+
+# ---------------------------------------------------------------- image references
 
 
 def image_reference_problem(reference: str) -> str | None:
-    match = IMAGE_REFERENCE.match(reference or "")
-    if match is None:
-        return ("is not an image reference: [registry[:port]/]name[:tag][@sha256:<64 hex>], "
-                "lowercase name components")
-    name_length = len(reference.split("@", 1)[0].rsplit(":", 1)[0])
-    if name_length > MAX_IMAGE_NAME:
-        return f"image name is longer than {MAX_IMAGE_NAME} characters"
+    try:
+        grammars.parse_image_reference(reference)
+    except GrammarError as exc:
+        return str(exc)
     return None
-
-
-def tag_problem(tag: str) -> str | None:
-    if not TAG.match(tag or ""):
-        return "is not an image tag: up to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"
-    return None
-
-
-def split_image(reference: str) -> tuple[str, str | None, str | None]:
-    """(repository, tag, digest) of a valid reference; a ':' after the last '/' starts the tag,
-    so a registry port is never mistaken for one."""
-    name, _, digest = reference.partition("@")
-    slash = name.rfind("/")
-    colon = name.rfind(":")
-    if colon > slash:
-        return name[:colon], name[colon + 1:], digest or None
-    return name, None, digest or None
-
-
-def with_tag(reference: str, tag: str) -> str:
-    """The reference with its tag (and any digest) replaced by `tag`: an override names a tag,
-    and keeping an old digest would pin the old image."""
-    repository, _, _ = split_image(reference)
-    return f"{repository}:{tag}"
 
 
 # ---------------------------------------------------------------- git
 
 # git check-ref-format rules, plus no leading '-' so a ref can never become an option.
 _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
-MAX_REF = 255
 
 
 def git_ref_problem(ref: str) -> str | None:
     problem = "is not a valid git branch, tag or commit name"
-    if not ref or len(ref) > MAX_REF or ref.startswith(("-", "/", ".")) or ref.endswith(("/", ".", ".lock")):
+    if not ref or len(ref) > MAX_GIT_REF or ref.startswith(("-", "/", ".")) or ref.endswith(("/", ".", ".lock")):
         return problem
     if _REF_FORBIDDEN.search(ref) or ".." in ref or "@{" in ref or "//" in ref or ref == "@":
         return problem
@@ -108,46 +83,14 @@ def git_ref_problem(ref: str) -> str | None:
     return None
 
 
-_SCP_LIKE = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^\s:][^\s]*)$")
-_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
-
-
 def git_url_problem(url: str, allow_file: bool) -> str | None:
-    allowed = "https://, ssh:// or user@host:path" + (", file://" if allow_file else "")
-    if not url or url.startswith("-") or any(ch.isspace() or ord(ch) < 32 for ch in url):
-        return f"is not a git URL ({allowed})"
-    if _SCP_LIKE.match(url) and "://" not in url:
-        return None
+    if problem := _too_long(url or "", MAX_REPOSITORY_URL):
+        return problem
     try:
-        parts = urlsplit(url)
-        port = parts.port  # raises on a non-numeric or out-of-range port
-    except ValueError:
-        return f"is not a git URL ({allowed})"
-    scheme = parts.scheme.lower()
-    if scheme == "file":
-        if not allow_file:
-            return "file:// repositories are disabled on this server (BERTH_ALLOW_FILE_REPOS)"
-        if parts.netloc or not parts.path.startswith("/") or "/../" in parts.path + "/":
-            return "file:// repository must be an absolute local path (file:///path)"
-        return None
-    if scheme not in ("https", "ssh"):
-        return f"unsupported git URL scheme; use {allowed}"
-    if not parts.hostname or not _hostname_ok(parts.hostname) or not parts.path.strip("/"):
-        return "git URL needs a host and a repository path"
-    if port == 0:
-        return "git URL port must be 1–65535"
-    if parts.password is not None:
-        # It would be stored and shown in plaintext in the declared config.
-        return "credentials in the repository URL are not accepted; use an ssh:// URL with a deploy key"
+        grammars.parse_repository_url(url, allow_file)
+    except GrammarError as exc:
+        return str(exc)
     return None
-
-
-def _hostname_ok(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        return bool(_HOSTNAME.match(host)) and len(host) <= 253
 
 
 def relative_path_problem(path: str) -> str | None:
@@ -156,84 +99,32 @@ def relative_path_problem(path: str) -> str | None:
         return "must be a relative path inside the repository"
     if any(part == ".." for part in path.split("/")):
         return "must not contain '..'"
-    return None
+    return _too_long(path, MAX_PATH)
 
 
 # ---------------------------------------------------------------- ports and volumes
 
-def _port_number_ok(text: str) -> bool:
-    return text.isascii() and text.isdigit() and 1 <= int(text) <= 65535
-
-
 def port_problem(spec: str) -> str | None:
-    """Docker's `[ip:][hostPort:]containerPort[/tcp|udp]`; `ip::containerPort` picks any host port."""
-    usage = "must be [ip:][hostPort:]containerPort[/tcp|udp] with ports 1–65535"
-    body, slash, protocol = (spec or "").partition("/")
-    if slash and protocol not in ("tcp", "udp"):
-        return usage
-    ip: str | None = None
-    if body.startswith("["):  # [IPv6]:hostPort:containerPort
-        address, bracket, rest = body[1:].partition("]:")
-        if not bracket:
-            return usage
-        ip, parts = address, rest.split(":")
-        if len(parts) != 2:
-            return usage
-        host, container = parts
-    else:
-        parts = body.split(":")
-        if len(parts) == 3:
-            ip, host, container = parts
-        elif len(parts) == 2:
-            host, container = parts
-            if not host:
-                return usage
-        elif len(parts) == 1:
-            host, container = "", parts[0]
-        else:
-            return usage
-    if ip is not None:
-        try:
-            ipaddress.ip_address(ip)
-        except ValueError:
-            return usage
-    if host and not _port_number_ok(host):
-        return usage
-    return None if _port_number_ok(container) else usage
-
-
-# Docker's volume name rule.
-VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
-
-
-@dataclass(frozen=True)
-class VolumeMount:
-    source: str
-    target: str
-    read_only: bool
-    host_bind: bool
+    try:
+        grammars.parse_port(spec)
+    except GrammarError as exc:
+        return str(exc)
+    return None
 
 
 def parse_volume(spec: str) -> VolumeMount | str:
-    """`name:/container/path[:ro|rw]`; a source that is a path (`/srv`, `./x`, `~/x`) is a
-    host bind mount, which only the privilege policy may allow. Returns a problem message
-    when the spec is malformed."""
-    usage = "must be volume-name:/container/path[:ro|rw]"
-    parts = (spec or "").split(":")
-    if len(parts) not in (2, 3):
-        return usage + " (anonymous volumes are not supported)"
-    source, target = parts[0], parts[1]
-    mode = parts[2] if len(parts) == 3 else "rw"
-    if mode not in ("ro", "rw"):
-        return usage
-    if not target.startswith("/") or "\x00" in target or any(p == ".." for p in target.split("/")):
-        return "container path must be absolute without '..'"
-    host_bind = source.startswith(("/", ".", "~"))
-    if not host_bind and not VOLUME_NAME.match(source):
-        return usage
-    if host_bind and "\x00" in source:
-        return usage
-    return VolumeMount(source=source, target=target, read_only=mode == "ro", host_bind=host_bind)
+    """The parsed volume, or a problem message: a malformed spec, or one Berth does not run
+    (anonymous volumes vanish with each deployment's new container)."""
+    if problem := _too_long(spec or "", MAX_VOLUME_SPEC):
+        return problem
+    try:
+        mount = grammars.parse_volume(spec)
+    except GrammarError as exc:
+        return str(exc)
+    if mount.kind is VolumeKind.ANONYMOUS:
+        return ("anonymous volumes are not supported: name the volume (name:/path) so its data "
+                "outlives the deployment's container")
+    return mount
 
 
 # ---------------------------------------------------------------- compose
@@ -244,7 +135,7 @@ PROFILE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 def parse_compose(content: str) -> dict[str, Any] | str:
     """The compose document as a mapping with a non-empty `services` mapping, or a problem."""
     if len(content.encode()) > MAX_COMPOSE_CONTENT:
-        return f"compose content is larger than {MAX_COMPOSE_CONTENT // 1024} KiB"
+        return f"compose content is larger than {MAX_COMPOSE_CONTENT} bytes ({MAX_COMPOSE_CONTENT // 1024} KiB)"
     try:
         document = load_compose_yaml(content)
     except ComposeYamlError as exc:
@@ -300,10 +191,6 @@ def known_hosts_problem(text: str) -> str | None:
     return None
 
 
-# The length of the `server.docker_host` column.
-MAX_DOCKER_HOST = 512
-
-
 def docker_host_problem(url: str) -> str | None:
     usage = "must be unix:///path, tcp://host:port or ssh://user@host[:port]"
     if not url or any(ch.isspace() or not ch.isprintable() for ch in url):
@@ -322,11 +209,11 @@ def docker_host_problem(url: str) -> str | None:
             return usage
         return None
     if parts.scheme == "tcp":
-        if not parts.hostname or not _hostname_ok(parts.hostname) or port in (None, 0) or parts.username:
+        if not parts.hostname or not hostname_ok(parts.hostname) or port in (None, 0) or parts.username:
             return usage
         return None if parts.path in ("", "/") else usage
     if parts.scheme == "ssh":
-        if not parts.username or parts.password or not parts.hostname or not _hostname_ok(parts.hostname):
+        if not parts.username or parts.password or not parts.hostname or not hostname_ok(parts.hostname):
             return usage
         if port == 0 or parts.path not in ("", "/"):
             return usage
@@ -356,6 +243,10 @@ def validate_server(spec: ServerSpec, path: FieldPath) -> ErrorList:
     elif given and len(given) != len(tls):
         missing = [field for field in tls if field not in given]
         errors.add([*path, missing[0]], "TLS needs tlsCaCert, tlsClientCert and tlsClientKey together")
+    for field, value in (*((f, v) for f, (v, _) in tls.items()), ("sshPrivateKey", spec.ssh_private_key),
+                         ("sshKnownHosts", spec.ssh_known_hosts)):
+        if value and len(value) > MAX_KEY_MATERIAL:
+            errors.add([*path, field], f"{field} must be at most {MAX_KEY_MATERIAL} characters")
     for field in given:
         value, label = tls[field]
         if problem := pem_problem(value or "", label):
@@ -389,8 +280,8 @@ def validate_project(spec: ProjectSpec, path: FieldPath) -> ErrorList:
     if problem := name_problem(spec.name):
         errors.add([*path, "name"], f"name {problem}")
     environments = list(spec.environments or [])
-    if len(environments) > MAX_LIST:
-        errors.add([*path, "environments"], f"at most {MAX_LIST} environments")
+    if len(environments) > MAX_ENVIRONMENTS:
+        errors.add([*path, "environments"], f"at most {MAX_ENVIRONMENTS} environments")
     seen: set[str] = set()
     for index, environment in enumerate(environments):
         field = [*path, "environments", str(index)]
@@ -463,21 +354,52 @@ def validate_source(
     if kind is SourceType.COMPOSE:
         document = _check_compose(errors, path, source)
     # Fields that do not apply to the type were refused above; only check the ones that do.
-    ports = source.ports if "ports" in SOURCE_FIELDS[kind] else None
+    _check_ports(errors, path, source.ports if "ports" in SOURCE_FIELDS[kind] else None)
+    _check_volumes(errors, path, source.volumes if "volumes" in SOURCE_FIELDS[kind] else None)
+    if source.command is not None and "command" in SOURCE_FIELDS[kind]:
+        if not source.command:
+            errors.add([*path, "command"], "command must not be empty when given")
+        for index, arg in enumerate(source.command):
+            if "\x00" in arg or len(arg) > MAX_COMMAND_ARG:
+                errors.add([*path, "command", str(index)],
+                           f"command arguments must be at most {MAX_COMMAND_ARG} characters without NUL")
+    return errors, document
+
+
+def _check_ports(errors: ErrorList, path: FieldPath, ports: Sequence[str] | None) -> None:
+    # A host port named twice would fail when the container starts ("port is already allocated").
+    # Host address None means every address, so it collides with any address.
+    taken: dict[tuple[str, int], set[str | None]] = {}
     for index, port in enumerate(ports or []):
-        if problem := port_problem(port):
-            errors.add([*path, "ports", str(index)], f"port {problem}")
-    volumes = source.volumes if "volumes" in SOURCE_FIELDS[kind] else None
+        field = [*path, "ports", str(index)]
+        try:
+            mapping = grammars.parse_port(port)
+        except GrammarError as exc:
+            errors.add(field, f"port {exc}")
+            continue
+        if mapping.host is None or (mapping.container.size == 1 and mapping.host.size > 1):
+            continue  # Docker chooses the host port
+        collides = False
+        for number in range(mapping.host.start, mapping.host.end + 1):
+            addresses = taken.setdefault((mapping.protocol, number), set())
+            if None in addresses or mapping.host_ip in addresses or (mapping.host_ip is None and addresses):
+                collides = True
+            addresses.add(mapping.host_ip)
+        if collides:
+            errors.add(field, "port publishes a host port that another entry of ports already publishes")
+
+
+def _check_volumes(errors: ErrorList, path: FieldPath, volumes: Sequence[str] | None) -> None:
+    # Docker refuses two mounts at one container path ("Duplicate mount point").
+    targets: set[str] = set()
     for index, volume in enumerate(volumes or []):
         parsed = parse_volume(volume)
         if isinstance(parsed, str):
             errors.add([*path, "volumes", str(index)], f"volume {parsed}")
-    if source.command is not None and "command" in SOURCE_FIELDS[kind]:
-        if not source.command:
-            errors.add([*path, "command"], "command must not be empty when given")
-        elif any("\x00" in arg for arg in source.command):
-            errors.add([*path, "command"], "command arguments must not contain NUL")
-    return errors, document
+        elif parsed.target.rstrip("/") in targets:
+            errors.add([*path, "volumes", str(index)], "volume mounts at a container path another entry uses")
+        else:
+            targets.add(parsed.target.rstrip("/"))
 
 
 def _check_lists(errors: ErrorList, path: FieldPath, fields: dict[str, Any]) -> None:
@@ -538,8 +460,8 @@ def _check_compose(errors: ErrorList, path: FieldPath, source: SourceSpec) -> di
     available = compose_profiles(document) if document is not None else None
     for index, profile in enumerate(source.compose_profiles or []):
         field = [*path, "composeProfiles", str(index)]
-        if not PROFILE_NAME.match(profile):
-            errors.add(field, "profile names are letters, digits, '_', '.' or '-'")
+        if not PROFILE_NAME.match(profile) or len(profile) > MAX_PROFILE_NAME:
+            errors.add(field, f"profile names are up to {MAX_PROFILE_NAME} letters, digits, '_', '.' or '-'")
         elif available is not None and profile not in available:
             errors.add(field, f"profile {profile!r} is not used by any service in composeContent")
     return document
@@ -552,14 +474,14 @@ def validate_env(env: Sequence[EnvVarSpec], path: FieldPath) -> ErrorList:
     seen: set[str] = set()
     for index, variable in enumerate(env):
         field = [*path, str(index)]
-        if not ENV_KEY.match(variable.key or ""):
-            errors.add([*field, "key"], "key must match [A-Za-z_][A-Za-z0-9_]*")
+        if not ENV_KEY.match(variable.key or "") or len(variable.key) > MAX_ENV_KEY:
+            errors.add([*field, "key"], f"key must match [A-Za-z_][A-Za-z0-9_]* and be at most {MAX_ENV_KEY} characters")
         elif variable.key in seen:
             errors.add([*field, "key"], f"key {variable.key} is given twice")
         seen.add(variable.key)
         if len(variable.value) > MAX_ENV_VALUE or "\x00" in variable.value:
             # The message must not echo the value: it may be a secret.
-            errors.add([*field, "value"], f"value must be at most {MAX_ENV_VALUE // 1024} KiB without NUL")
+            errors.add([*field, "value"], f"value must be at most {MAX_ENV_VALUE} characters without NUL")
     return errors
 
 
@@ -581,8 +503,10 @@ def validate_health_check(spec: HealthCheckSpec, path: FieldPath, settings: Sett
     if spec.path is not None:
         if kind != "HTTP":
             errors.add([*path, "path"], "path applies to HTTP health checks only")
-        elif not spec.path.startswith("/") or any(ch.isspace() or not ch.isprintable() for ch in spec.path):
-            errors.add([*path, "path"], "path must start with '/' and contain no whitespace or control characters")
+        elif (not spec.path.startswith("/") or len(spec.path) > MAX_HEALTH_PATH
+              or any(ch.isspace() or not ch.isprintable() for ch in spec.path)):
+            errors.add([*path, "path"], f"path must start with '/', be at most {MAX_HEALTH_PATH} characters "
+                                        "and contain no whitespace or control characters")
     if spec.expected_status is not None:
         if kind != "HTTP":
             errors.add([*path, "expectedStatus"], "expectedStatus applies to HTTP health checks only")

@@ -31,8 +31,8 @@ from typing import Any
 
 from tortoise.models import Model
 
+from berth.domain.grammars import split_image, with_tag
 from berth.domain.secrets import encrypt_json, redact, redact_env, secret_env_values
-from berth.domain.validation import split_image, with_tag
 from berth.models import Deployment, DeploymentStep, Environment, Observation, Project, Server, Service
 from berth.models.enums import SourceType
 

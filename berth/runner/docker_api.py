@@ -25,7 +25,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
+
+from berth.domain.grammars import GrammarError, PortMapping, VolumeMount, parse_port, parse_volume
 
 STDOUT = "STDOUT"
 STDERR = "STDERR"
@@ -143,8 +145,9 @@ class VolumeInfo:
 class ContainerSpec:
     """What `run_container` creates and starts.
 
-    ports: docker-style "127.0.0.1:8080:80", "8080:80", "80" (random host port),
-    optionally suffixed "/udp". volumes: named volumes only, "name:/path[:ro]".
+    ports and volumes are the strings a service declares (`berth.domain.grammars`, the
+    one parser the API validated them with): "127.0.0.1:8080:80", "[::1]::80/udp";
+    "data:/var/lib/data:ro", "/srv/www:/www:ro" (host binds pass the privilege policy first).
     """
 
     name: str
@@ -156,6 +159,35 @@ class ContainerSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
     restart_policy: str = "unless-stopped"
     network: str | None = None
+
+    def port_mappings(self) -> list[PortMapping]:
+        return port_mappings(self.ports)
+
+    def volume_mounts(self) -> list[VolumeMount]:
+        return [volume_mount(spec) for spec in self.volumes]
+
+
+T = TypeVar("T")
+
+
+def _parsed(parse: Callable[[str], T], spec: str, what: str) -> T:
+    try:
+        return parse(spec)
+    except GrammarError as exc:
+        # Validated input never gets here; a hand-made ContainerSpec might.
+        raise DockerOperationError(f"invalid {what}: {exc}") from None
+
+
+def port_mappings(specs: Sequence[str]) -> list[PortMapping]:
+    return [_parsed(parse_port, spec, "port mapping") for spec in specs]
+
+
+def volume_mount(spec: str) -> VolumeMount:
+    """A named volume or host bind of a frozen input; anonymous volumes are not run."""
+    mount = _parsed(parse_volume, spec, "volume")
+    if mount.source is None:
+        raise DockerOperationError("invalid volume: anonymous volumes are not supported")
+    return mount
 
 
 @dataclass(frozen=True)
@@ -238,40 +270,6 @@ class ComposeProject:
 class ComposeContainer:
     service: str
     container: ContainerInfo
-
-
-def parse_port(spec: str) -> tuple[int, str, str | None, int | None]:
-    """'127.0.0.1:8080:80/udp' -> (80, 'udp', '127.0.0.1', 8080); host ip/port may be None."""
-    body, _, proto = spec.partition("/")
-    proto = proto or "tcp"
-    parts = body.split(":")
-    if proto not in ("tcp", "udp", "sctp") or len(parts) > 3:
-        raise DockerOperationError(f"invalid port mapping {spec!r}")
-    host_ip = parts[0] if len(parts) == 3 else None
-    host_port = parts[-2] if len(parts) >= 2 else ""
-    try:
-        container_port = int(parts[-1])
-        published = int(host_port) if host_port else None
-    except ValueError:
-        raise DockerOperationError(f"invalid port mapping {spec!r}") from None
-    for port in (container_port, published):
-        if port is not None and not 0 < port < 65536:
-            raise DockerOperationError(f"invalid port mapping {spec!r}")
-    return container_port, proto, host_ip or None, published
-
-
-def parse_volume_spec(spec: str) -> tuple[str, str, bool]:
-    """'name:/path[:ro]' -> (name, path, read_only). Host paths are refused: named volumes only."""
-    parts = spec.split(":")
-    mode = parts[2] if len(parts) == 3 else "rw"
-    if len(parts) not in (2, 3) or mode not in ("ro", "rw"):
-        raise DockerOperationError(f"invalid volume {spec!r}: expected name:/path[:ro]")
-    name, target = parts[0], parts[1]
-    if not name or not name[0].isalnum() or not all(c.isalnum() or c in "_.-" for c in name):
-        raise DockerOperationError(f"invalid volume {spec!r}: only named volumes are allowed")
-    if not target.startswith("/"):
-        raise DockerOperationError(f"invalid volume {spec!r}: the container path must be absolute")
-    return name, target, mode == "ro"
 
 
 _DOCKER_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ import docker.errors
 import requests
 from docker.utils import parse_repository_tag
 
+from berth.domain.grammars import PortMapping, VolumeMount
 from berth.runner.compose_cli import ComposeCli
 from berth.runner.container_logs import LogCursor, log_batches, read_lines
 from berth.runner.docker_api import (
@@ -48,8 +49,6 @@ from berth.runner.docker_api import (
     StepTimeout,
     VolumeInfo,
     discard_line,
-    parse_port,
-    parse_volume_spec,
 )
 from berth.runner.docker_streams import StreamHandle, capture_hook, capturing, run_stream
 from berth.runner.endpoints import DockerEndpoint
@@ -103,9 +102,25 @@ def _first_line(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- parsing
 
 
-def _mount(spec: str) -> docker.types.Mount:
-    name, target, read_only = parse_volume_spec(spec)
-    return docker.types.Mount(target=target, source=name, type="volume", read_only=read_only)
+def port_arguments(mappings: Sequence[PortMapping]) -> tuple[list[tuple[int, str]], dict[str, list[dict[str, str]]]]:
+    """docker-py's `ports` (what the container exposes) and `port_bindings` (where the
+    host publishes it) for parsed port mappings; an empty HostPort lets Docker choose."""
+    exposed: list[tuple[int, str]] = []
+    bindings: dict[str, list[dict[str, str]]] = {}
+    for mapping in mappings:
+        for publish in mapping.publishes():
+            key = f"{publish.container_port}/{publish.protocol}"
+            if (publish.container_port, publish.protocol) not in exposed:
+                exposed.append((publish.container_port, publish.protocol))
+            bindings.setdefault(key, []).append(
+                {"HostIp": publish.host_ip or "", "HostPort": publish.host_port or ""})
+    return exposed, bindings
+
+
+def volume_binds(mounts: Sequence[VolumeMount]) -> list[str]:
+    """HostConfig.Binds: the daemon reads these with the `-v` grammar the mounts were parsed
+    with, so options such as z/Z (which the Mount API cannot express) keep their meaning."""
+    return [mount.bind() for mount in mounts]
 
 
 def _label_filter(labels: Mapping[str, str | None] | None) -> dict[str, list[str]]:
@@ -409,22 +424,14 @@ class DockerEngine:
     # ---- containers
 
     async def run_container(self, spec: ContainerSpec) -> str:
-        port_bindings: dict[str, list[Any]] = {}
-        exposed: list[tuple[int, str]] = []
-        for port_spec in spec.ports:
-            container_port, proto, host_ip, host_port = parse_port(port_spec)
-            binding: Any = (host_ip, host_port) if host_ip else host_port
-            if host_ip and host_port is None:
-                binding = (host_ip,)
-            port_bindings.setdefault(f"{container_port}/{proto}", []).append(binding)
-            exposed.append((container_port, proto))
-        mounts = [_mount(volume) for volume in spec.volumes]
+        exposed, port_bindings = port_arguments(spec.port_mappings())
+        binds = volume_binds(spec.volume_mounts())
         what = f"run container {spec.name}"
 
         def run() -> str:
             restart = None if spec.restart_policy in ("", "no") else {"Name": spec.restart_policy}
             host_config = self._api.create_host_config(
-                port_bindings=port_bindings or None, mounts=mounts or None,
+                port_bindings=port_bindings or None, binds=binds or None,
                 restart_policy=restart, network_mode=spec.network,
             )
             created = self._api.create_container(

@@ -50,8 +50,8 @@ from berth.runner.docker_api import (
     StepTimeout,
     VolumeInfo,
     discard_line,
-    parse_port,
-    parse_volume_spec,
+    port_mappings,
+    volume_mount,
 )
 
 
@@ -205,18 +205,21 @@ class FakeDocker:
 
     def _bind_ports(self, specs: Sequence[str], owner: str = "") -> list[PortBinding]:
         bindings = []
-        for spec in specs:
-            container_port, proto, host_ip, host_port = parse_port(spec)
-            if host_port is not None:
-                for other in self.containers.values():
-                    if other.id != owner and other.state == "running" and any(
-                            p.host_port == host_port for p in other.ports):
-                        raise DockerOperationError(
-                            f"driver failed programming external connectivity: Bind for "
-                            f"{host_ip or '0.0.0.0'}:{host_port} failed: port is already allocated",
-                            status_code=500)
-            bindings.append(PortBinding(container_port, proto, host_ip or "0.0.0.0",
-                                        host_port or next(self._host_ports)))
+        for mapping in port_mappings(specs):
+            for publish in mapping.publishes():
+                host_ip = publish.host_ip or "0.0.0.0"
+                # A host range (one container port) takes its first port here: enough for a fake.
+                host_port = int(publish.host_port.split("-")[0]) if publish.host_port else None
+                if host_port is not None:
+                    for other in self.containers.values():
+                        if other.id != owner and other.state == "running" and any(
+                                p.host_port == host_port for p in other.ports):
+                            raise DockerOperationError(
+                                f"driver failed programming external connectivity: Bind for "
+                                f"{host_ip}:{host_port} failed: port is already allocated",
+                                status_code=500)
+                bindings.append(PortBinding(publish.container_port, publish.protocol, host_ip,
+                                            host_port or next(self._host_ports)))
         return bindings
 
     def _start(self, container: FakeContainer) -> None:
@@ -320,7 +323,7 @@ class FakeDocker:
         if name not in self.volumes:
             return False
         users = [c.name for c in self.containers.values()
-                 if any(parse_volume_spec(spec)[0] == name for spec in c.volumes)]
+                 if any(volume_mount(spec).source == name for spec in c.volumes)]
         if users:
             raise DockerOperationError(f"remove {name}: volume is in use - [{', '.join(users)}]", status_code=409)
         del self.volumes[name]
@@ -339,8 +342,7 @@ class FakeDocker:
 
     async def run_container(self, spec: ContainerSpec) -> str:
         await self._enter("run_container", spec.name)
-        for volume in spec.volumes:
-            parse_volume_spec(volume)  # same refusals as the engine
+        mounts = spec.volume_mounts()  # same refusals as the engine
         if any(c.name == spec.name for c in self.containers.values()):
             raise DockerOperationError(f'run container {spec.name}: Conflict. The container name '
                                        f'"/{spec.name}" is already in use', status_code=409)
@@ -353,9 +355,9 @@ class FakeDocker:
             logs=[LogLine(STDOUT, line) for line in image.logs],
         )
         self._bind_ports(spec.ports)  # a conflict raises before anything is stored
-        for volume in spec.volumes:
-            name = parse_volume_spec(volume)[0]
-            self.volumes.setdefault(name, VolumeInfo(name=name))
+        for mount in mounts:
+            if mount.source is not None and not mount.host_bind:
+                self.volumes.setdefault(mount.source, VolumeInfo(name=mount.source))
         self.containers[container.id] = container
         self._start(container)
         return container.id

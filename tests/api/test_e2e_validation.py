@@ -131,6 +131,12 @@ BAD_INPUTS: list[tuple[str, Case, list[str]]] = [
     ("git-url-password",
      lambda w: w.service_input(src(type="DOCKERFILE", repository="https://u:tok@example.test/a.git")),
      at("source", "repository")),
+    ("git-url-token",
+     lambda w: w.service_input(src(type="DOCKERFILE", repository="https://ghp_tok@example.test/a.git")),
+     at("source", "repository")),
+    ("repository-length",
+     lambda w: w.service_input(src(type="DOCKERFILE", repository="https://example.test/" + "a" * 2028)),
+     at("source", "repository")),
     ("branch-option-like",
      lambda w: w.service_input(src(type="DOCKERFILE", repository=REPO, branch="--upload-pack=x")),
      at("source", "branch")),
@@ -284,3 +290,23 @@ async def test_privilege_policy(api: Api, source: dict[str, Any], field: list[st
         assert frozen["composeFiles"][0]["content"] == source["composeContent"]
     else:
         assert frozen["volumes"] == source["volumes"]
+
+
+async def test_an_env_key_at_the_limit_is_stored_and_one_longer_is_refused(api: Api) -> None:
+    from berth.domain.limits import MAX_ENV_KEY
+
+    world = await make_world(api)
+    stored = await world.service_input(env=[{"key": "K" * MAX_ENV_KEY, "value": "v"}])
+    assert stored["errors"] == [] and stored["service"]["id"]
+    before = await api.snapshot()
+    refused = await world.service_input(env=[{"key": "K" * (MAX_ENV_KEY + 1), "value": "v"}])
+    assert refused["service"] is None
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INVALID_INPUT", at("env", "0", "key"))]
+    assert await api.snapshot() == before
+
+
+async def test_a_token_in_a_repository_url_is_not_echoed(api: Api) -> None:
+    world = await make_world(api)
+    payload = await world.service_input(src(type="DOCKERFILE", repository="https://ghp_5ecret@example.test/a.git"))
+    assert payload["service"] is None and "ghp_5ecret" not in repr(payload)
+    assert "gitAuth" in payload["errors"][0]["message"]

@@ -346,3 +346,81 @@ async def test_secret_material_is_encrypted_at_rest(db) -> None:
     assert "BEGIN CERTIFICATE" not in servers
     services = await raw_rows("service")
     assert secret_value not in services and "prod" in services
+
+
+async def test_a_new_environment_is_created_with_the_service_up_to_the_limit(db) -> None:
+    from berth.domain.limits import MAX_ENVIRONMENTS
+
+    names = [f"env-{index}" for index in range(MAX_ENVIRONMENTS)]
+    ctx = {"server": await server(), "project": await _project(environments=names[:-1])}
+    created = await _service(ctx, environment=names[-1])  # the 100th: created, and stored with the service
+    assert (await Environment.get(id=created.environment_id)).name == names[-1]  # type: ignore[attr-defined]
+    before = await row_counts()
+    with pytest.raises(InvalidInput) as caught:
+        await _service(ctx, environment="one-too-many")
+    assert [e.field for e in caught.value.errors] == [at("environment")]
+    assert await row_counts() == before
+    await _service(ctx, environment=names[0])  # an existing environment is still found
+
+
+async def test_a_credential_in_a_repository_url_is_never_stored_nor_repeated(db) -> None:
+    ctx = {"server": await server(), "project": await project()}
+    before = await row_counts()
+    for url in ("https://ghp_TOKEN123@example.test/team/app.git", "ssh://git:hunter2pw@example.test/app.git"):
+        with pytest.raises(InvalidInput) as caught:
+            await _service(ctx, src(type=DOCKERFILE, repository=url))
+        assert [e.field for e in caught.value.errors] == [at("source", "repository")]
+        assert "gitAuth" in caught.value.message
+        assert "TOKEN123" not in repr(caught.value.errors) and "hunter2pw" not in repr(caught.value.errors)
+    assert await row_counts() == before
+    assert "TOKEN123" not in await raw_rows("service")
+
+
+def _sized(length: int, prefix: str = "", suffix: str = "", fill: str = "a") -> str:
+    return prefix + fill * (length - len(prefix) - len(suffix)) + suffix
+
+
+# (field, the largest accepted call, the same one character longer): the documented limits.
+def _boundaries() -> list[tuple[str, Callable[[dict[str, Any], int], Awaitable[Any]], int, list[str]]]:
+    from berth.domain import grammars, limits
+
+    digest = "@sha256:" + "a" * 64
+    return [
+        ("repository", lambda c, n: _service(c, src(type=DOCKERFILE, repository=_sized(
+            n, "https://example.test/", ".git"))), limits.MAX_REPOSITORY_URL, at("source", "repository")),
+        ("image", lambda c, n: _service(c, src(image=_sized(n - 1 - grammars.MAX_TAG - len(digest), "r.test/")
+                                               + ":" + "t" * grammars.MAX_TAG + digest)),
+         grammars.MAX_IMAGE_REFERENCE, at("source", "image")),
+        ("volume", lambda c, n: _service(c, src(image="nginx", volumes=[_sized(n, "data:/", fill="d")])),
+         limits.MAX_VOLUME_SPEC, at("source", "volumes", "0")),
+        ("command", lambda c, n: _service(c, src(image="nginx", command=["sh", "x" * n])),
+         limits.MAX_COMMAND_ARG, at("source", "command", "1")),
+        ("dockerfile", lambda c, n: _service(c, src(type=DOCKERFILE, repository=REPO, dockerfile="d" * n)),
+         limits.MAX_PATH, at("source", "dockerfile")),
+        ("compose-content", lambda c, n: _service(c, src(type=COMPOSE_T, compose_content=_sized(
+            n, "services:\n  web:\n    image: nginx\n", "\n", fill="#"))),
+         limits.MAX_COMPOSE_CONTENT, at("source", "composeContent")),
+        ("env-key", lambda c, n: _service(c, env=[EnvVarSpec("K" * n, "v")]), limits.MAX_ENV_KEY,
+         at("env", "0", "key")),
+        ("env-value", lambda c, n: _service(c, env=[EnvVarSpec("K", "v" * n, secret=True)]),
+         limits.MAX_ENV_VALUE, at("env", "0", "value")),
+        ("health-path", lambda c, n: _service(c, health_check=health(path=_sized(n, "/"))),
+         limits.MAX_HEALTH_PATH, at("healthCheck", "path")),
+        ("known-hosts", lambda c, n: _server(docker_host=SSH_HOST, ssh_private_key=SSH_KEY,
+                                             ssh_known_hosts=_sized(n, KNOWN_HOSTS, fill="#")),
+         limits.MAX_KEY_MATERIAL, at("sshKnownHosts")),
+    ]
+
+
+@pytest.mark.parametrize("index", range(10), ids=[
+    "repository", "image", "volume", "command", "dockerfile", "compose-content", "env-key", "env-value",
+    "health-path", "known-hosts"])
+async def test_limits_at_the_boundary(db, index: int) -> None:
+    name, call, limit, field = _boundaries()[index]
+    ctx: dict[str, Any] = {"server": await server(), "project": await project()}
+    await call(ctx, limit)
+    before = await row_counts()
+    with pytest.raises(InvalidInput) as caught:
+        await call(ctx, limit + 1)
+    assert field in [e.field for e in caught.value.errors], name
+    assert await row_counts() == before

@@ -5,17 +5,15 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from berth.domain.grammars import VolumeKind, VolumeMount, split_image, with_tag
 from berth.domain.privilege import compose_violations, frozen_input_violations
 from berth.domain.validation import (
-    VolumeMount,
     docker_host_problem,
     git_ref_problem,
     git_url_problem,
     image_reference_problem,
     parse_volume,
     port_problem,
-    split_image,
-    with_tag,
 )
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -47,7 +45,9 @@ def test_image_tag_helpers() -> None:
 
 @pytest.mark.parametrize("url,ok", [
     ("https://github.com/team/app.git", True),
-    ("https://user@example.test:8443/team/app", True),
+    ("https://example.test:8443/team/app", True),
+    ("https://user@example.test:8443/team/app", False),
+    ("https://example.test/team/app.git?private_token=x", False),
     ("ssh://git@example.test:2222/team/app.git", True),
     ("git@github.com:team/app.git", True),
     ("http://github.com/team/app.git", False),
@@ -79,7 +79,7 @@ def test_git_refs(ref: str, ok: bool) -> None:
 
 @pytest.mark.parametrize("spec,ok", [
     ("80", True), ("8080:80", True), ("127.0.0.1:8080:80", True), ("127.0.0.1::80/udp", True),
-    ("[::1]:8080:80/tcp", True), ("0", False), ("65536", False), ("80/sctp", False), (":80", False),
+    ("[::1]:8080:80/tcp", True), ("0", False), ("65536", False), ("80/sctp", True), (":80", False),
     ("1.2.3:80:80", False), ("a:80", False), ("127.0.0.1:80", False), ("1:2:3:4", False), ("", False),
 ])
 def test_ports(spec: str, ok: bool) -> None:
@@ -87,10 +87,9 @@ def test_ports(spec: str, ok: bool) -> None:
 
 
 def test_volumes() -> None:
-    assert parse_volume("data:/var/lib/data:ro") == VolumeMount("data", "/var/lib/data", True, False)
-    assert parse_volume("/srv:/data") == VolumeMount("/srv", "/data", False, True)
-    assert parse_volume("./x:/y").host_bind  # type: ignore[union-attr]
-    for bad in ("data", "d:/x", "data:/x:z", "data:/../x", "data:x", "a:b:c:d"):
+    assert parse_volume("data:/var/lib/data:ro") == VolumeMount(VolumeKind.NAMED, "data", "/var/lib/data", ("ro",))
+    assert parse_volume("/srv:/data") == VolumeMount(VolumeKind.BIND, "/srv", "/data")
+    for bad in ("data", "d:/x", "data:/x:q", "data:/../x", "data:x", "a:b:c:d", "./x:/y", "/data"):
         assert isinstance(parse_volume(bad), str), bad
 
 

@@ -218,13 +218,59 @@ async def test_fixed_port_conflict_fails_and_leaves_nothing(any_docker: tuple[Do
         await impl.remove_container(first, force=True)
 
 
-async def test_host_bind_mounts_are_refused(any_docker: tuple[DockerApi, str]) -> None:
+async def test_anonymous_volumes_are_refused(any_docker: tuple[DockerApi, str]) -> None:
     impl, image = any_docker
-    name = unique("bind")
-    with pytest.raises(DockerOperationError, match="only named volumes"):
-        await impl.run_container(ContainerSpec(name=name, image=image, volumes=["/etc:/host-etc"]))
+    name = unique("anon")
+    with pytest.raises(DockerOperationError, match="anonymous volumes"):
+        await impl.run_container(ContainerSpec(name=name, image=image, volumes=["/data"]))
     with pytest.raises(NotFound):
         await impl.inspect_container(name)
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+async def test_ipv6_loopback_port_and_host_bind_as_the_api_accepts_them(
+    engine: DockerEngine, app_image: str, docker_low: docker.APIClient, tmp_path: Path
+) -> None:
+    """Strings the API accepts (the bind on an allowPrivileged server) run as written."""
+    if not _ipv6_loopback():
+        pytest.skip("this host has no IPv6 loopback")
+    (tmp_path / "index.html").write_text("served from the host\n")
+    tmp_path.chmod(0o755)
+    container_id = await engine.run_container(ContainerSpec(
+        name=unique("v6"), image=app_image, labels=RUN_LABEL, ports=["[::1]::8080"],
+        volumes=[f"{tmp_path}:/www:ro"]))
+    try:
+        info = await engine.inspect_container(container_id)
+        [port] = info.ports
+        assert (port.container_port, port.host_ip) == (8080, "::1")
+        page = await poll(lambda: http_get(f"http://[::1]:{port.host_port}/index.html"), 20, "the page over ::1")
+        assert page == "served from the host\n"
+        [mount] = docker_low.inspect_container(container_id)["Mounts"]
+        assert (mount["Type"], mount["Source"], mount["RW"]) == ("bind", str(tmp_path), False)
+    finally:
+        await engine.remove_container(container_id, force=True)
+
+
+async def test_a_named_volume_with_options(engine: DockerEngine, app_image: str,
+                                           docker_low: docker.APIClient) -> None:
+    volume = unique("optvol")
+    await engine.create_volume(volume, labels=RUN_LABEL)
+    container_id = await engine.run_container(ContainerSpec(
+        name=unique("optc"), image=app_image, labels=RUN_LABEL, volumes=[f"{volume}:/data:ro,nocopy"]))
+    try:
+        [mount] = docker_low.inspect_container(container_id)["Mounts"]
+        assert (mount["Type"], mount["Name"], mount["Destination"], mount["RW"]) == ("volume", volume, "/data", False)
+    finally:
+        await engine.remove_container(container_id, force=True)
+        await engine.remove_volume(volume)
 
 
 async def test_volumes(any_docker: tuple[DockerApi, str]) -> None:

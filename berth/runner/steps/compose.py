@@ -9,8 +9,9 @@ previous version here: putting it back means `up -d` with the previous deploymen
 
 from __future__ import annotations
 
+from berth.domain.grammars import split_image
 from berth.domain.privilege import compose_services, compose_violations, frozen_env
-from berth.domain.validation import compose_profiles, parse_compose, split_image
+from berth.domain.validation import compose_profiles, parse_compose
 from berth.models.enums import StepKind
 from berth.runner import labels, restore
 from berth.runner.compose_cli import pullable_services

@@ -17,8 +17,8 @@ from berth.runner.docker_api import (
     ContainerInfo,
     DockerApi,
     DockerOperationError,
-    parse_port,
-    parse_volume_spec,
+    port_mappings,
+    volume_mount,
 )
 from berth.runner.health import HealthFailed, HealthGate, HealthSpec, describe_failure
 from berth.runner.steps import images
@@ -29,7 +29,7 @@ STOP_GRACE_SECONDS = 10
 
 
 def has_fixed_host_port(ports: Sequence[str]) -> bool:
-    return any(parse_port(port)[3] is not None for port in ports)
+    return any(mapping.fixed_host_port for mapping in port_mappings(ports))
 
 
 def health_spec(ctx: RunContext) -> HealthSpec:
@@ -53,7 +53,10 @@ async def volumes(ctx: RunContext) -> str:
     reused: list[str] = []
     for spec in ctx.frozen.get("volumes") or []:
         try:
-            name, _, _ = parse_volume_spec(str(spec))
+            mount = volume_mount(str(spec))
+            if mount.host_bind or mount.source is None:
+                continue  # a host directory, not a volume to create
+            name = mount.source
             if await docker.volume_exists(name):
                 reused.append(name)
             else:

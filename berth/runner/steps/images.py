@@ -7,7 +7,7 @@ built, rebuilt from the recorded commit when that image is gone.
 
 from __future__ import annotations
 
-from berth.domain.validation import split_image
+from berth.domain.grammars import split_image
 from berth.models.enums import StepKind
 from berth.runner import labels
 from berth.runner.docker_api import DockerApi, DockerOperationError, ImageInfo, NotFound, docker_time_ns

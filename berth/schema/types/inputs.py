@@ -110,10 +110,13 @@ class HealthCheckInput:
 class ServiceSourceInput:
     type: SourceType
     image: str | None = strawberry.field(
-        default=None, description="IMAGE: image reference, e.g. nginx:alpine."
+        default=None,
+        description="IMAGE: image reference [registry[:port]/]name[:tag][@sha256:digest], e.g. nginx:alpine.",
     )
     repository: str | None = strawberry.field(
-        default=None, description="DOCKERFILE and COMPOSE: git URL (https, ssh or file)."
+        default=None,
+        description=("DOCKERFILE and COMPOSE: git URL (https, ssh or file). No credentials: a user or "
+                     "token in an https URL, or a password anywhere, is refused."),
     )
     branch: str | None = None
     dockerfile: str | None = None
@@ -126,10 +129,13 @@ class ServiceSourceInput:
     compose_profiles: list[str] | None = None
     ports: list[str] | None = strawberry.field(
         default=None,
-        description='Container port(s) to publish, e.g. ["127.0.0.1:8080:80"] (IMAGE, DOCKERFILE).',
+        description=('Container port(s) to publish, [ip:][hostPort[-end]:]containerPort[-end][/tcp|udp|sctp], '
+                     'e.g. ["127.0.0.1:8080:80", "[::1]::80"] (IMAGE, DOCKERFILE).'),
     )
     volumes: list[str] | None = strawberry.field(
-        default=None, description='Named volumes, e.g. ["data:/var/lib/data"].'
+        default=None,
+        description=('Named volumes, e.g. ["data:/var/lib/data:ro"]; host binds ("/srv:/data") only on '
+                     'servers with allowPrivileged.'),
     )
     command: list[str] | None = None
 
@@ -144,7 +150,11 @@ class EnvVarInput:
 @strawberry.input(name="CreateServiceInput")
 class CreateServiceInput:
     project_id: strawberry.ID
-    environment: str
+    environment: str = strawberry.field(description=(
+        "The project's environment, e.g. production; an environment the project does not have yet is "
+        "created with the service (as GitHub and GitLab create one on first deployment), up to 100 "
+        "per project."
+    ))
     name: str
     server_id: strawberry.ID
     source: ServiceSourceInput
