@@ -197,8 +197,8 @@ async def test_log_lines_page_by_seq(db) -> None:
 
 async def test_fetched_rows_are_the_instances_tortoise_builds(db) -> None:
     from berth.auth.api_tokens import create_api_token
-    from berth.domain.queries import fetch_rows
     from berth.models import ApiToken, DeploymentStep
+    from berth.models.sql import fetch_rows
 
     _, ids = await _many(12)
     await succeed(ids[-1])  # timestamps, a conclusion and step details set
