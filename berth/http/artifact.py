@@ -10,9 +10,9 @@ from starlette.responses import JSONResponse, Response
 from berth.auth.authenticate import authenticate_authorization
 from berth.auth.errors import WWW_AUTHENTICATE, InvalidCredential
 from berth.domain.queries import get_visible
+from berth.ids import from_global_id
 from berth.models import Deployment
 from berth.resolvers.artifact import artifact_of
-from berth.schema.ids import from_global_id
 from berth.schema.loaders import Loaders
 
 REQUIRED = "deploy:read"
