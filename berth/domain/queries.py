@@ -20,7 +20,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from berth.auth.principal import Principal
-from berth.domain.errors import ErrorList, FieldPath
+from berth.domain.errors import ErrorList, FieldPath, UserErrorCode, UserFacingError
 from berth.domain.specs import DeploymentFilterSpec
 from berth.models import Deployment, LogLine, Project, Server
 from berth.models.enums import DeploymentConclusion, DeploymentStatus, DeploymentTrigger
@@ -95,7 +95,7 @@ def _deployment_position(cursor: str, field_name: str, errors: ErrorList) -> tup
 
 
 def log_cursor(line: LogLine) -> str:
-    return _encode_cursor({"s": line.seq})
+    return str(line.seq)
 
 
 # ---------------------------------------------------------------- pages
@@ -252,21 +252,18 @@ async def queue_position(deployment: Deployment) -> int | None:
 async def list_log_lines(
     deployment_id: int, first: int | None = None, after: str | None = None
 ) -> LogLinePage:
-    """Log lines by seq; the caller has checked that the deployment is visible."""
-    errors = ErrorList()
-    size = _page_size(first, "first", errors)
-    after_seq = 0
-    if after is not None:
-        payload = _decode_cursor(after, "after", errors)
-        if payload is not None:
-            try:
-                after_seq = int(payload["s"])
-            except (KeyError, TypeError, ValueError):
-                after_seq = -1
-            if not 0 <= after_seq <= MAX_INT:
-                after_seq = 0
-                errors.add(["after"], "after is not a cursor from this list")
-    errors.raise_if_any()
+    """Log lines by seq; the caller has checked that the deployment is visible.
+
+    The cursor is the line's seq as text: seq is gap-free from 1, so a client may also
+    start after any number it already holds (CONTRACT `Deployment.logs`).
+    """
+    size = DEFAULT_PAGE if first is None else first
+    if not 1 <= size <= MAX_PAGE:
+        raise UserFacingError(
+            UserErrorCode.INVALID_INPUT, f"`first` must be between 1 and {MAX_PAGE}.", ["first"]
+        )
+    after_seq = _after_seq(after)
+    # One row more than asked tells whether there is a next page.
     rows = list(
         await LogLine.filter(deployment_id=deployment_id, seq__gt=after_seq).order_by("seq").limit(size + 1)
     )
@@ -281,3 +278,12 @@ async def list_log_lines(
         end_cursor=cursors[-1] if cursors else None,
         cursors=cursors,
     )
+
+
+def _after_seq(after: str | None) -> int:
+    if after is None:
+        return 0
+    # Sequence numbers are INTEGER columns: a larger cursor is not one of ours.
+    if not (after.isascii() and after.isdigit() and int(after) <= MAX_INT):
+        raise UserFacingError(UserErrorCode.INVALID_INPUT, "`after` is not a log cursor.", ["after"])
+    return int(after)
