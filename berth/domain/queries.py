@@ -1,4 +1,5 @@
-"""Reads: visibility, deployment lists with keyset pagination, queue positions, log pages.
+"""Reads: visibility (who may see which project, service, deployment, token: only here),
+deployment lists with keyset pagination, queue positions, log pages.
 
 Every list is a fixed number of SQL statements whatever the page size (a count, the page,
 at most one existence probe), and every read is filtered to the caller's projects.
@@ -22,7 +23,7 @@ from tortoise.queryset import QuerySet
 from berth.auth.principal import Principal
 from berth.domain.errors import ErrorList, FieldPath, UserErrorCode, UserFacingError
 from berth.domain.specs import DeploymentFilterSpec
-from berth.models import Deployment, LogLine, Project, Server
+from berth.models import ApiToken, Deployment, LogLine, Project, Server
 from berth.models.enums import DeploymentConclusion, DeploymentStatus, DeploymentTrigger
 from berth.models.sql import fetch_rows
 
@@ -45,9 +46,14 @@ async def get_visible(principal: Principal, model: type[M], pk: int) -> M | None
     if instance is None or model is Server:
         return instance
     project_id = pk if model is Project else getattr(instance, "project_id", None)
-    if project_id is None or not principal.may_see_project(int(project_id)):
+    if project_id is None or not project_visible(principal, int(project_id)):
         return None
     return instance
+
+
+def project_visible(principal: Principal, project_id: int) -> bool:
+    """Whether the caller may see this project and what belongs to it (e.g. a feed's events)."""
+    return principal.may_see_project(project_id)
 
 
 def visible(principal: Principal, query: QuerySet[M]) -> QuerySet[M]:
@@ -55,6 +61,39 @@ def visible(principal: Principal, query: QuerySet[M]) -> QuerySet[M]:
     if principal.is_project_limited:
         return query.filter(project_id__in=sorted(principal.project_ids))
     return query
+
+
+async def visible_projects(principal: Principal) -> list[Project]:
+    """The projects the caller may see, by id."""
+    query = Project.all()
+    if principal.is_project_limited:
+        query = query.filter(id__in=sorted(principal.project_ids))
+    return list(await query.order_by("id"))
+
+
+async def all_servers() -> list[Server]:
+    """Every server, by id: servers belong to no project (`server:read` decides)."""
+    return list(await Server.all().order_by("id"))
+
+
+def api_token_visible(principal: Principal, row: ApiToken) -> bool:
+    """API tokens belong to no project row, so `get_visible` cannot judge them: a caller
+    limited to projects sees only tokens limited to some of those projects (the tokens it
+    could have made itself); an unlimited one sees them all."""
+    if not principal.is_project_limited:
+        return True
+    token_projects = {int(p) for p in row.project_ids or []}
+    return bool(token_projects) and token_projects <= principal.project_ids
+
+
+async def get_visible_api_token(principal: Principal, pk: int) -> ApiToken | None:
+    row = await ApiToken.get_or_none(id=pk)
+    return row if row is not None and api_token_visible(principal, row) else None
+
+
+async def visible_api_tokens(principal: Principal) -> list[ApiToken]:
+    """The API tokens the caller may see, by id."""
+    return [row for row in await ApiToken.all().order_by("id") if api_token_visible(principal, row)]
 
 
 # ---------------------------------------------------------------- cursors

@@ -22,7 +22,7 @@ from typing import Any
 import strawberry
 
 from berth.auth.principal import Principal
-from berth.domain.queries import get_visible
+from berth.domain.queries import get_visible, project_visible
 from berth.events.broker import COUNTERS, MODELS, READ_BATCH, Inbox, Kind, broker
 from berth.models import ApiToken as ApiTokenRow
 from berth.models import Deployment as DeploymentRow
@@ -168,7 +168,7 @@ async def follow_feed(principal: Principal, project_pk: int | None) -> AsyncIter
     given), each once and in seq order per deployment. Never ends."""
 
     def admits(project_id: int) -> bool:
-        return (project_pk is None or project_id == project_pk) and principal.may_see_project(project_id)
+        return (project_pk is None or project_id == project_pk) and project_visible(principal, project_id)
 
     inbox = Inbox(admits=admits)
     sent: dict[int, int] = {}  # deployment id → last seq passed on (until its CONCLUDED)
@@ -228,10 +228,6 @@ async def feed_project(principal: Principal, project_id: strawberry.ID | None) -
     if not project_id:
         return None
     project_pk = pk_of(project_id, "Project")
-    if (
-        project_pk is None
-        or not principal.may_see_project(project_pk)
-        or not await ProjectRow.filter(id=project_pk).exists()
-    ):
+    if project_pk is None or await get_visible(principal, ProjectRow, project_pk) is None:
         raise CodedError(f"No project with id {project_id!r}.", "NOT_FOUND")
     return project_pk
