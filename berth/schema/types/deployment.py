@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from berth.domain.errors import UserFacingError
 from berth.domain.queries import LogLinePage, list_log_lines
+from berth.domain.views import artifact as artifact_document
 from berth.models import Deployment as DeploymentRow
 from berth.models import DeploymentStep as StepRow
 from berth.models import LogLine as LogLineRow
@@ -364,9 +365,12 @@ class Deployment(Node):
 
     @strawberry.field(description="The whole record as one JSON document, for copy/download.")
     async def artifact(self, info: strawberry.Info) -> JSON:
-        from berth.resolvers.artifact import artifact_of
-
-        return cast(JSON, await artifact_of(self.row, info.context.loaders))
+        loaders = info.context.loaders
+        steps = await loaders.steps.load(self.row.pk)
+        observation = await loaders.latest_observation.load(self.row.service_id)  # type: ignore[attr-defined]
+        # The record as it is now, queue position included (the same value as `queuePosition`).
+        position = await loaders.queue_position.load(self.row)
+        return cast(JSON, artifact_document(self.row, steps, observation, encode_id=to_global_id, queue_position=position))
 
     @strawberry.field(directives=requires("logs:read"))
     async def logs(
