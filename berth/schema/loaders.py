@@ -20,7 +20,7 @@ R = TypeVar("R")
 
 def resolved(loader: DataLoader[K, V], key: K, convert: Callable[[V], R]) -> Any:
     """`convert(value)` for `key`: at once when the loader already holds the value (a page
-    prefetched it, see `resolvers.deployments`), else an awaitable of it — graphql-core
+    prefetched it, see `berth.schema.deployment_pages`), else an awaitable of it — graphql-core
     awaits what a resolver returns, so a field served from the cache costs no task.
     An error the loader holds is raised by awaiting it, exactly as before."""
     future = loader.cache_map.get(key) if loader.cache else None
