@@ -14,7 +14,7 @@ FieldPath = list[str]
 
 
 class UserErrorCode(StrEnum):
-    """Mirrors the GraphQL `UserErrorCode` enum."""
+    """The GraphQL `UserErrorCode` enum (registered with Strawberry by `berth.schema.types.common`)."""
 
     INVALID_INPUT = "INVALID_INPUT"
     NOT_FOUND = "NOT_FOUND"

@@ -1,4 +1,5 @@
-"""Reads: visibility, deployment lists with keyset pagination, queue positions, log pages.
+"""Reads: visibility (who may see which project, service, deployment, token: only here),
+deployment lists with keyset pagination, queue positions, log pages.
 
 Every list is a fixed number of SQL statements whatever the page size (a count, the page,
 at most one existence probe), and every read is filtered to the caller's projects.
@@ -15,17 +16,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from tortoise import timezone as tortoise_timezone
 from tortoise.expressions import Q
-from tortoise.fields.data import DatetimeField
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from berth.auth.principal import Principal
-from berth.domain.errors import ErrorList, FieldPath
+from berth.domain.errors import ErrorList, FieldPath, UserErrorCode, UserFacingError
 from berth.domain.specs import DeploymentFilterSpec
-from berth.models import Deployment, LogLine, Project, Server
+from berth.models import ApiToken, Deployment, LogLine, Project, Server
 from berth.models.enums import DeploymentConclusion, DeploymentStatus, DeploymentTrigger
+from berth.models.sql import fetch_rows
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
@@ -46,9 +46,14 @@ async def get_visible(principal: Principal, model: type[M], pk: int) -> M | None
     if instance is None or model is Server:
         return instance
     project_id = pk if model is Project else getattr(instance, "project_id", None)
-    if project_id is None or not principal.may_see_project(int(project_id)):
+    if project_id is None or not project_visible(principal, int(project_id)):
         return None
     return instance
+
+
+def project_visible(principal: Principal, project_id: int) -> bool:
+    """Whether the caller may see this project and what belongs to it (e.g. a feed's events)."""
+    return principal.may_see_project(project_id)
 
 
 def visible(principal: Principal, query: QuerySet[M]) -> QuerySet[M]:
@@ -58,80 +63,37 @@ def visible(principal: Principal, query: QuerySet[M]) -> QuerySet[M]:
     return query
 
 
-# ---------------------------------------------------------------- rows, built quickly
-
-def _datetime_converter(field: DatetimeField[Any]) -> Any:
-    """Tortoise's conversion of a stored moment, with the common case made cheap: SQLite
-    returns ISO text, which `datetime.fromisoformat` parses many times faster than the
-    general parser Tortoise uses. Anything else (naive text, other types) goes to Tortoise."""
-    slow = field.to_python_value
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                parsed = datetime.fromisoformat(value)
-            except ValueError:
-                return slow(value)
-            if parsed.tzinfo is not None and tortoise_timezone.get_use_tz():
-                return parsed.astimezone(tortoise_timezone.get_default_timezone())
-        return slow(value)
-
-    return convert
+async def visible_projects(principal: Principal) -> list[Project]:
+    """The projects the caller may see, by id."""
+    query = Project.all()
+    if principal.is_project_limited:
+        query = query.filter(id__in=sorted(principal.project_ids))
+    return list(await query.order_by("id"))
 
 
-_Plan = tuple[bool, bool, tuple[tuple[str, Any, bool], ...]]
-_plans: dict[tuple[type[Model], tuple[str, ...]], _Plan] = {}
+async def all_servers() -> list[Server]:
+    """Every server, by id: servers belong to no project (`server:read` decides)."""
+    return list(await Server.all().order_by("id"))
 
 
-def _plan(model: type[Model], columns: tuple[str, ...]) -> _Plan:
-    """How each selected column becomes an attribute: (partial, custom pk, [(attribute,
-    converter or None, convert None too)]), as `Model._init_from_db` does it."""
-    plan = _plans.get((model, columns))
-    if plan is not None:
-        return plan
-    meta = model._meta
-    steps: dict[str, tuple[str, Any, bool]] = {}
-    for key, attribute, _ in meta.db_native_fields:
-        steps[key] = (attribute, None, False)
-    for key, attribute, column in meta.db_default_fields:
-        steps[key] = (attribute, column.field_type, False)
-    for key, attribute, column in meta.db_complex_fields:
-        convert = _datetime_converter(column) if isinstance(column, DatetimeField) else column.to_python_value
-        steps[key] = (attribute, convert, True)
-    every = {key for key, _, _ in (*meta.db_native_fields, *meta.db_default_fields, *meta.db_complex_fields)}
-    plan = (
-        not every <= set(columns),
-        meta.db_pk_column not in meta.generated_db_fields,
-        tuple(steps[column] for column in columns),
-    )
-    _plans[(model, columns)] = plan
-    return plan
+def api_token_visible(principal: Principal, row: ApiToken) -> bool:
+    """API tokens belong to no project row, so `get_visible` cannot judge them: a caller
+    limited to projects sees only tokens limited to some of those projects (the tokens it
+    could have made itself); an unlimited one sees them all."""
+    if not principal.is_project_limited:
+        return True
+    token_projects = {int(p) for p in row.project_ids or []}
+    return bool(token_projects) and token_projects <= principal.project_ids
 
 
-async def fetch_rows(query: QuerySet[M]) -> list[M]:
-    """`await query` for a plain select (no related, prefetch or annotation): the same SQL
-    statement, the same instances (`Model._init_from_db` semantics, `.only()` partial ones
-    included), built without Tortoise's per-row and per-field overhead."""
-    model = query.model
-    query._choose_db_if_not_chosen()
-    query._make_query()
-    _, rows = await query._db.execute_query(*query.query.get_parameterized_sql())
-    if not rows:
-        return []
-    partial, custom_pk, steps = _plan(model, tuple(rows[0].keys()))
-    instances: list[M] = []
-    new = object.__new__
-    for row in rows:
-        instance = new(model)
-        attributes = instance.__dict__
-        attributes["_partial"] = partial
-        attributes["_saved_in_db"] = True
-        attributes["_custom_generated_pk"] = custom_pk
-        attributes["_await_when_save"] = {}
-        for (attribute, convert, always), value in zip(steps, row, strict=True):
-            attributes[attribute] = convert(value) if convert is not None and (always or value is not None) else value
-        instances.append(instance)
-    return instances
+async def get_visible_api_token(principal: Principal, pk: int) -> ApiToken | None:
+    row = await ApiToken.get_or_none(id=pk)
+    return row if row is not None and api_token_visible(principal, row) else None
+
+
+async def visible_api_tokens(principal: Principal) -> list[ApiToken]:
+    """The API tokens the caller may see, by id."""
+    return [row for row in await ApiToken.all().order_by("id") if api_token_visible(principal, row)]
 
 
 # ---------------------------------------------------------------- cursors
@@ -172,7 +134,7 @@ def _deployment_position(cursor: str, field_name: str, errors: ErrorList) -> tup
 
 
 def log_cursor(line: LogLine) -> str:
-    return _encode_cursor({"s": line.seq})
+    return str(line.seq)
 
 
 # ---------------------------------------------------------------- pages
@@ -329,21 +291,18 @@ async def queue_position(deployment: Deployment) -> int | None:
 async def list_log_lines(
     deployment_id: int, first: int | None = None, after: str | None = None
 ) -> LogLinePage:
-    """Log lines by seq; the caller has checked that the deployment is visible."""
-    errors = ErrorList()
-    size = _page_size(first, "first", errors)
-    after_seq = 0
-    if after is not None:
-        payload = _decode_cursor(after, "after", errors)
-        if payload is not None:
-            try:
-                after_seq = int(payload["s"])
-            except (KeyError, TypeError, ValueError):
-                after_seq = -1
-            if not 0 <= after_seq <= MAX_INT:
-                after_seq = 0
-                errors.add(["after"], "after is not a cursor from this list")
-    errors.raise_if_any()
+    """Log lines by seq; the caller has checked that the deployment is visible.
+
+    The cursor is the line's seq as text: seq is gap-free from 1, so a client may also
+    start after any number it already holds (CONTRACT `Deployment.logs`).
+    """
+    size = DEFAULT_PAGE if first is None else first
+    if not 1 <= size <= MAX_PAGE:
+        raise UserFacingError(
+            UserErrorCode.INVALID_INPUT, f"`first` must be between 1 and {MAX_PAGE}.", ["first"]
+        )
+    after_seq = _after_seq(after)
+    # One row more than asked tells whether there is a next page.
     rows = list(
         await LogLine.filter(deployment_id=deployment_id, seq__gt=after_seq).order_by("seq").limit(size + 1)
     )
@@ -358,3 +317,12 @@ async def list_log_lines(
         end_cursor=cursors[-1] if cursors else None,
         cursors=cursors,
     )
+
+
+def _after_seq(after: str | None) -> int:
+    if after is None:
+        return 0
+    # Sequence numbers are INTEGER columns: a larger cursor is not one of ours.
+    if not (after.isascii() and after.isdigit() and int(after) <= MAX_INT):
+        raise UserFacingError(UserErrorCode.INVALID_INPUT, "`after` is not a log cursor.", ["after"])
+    return int(after)

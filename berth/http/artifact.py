@@ -9,11 +9,10 @@ from starlette.responses import JSONResponse, Response
 
 from berth.auth.authenticate import authenticate_authorization
 from berth.auth.errors import WWW_AUTHENTICATE, InvalidCredential
+from berth.domain.artifact import load_artifact
 from berth.domain.queries import get_visible
+from berth.ids import from_global_id
 from berth.models import Deployment
-from berth.resolvers.artifact import artifact_of
-from berth.schema.ids import from_global_id
-from berth.schema.loaders import Loaders
 
 REQUIRED = "deploy:read"
 # Ids are BIGINT: 18 digits always fit (the same bound as global ids).
@@ -52,7 +51,7 @@ async def artifact_endpoint(request: Request) -> Response:
     row = await get_visible(principal, Deployment, pk) if pk is not None else None
     if row is None:
         return _error(404, "No such deployment.", "NOT_FOUND")
-    document = await artifact_of(row, Loaders())
+    document = await load_artifact(row)
     filename = f"berth-deployment-{row.pk}.json"
     return Response(
         json.dumps(document, indent=2, sort_keys=True),

@@ -10,23 +10,17 @@ import strawberry
 
 from berth.auth.principal import Principal
 from berth.domain.errors import InvalidInput, UserFacingError
-from berth.schema.ids import pk_of
+from berth.schema.ids import decode
 from berth.schema.types.common import UserError, UserErrorCode
 
 T = TypeVar("T")
+
+__all__ = ["decode", "principal_of", "run_mutation", "to_spec", "user_errors"]
 
 
 def principal_of(info: strawberry.Info) -> Principal:
     # The scope guard already refused anonymous callers on every scoped field.
     return info.context.require_principal()  # type: ignore[no-any-return]
-
-
-def decode(global_id: str | None, type_name: str, field: list[str]) -> int:
-    """The primary key behind a global id; a foreign or malformed id is NOT_FOUND for that field."""
-    pk = pk_of(global_id, type_name) if global_id else None
-    if pk is None:
-        raise UserFacingError("NOT_FOUND", f"No {type_name} with id {global_id!r}.", field)
-    return pk
 
 
 def user_errors(error: UserFacingError) -> list[UserError]:

@@ -6,8 +6,7 @@ from typing import Any
 
 import strawberry
 
-from berth.auth.principal import Principal
-from berth.domain.queries import get_visible
+from berth.domain.queries import get_visible, get_visible_api_token
 from berth.models import ApiToken as ApiTokenRow
 from berth.models import Deployment as DeploymentRow
 from berth.models import Environment as EnvironmentRow
@@ -29,21 +28,6 @@ NODE_TYPES: dict[str, tuple[type[Any], Any]] = {
     "Server": (ServerRow, Server),
     "ApiToken": (ApiTokenRow, ApiToken),
 }
-
-
-def api_token_visible(principal: Principal, row: ApiTokenRow) -> bool:
-    """API tokens belong to no project row, so `get_visible` cannot judge them: a caller
-    limited to projects sees only tokens limited to some of those projects (the tokens it
-    could have made itself); an unlimited one sees them all."""
-    if not principal.is_project_limited:
-        return True
-    token_projects = {int(p) for p in row.project_ids or []}
-    return bool(token_projects) and token_projects <= principal.project_ids
-
-
-async def get_visible_api_token(principal: Principal, pk: int) -> ApiTokenRow | None:
-    row = await ApiTokenRow.get_or_none(id=pk)
-    return row if row is not None and api_token_visible(principal, row) else None
 
 
 async def resolve_node(info: strawberry.Info, id: strawberry.ID) -> Node | None:

@@ -1,86 +1,36 @@
-"""Replay-then-live streams (CONTRACT §5).
-
-A stream registers with the broker first, then reads everything after the last sent seq
-from the database, then passes on what the broker's shared reader offers. A row
-committed between the read and the registration's first offer is in the read or in the
-inbox; rows are passed on only as `last + 1`, so nothing is sent twice, and a gap (rows
-dropped by a full inbox, a reader that started late, wake-ups lost) is read from the
-database before going on. So every item arrives exactly once, in seq order.
-
-Credentials are checked at subscribe time (the scope guard and the visibility check)
-and again before items go out: a check begun after the items arrived, so a token revoked
-or expired meanwhile ends the stream with an error instead of passing them on.
-"""
+"""The subscriptions' resolvers: visibility at subscribe time through the domain, the
+replay-then-live streams of `berth.events.streams`, their refusals as GraphQL errors."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from contextlib import aclosing
 from typing import Any
 
 import strawberry
 
 from berth.auth.principal import Principal
 from berth.domain.queries import get_visible
-from berth.events.broker import COUNTERS, MODELS, READ_BATCH, Inbox, Kind, broker
-from berth.models import ApiToken as ApiTokenRow
+from berth.events import streams
+from berth.events.broker import Kind
 from berth.models import Deployment as DeploymentRow
 from berth.models import DeploymentEvent as EventRow
 from berth.models import Project as ProjectRow
-from berth.models.enums import DeploymentEventType
-from berth.models.lifecycle import TERMINAL_STATUSES
 from berth.resolvers.common import principal_of
 from berth.schema.errors import CodedError
 from berth.schema.ids import pk_of
 
 
-def _revoked() -> CodedError:
-    return CodedError("The credential was revoked or has expired.", "UNAUTHENTICATED")
-
-
-class TokenChecks:
-    """Whether API tokens are still valid, asked of the database by one query per token
-    at a time: subscribers that need a check begun after a moment share one such query."""
-
-    def __init__(self) -> None:
-        self._checks: dict[int, tuple[float, asyncio.Task[bool]]] = {}
-
-    async def valid(self, token_id: int, since: float) -> bool:
-        loop = asyncio.get_running_loop()
-        entry = self._checks.get(token_id)
-        if entry is None or entry[0] < since or (entry[1].done() and entry[1].exception() is not None):
-            if len(self._checks) > 10_000:
-                self._checks = {k: v for k, v in self._checks.items() if not v[1].done()}
-            entry = (loop.time(), loop.create_task(self._query(token_id)))
-            self._checks[token_id] = entry
-        return await asyncio.shield(entry[1])
-
-    @staticmethod
-    async def _query(token_id: int) -> bool:
-        row = await ApiTokenRow.filter(id=token_id).values("revoked_at", "expires_at")
-        if not row or row[0]["revoked_at"] is not None:
-            return False
-        expires_at = row[0]["expires_at"]
-        if expires_at is not None:
-            if expires_at.tzinfo is None:
-                expires_at = expires_at.replace(tzinfo=UTC)
-            return bool(expires_at > datetime.now(UTC))
-        return True
-
-
-token_checks = TokenChecks()
+def _coded(error: streams.StreamRefused) -> CodedError:
+    return CodedError(error.message, error.code)
 
 
 async def ensure_still_valid(principal: Principal, since: float | None = None) -> None:
-    """Raise UNAUTHENTICATED when the credential has expired or was revoked, as seen by a
-    check begun at or after `since` (loop time; default: now)."""
-    if principal.expires_at is not None and principal.expires_at <= datetime.now(UTC):
-        raise _revoked()
-    if principal.token_id is not None:
-        moment = asyncio.get_running_loop().time() if since is None else since
-        if not await token_checks.valid(principal.token_id, moment):
-            raise _revoked()
+    """`streams.ensure_still_valid`, refusing with UNAUTHENTICATED as a GraphQL error."""
+    try:
+        await streams.ensure_still_valid(principal, since)
+    except streams.StreamRefused as error:
+        raise _coded(error) from None
 
 
 async def visible_deployment(info: strawberry.Info, deployment_id: strawberry.ID) -> int:
@@ -91,136 +41,23 @@ async def visible_deployment(info: strawberry.Info, deployment_id: strawberry.ID
     return pk  # type: ignore[return-value]
 
 
-def _is_last(kind: Kind, row: Any) -> bool:
-    return kind == "events" and row.type == DeploymentEventType.CONCLUDED
-
-
 async def follow(pk: int, kind: Kind, after_seq: int | None, principal: Principal) -> AsyncIterator[Any]:
-    """The deployment's rows of `kind` with seq > after_seq, replayed then live, each once
-    and in order; ends when the deployment has concluded and every row was passed on."""
-    last = max(after_seq or 0, 0)
-    inbox = Inbox()
-    checked_at = -1.0
-    with broker.subscribe(pk, kind, inbox):
-        catch_up = True
-        while True:
-            if catch_up or inbox.resync or inbox.dropped:
-                # Read the database: the replay, and after a gap or an overflow.
-                inbox.resync = False
-                inbox.take_dropped()
-                checked_at = asyncio.get_running_loop().time()
-                await ensure_still_valid(principal, checked_at)
-                state = await DeploymentRow.filter(id=pk).limit(1).values("status", COUNTERS[kind])
-                if not state:
-                    raise CodedError("The deployment no longer exists.", "NOT_FOUND")
-                # Status and counter before the rows: a concluded deployment's counter is final.
-                concluded = state[0]["status"] in TERMINAL_STATUSES
-                newest = int(state[0][COUNTERS[kind]])
-                rows = (
-                    await MODELS[kind]
-                    .filter(deployment_id=pk, seq__gt=last)
-                    .order_by("seq")
-                    .limit(READ_BATCH)
-                )
-                for row in rows:
-                    yield row
-                    last = row.seq
-                    if _is_last(kind, row):
-                        return
-                if len(rows) == READ_BATCH:
-                    continue
-                catch_up = False
-                if last < newest and inbox.newest.get(pk, 0) <= newest:
-                    inbox.newest[pk] = last  # rows missing from the database: do not spin on them
-                if concluded and last >= newest:
-                    return
-                broker.seed(pk, kind, last)
-                continue
-            final = inbox.final.get(pk)
-            if final is not None and last >= final:
-                return
-            if not inbox.items:
-                if inbox.newest.get(pk, 0) > last:
-                    catch_up = True  # committed, but not offered to this inbox: read it
-                    continue
-                inbox.ready.clear()
-                await inbox.ready.wait()
-                continue
-            row = inbox.items.popleft()
-            if row.seq <= last:
-                continue  # already sent (read from the database)
-            if row.seq > last + 1:
-                catch_up = True  # a gap: read it from the database, this row included
-                continue
-            if inbox.offered_at > checked_at:
-                # Any check begun after these rows arrived will do (one query serves the
-                # subscribers an offer woke together).
-                checked_at = inbox.offered_at
-                await ensure_still_valid(principal, checked_at)
-            yield row
-            last = row.seq
-            if _is_last(kind, row):
-                return
+    # aclosing: an unsubscribe ends the stream (and its broker registration) at once.
+    try:
+        async with aclosing(streams.follow(pk, kind, after_seq, principal)) as rows:
+            async for row in rows:
+                yield row
+    except streams.StreamRefused as error:
+        raise _coded(error) from None
 
 
 async def follow_feed(principal: Principal, project_pk: int | None) -> AsyncIterator[EventRow]:
-    """Every new event of every deployment the principal may see (of one project, if
-    given), each once and in seq order per deployment. Never ends."""
-
-    def admits(project_id: int) -> bool:
-        return (project_pk is None or project_id == project_pk) and principal.may_see_project(project_id)
-
-    inbox = Inbox(admits=admits)
-    sent: dict[int, int] = {}  # deployment id → last seq passed on (until its CONCLUDED)
-    checked_at = -1.0
-    with broker.subscribe_feed(inbox):
-        while True:
-            if inbox.resync or inbox.dropped:
-                starts = {pk: sent.get(pk, seq - 1) for pk, seq in inbox.take_dropped().items()}
-                if inbox.resync:
-                    inbox.resync = False
-                    for pk, seq in sent.items():
-                        starts.setdefault(pk, seq)
-                checked_at = asyncio.get_running_loop().time()
-                await ensure_still_valid(principal, checked_at)
-                for pk in sorted(starts):
-                    start = starts[pk]
-                    while True:
-                        rows = (
-                            await EventRow.filter(deployment_id=pk, seq__gt=start)
-                            .order_by("seq")
-                            .limit(READ_BATCH)
-                        )
-                        for row in rows:
-                            yield row
-                            start = sent[pk] = row.seq
-                        if len(rows) < READ_BATCH:
-                            break
-                    if rows and _is_last("events", rows[-1]):
-                        sent.pop(pk, None)
-                continue
-            if not inbox.items:
-                inbox.ready.clear()
-                await inbox.ready.wait()
-                continue
-            row = inbox.items.popleft()
-            pk = row.deployment_id
-            last = sent.get(pk)
-            if last is not None and row.seq <= last:
-                continue
-            if last is not None and row.seq > last + 1:
-                inbox.dropped.setdefault(pk, last + 1)  # a gap: read it from the database
-                continue
-            if inbox.offered_at > checked_at:
-                # Any check begun after these rows arrived will do (one query serves the
-                # subscribers an offer woke together).
-                checked_at = inbox.offered_at
-                await ensure_still_valid(principal, checked_at)
-            yield row
-            if _is_last("events", row):
-                sent.pop(pk, None)
-            else:
-                sent[pk] = row.seq
+    try:
+        async with aclosing(streams.follow_feed(principal, project_pk)) as rows:
+            async for row in rows:
+                yield row
+    except streams.StreamRefused as error:
+        raise _coded(error) from None
 
 
 async def feed_project(principal: Principal, project_id: strawberry.ID | None) -> int | None:
@@ -228,10 +65,6 @@ async def feed_project(principal: Principal, project_id: strawberry.ID | None) -
     if not project_id:
         return None
     project_pk = pk_of(project_id, "Project")
-    if (
-        project_pk is None
-        or not principal.may_see_project(project_pk)
-        or not await ProjectRow.filter(id=project_pk).exists()
-    ):
+    if project_pk is None or await get_visible(principal, ProjectRow, project_pk) is None:
         raise CodedError(f"No project with id {project_id!r}.", "NOT_FOUND")
     return project_pk

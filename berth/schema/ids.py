@@ -1,30 +1,16 @@
-"""Relay global ids: opaque base64 of `Type:pk`, so clients never build ids themselves."""
+"""Relay global ids for the schema; the encoding lives in `berth.ids` (the HTTP endpoints decode them too)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
+from berth.domain.errors import UserFacingError
+from berth.ids import from_global_id, pk_of, to_global_id
+
+__all__ = ["decode", "from_global_id", "pk_of", "to_global_id"]
 
 
-def to_global_id(type_name: str, pk: int) -> str:
-    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
-
-
-def from_global_id(global_id: str) -> tuple[str, int] | None:
-    """(type, pk), or None when the id is not one of ours."""
-    padded = global_id + "=" * (-len(global_id) % 4)
-    try:
-        raw = base64.urlsafe_b64decode(padded.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    type_name, _, pk = raw.partition(":")
-    if not type_name or not pk.isdigit() or len(pk) > 18:
-        return None
-    return type_name, int(pk)
-
-
-def pk_of(global_id: str, expected_type: str) -> int | None:
-    decoded = from_global_id(global_id)
-    if decoded is None or decoded[0] != expected_type:
-        return None
-    return decoded[1]
+def decode(global_id: str | None, type_name: str, field: list[str]) -> int:
+    """The primary key behind a global id; a foreign or malformed id is NOT_FOUND for that field."""
+    pk = pk_of(global_id, type_name) if global_id else None
+    if pk is None:
+        raise UserFacingError("NOT_FOUND", f"No {type_name} with id {global_id!r}.", field)
+    return pk

@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
 from berth.models import Deployment, DeploymentStep, Environment, Observation, Project, Server, Service
+from berth.models.sql import fetch_rows
 
 M = TypeVar("M", bound=Model)
 K = TypeVar("K")
@@ -19,7 +20,7 @@ R = TypeVar("R")
 
 def resolved(loader: DataLoader[K, V], key: K, convert: Callable[[V], R]) -> Any:
     """`convert(value)` for `key`: at once when the loader already holds the value (a page
-    prefetched it, see `resolvers.deployments`), else an awaitable of it — graphql-core
+    prefetched it, see `berth.schema.deployment_pages`), else an awaitable of it — graphql-core
     awaits what a resolver returns, so a field served from the cache costs no task.
     An error the loader holds is raised by awaiting it, exactly as before."""
     future = loader.cache_map.get(key) if loader.cache else None
@@ -34,8 +35,6 @@ async def _later(loader: DataLoader[K, V], key: K, convert: Callable[[V], R]) ->
 
 def _by_id(model: type[M]) -> DataLoader[int, M | None]:
     async def load(ids: list[int]) -> Sequence[M | None]:
-        from berth.domain.queries import fetch_rows
-
         rows = {row.pk: row for row in await fetch_rows(model.filter(id__in=ids))}
         return [rows.get(i) for i in ids]
 
@@ -43,8 +42,6 @@ def _by_id(model: type[M]) -> DataLoader[int, M | None]:
 
 
 async def _steps(deployment_ids: list[int]) -> Sequence[list[DeploymentStep]]:
-    from berth.domain.queries import fetch_rows
-
     grouped: dict[int, list[DeploymentStep]] = defaultdict(list)
     for step in await fetch_rows(DeploymentStep.filter(deployment_id__in=deployment_ids).order_by("position")):
         grouped[step.deployment_id].append(step)  # type: ignore[attr-defined]

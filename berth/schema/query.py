@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
-from berth.domain.queries import get_visible
-from berth.models import ApiToken as ApiTokenRow
-from berth.models import Project as ProjectRow
-from berth.models import Server as ServerRow
-from berth.models import Service as ServiceRow
-from berth.resolvers.common import principal_of
 from berth.resolvers.deployments import resolve_deployment, resolve_deployments
-from berth.resolvers.node import api_token_visible, resolve_node
+from berth.resolvers.inventory import resolve_api_tokens, resolve_projects, resolve_servers, resolve_service
+from berth.resolvers.node import resolve_node
 from berth.schema.directives import requires
 from berth.schema.errors import unauthenticated
-from berth.schema.ids import pk_of
 from berth.schema.types.deployment import Deployment, DeploymentConnection, DeploymentFilter
 from berth.schema.types.identity import ApiToken, Viewer
 from berth.schema.types.inventory import Project, Server, Service
@@ -51,24 +45,16 @@ class Query:
 
     @strawberry.field(directives=requires("server:read"))
     async def servers(self, info: strawberry.Info) -> list[Server] | None:
-        return [Server.of(row) for row in await ServerRow.all().order_by("id")]
+        return await resolve_servers()
 
     @strawberry.field(directives=requires("service:read"))
     async def projects(self, info: strawberry.Info) -> list[Project] | None:
-        principal = principal_of(info)
-        query = ProjectRow.all()
-        if principal.is_project_limited:
-            query = query.filter(id__in=sorted(principal.project_ids))
-        return [Project.of(row) for row in await query.order_by("id")]
+        return await resolve_projects(info)
 
     @strawberry.field(directives=requires("service:read"))
     async def service(self, info: strawberry.Info, id: strawberry.ID) -> Service | None:
-        pk = pk_of(id, "Service")
-        row = await get_visible(principal_of(info), ServiceRow, pk) if pk is not None else None
-        return Service.of(row) if row else None
+        return await resolve_service(info, id)
 
     @strawberry.field(directives=requires("tokens:manage"))
     async def api_tokens(self, info: strawberry.Info) -> list[ApiToken] | None:
-        principal = principal_of(info)
-        rows = await ApiTokenRow.all().order_by("id")
-        return [ApiToken.of(row) for row in rows if api_token_visible(principal, row)]
+        return await resolve_api_tokens(info)

@@ -8,7 +8,7 @@ import pytest
 
 from berth.domain.cancel import cancel_deployment
 from berth.domain.deployments import start_deployment
-from berth.domain.errors import InvalidInput
+from berth.domain.errors import InvalidInput, UserFacingError
 from berth.domain.queries import (
     get_visible,
     list_deployments,
@@ -191,14 +191,22 @@ async def test_log_lines_page_by_seq(db) -> None:
     page = await list_log_lines(deployment.id, first=10, after=page.end_cursor)
     assert [line.text for line in page.nodes] == [f"line {n}" for n in range(21, 26)]
     assert not page.has_next_page
-    with pytest.raises(InvalidInput):
+    # The cursor is the seq (what `Deployment.logs` hands out): a client may resume from a line it holds.
+    assert page.start_cursor == "21" and page.cursors == [str(n) for n in range(21, 26)]
+    assert [line.seq for line in (await list_log_lines(deployment.id, after="3", first=2)).nodes] == [4, 5]
+    with pytest.raises(UserFacingError) as caught:
         await list_log_lines(deployment.id, first=500)
+    assert caught.value.field == ["first"]
+    for bad in ("x", "-1", str(2**31)):
+        with pytest.raises(UserFacingError) as caught:
+            await list_log_lines(deployment.id, after=bad)
+        assert (caught.value.field, caught.value.message) == (["after"], "`after` is not a log cursor.")
 
 
 async def test_fetched_rows_are_the_instances_tortoise_builds(db) -> None:
     from berth.auth.api_tokens import create_api_token
-    from berth.domain.queries import fetch_rows
     from berth.models import ApiToken, DeploymentStep
+    from berth.models.sql import fetch_rows
 
     _, ids = await _many(12)
     await succeed(ids[-1])  # timestamps, a conclusion and step details set

@@ -3,8 +3,8 @@ from __future__ import annotations
 import strawberry
 
 from berth.auth.api_tokens import revoke_api_token
+from berth.domain.queries import get_visible_api_token
 from berth.resolvers.common import principal_of
-from berth.resolvers.node import get_visible_api_token
 from berth.schema.ids import pk_of
 from berth.schema.types.common import UserError, UserErrorCode
 from berth.schema.types.identity import ApiToken

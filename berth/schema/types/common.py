@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 import strawberry
 
+from berth.domain.errors import UserErrorCode
 from berth.models.enums import (
     DeploymentConclusion,
     DeploymentEventType,
@@ -54,15 +53,8 @@ for _enum in (
     strawberry.enum(_enum)
 
 
-@strawberry.enum(name="UserErrorCode")
-class UserErrorCode(Enum):
-    INVALID_INPUT = "INVALID_INPUT"
-    NOT_FOUND = "NOT_FOUND"
-    CONFLICT = "CONFLICT"
-    NOT_CANCELABLE = "NOT_CANCELABLE"
-    NO_ROLLBACK_TARGET = "NO_ROLLBACK_TARGET"
-    QUEUE_FULL = "QUEUE_FULL"
-    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+# The domain's error codes are the schema's `UserErrorCode`: one list, registered here.
+strawberry.enum(UserErrorCode, name="UserErrorCode")
 
 
 @strawberry.type(name="UserError")

@@ -8,11 +8,15 @@ from typing import Any, cast
 import strawberry
 from strawberry.scalars import JSON
 
+from berth.domain.errors import UserFacingError
+from berth.domain.queries import LogLinePage, list_log_lines
+from berth.domain.views import artifact as artifact_document
 from berth.models import Deployment as DeploymentRow
 from berth.models import DeploymentStep as StepRow
 from berth.models import LogLine as LogLineRow
 from berth.models import Observation as ObservationRow
 from berth.schema.directives import requires
+from berth.schema.errors import CodedError
 from berth.schema.ids import to_global_id
 from berth.schema.loaders import resolved
 from berth.schema.types.common import (
@@ -148,6 +152,21 @@ class LogLineEdge:
 class LogLineConnection:
     edges: list[LogLineEdge]
     page_info: PageInfo
+
+    @classmethod
+    def of(cls, page: LogLinePage) -> LogLineConnection:
+        return cls(
+            edges=[
+                LogLineEdge(cursor=cursor, node=LogLine.of(row))
+                for cursor, row in zip(page.cursors, page.nodes, strict=True)
+            ],
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=page.start_cursor,
+                end_cursor=page.end_cursor,
+            ),
+        )
 
 
 @strawberry.type(name="ObservedContainer")
@@ -346,17 +365,23 @@ class Deployment(Node):
 
     @strawberry.field(description="The whole record as one JSON document, for copy/download.")
     async def artifact(self, info: strawberry.Info) -> JSON:
-        from berth.resolvers.artifact import artifact_of
-
-        return cast(JSON, await artifact_of(self.row, info.context.loaders))
+        loaders = info.context.loaders
+        steps = await loaders.steps.load(self.row.pk)
+        observation = await loaders.latest_observation.load(self.row.service_id)  # type: ignore[attr-defined]
+        # The record as it is now, queue position included (the same value as `queuePosition`).
+        position = await loaders.queue_position.load(self.row)
+        return cast(JSON, artifact_document(self.row, steps, observation, encode_id=to_global_id, queue_position=position))
 
     @strawberry.field(directives=requires("logs:read"))
     async def logs(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> LogLineConnection | None:
-        from berth.resolvers.logs import resolve_logs
-
-        return await resolve_logs(self.row.pk, first, after)
+        try:
+            page = await list_log_lines(self.row.pk, first, after)
+        except UserFacingError as error:
+            # Arguments of a query field: a field error with the offending argument named.
+            raise CodedError(error.message, "BAD_USER_INPUT", field=error.field) from None
+        return LogLineConnection.of(page)
 
 
 @strawberry.type(name="DeploymentEdge")

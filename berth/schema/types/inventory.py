@@ -190,7 +190,7 @@ class Service(Node):
         before: str | None = None,
         filter: DeploymentFilterT | None = None,
     ) -> DeploymentConnectionT | None:
-        from berth.resolvers.deployments import resolve_deployments
+        from berth.schema.deployment_pages import resolve_deployments
 
         return await resolve_deployments(info, first, after, last, before, filter, service_id=self.row.pk)
 
