@@ -44,10 +44,25 @@ class BerthSchema(strawberry.Schema):
         """Expected errors (FORBIDDEN, validation) are answers, not incidents: the masking
         extension logs the unexpected ones with their request id."""
 
-    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        """A query or mutation (HTTP) within the time budget (berth.schema.deadline)."""
+    async def execute(  # type: ignore[override]
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[StrawberryOperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """A query (HTTP) within the time budget (berth.schema.deadline)."""
+        running = super().execute(
+            query, variable_values, context_value, root_value, operation_name,
+            allowed_operation_types, operation_extensions,
+        )
+        if not self._is_query(query, operation_name):
+            return await running
         try:
-            return await within(self.query_timeout_seconds, super().execute(*args, **kwargs))
+            return await within(self.query_timeout_seconds, running)
         except TimeoutError:
             return ExecutionResult(data=None, errors=[timed_out(self.query_timeout_seconds)])
 
@@ -61,21 +76,23 @@ class BerthSchema(strawberry.Schema):
         operation_extensions: dict[str, Any] | None = None,
         allowed_operation_types: Iterable[StrawberryOperationType] | None = None,
     ) -> AsyncIterator[Any]:
-        """A query or mutation over a WebSocket gets the same time budget; a subscription
-        is a stream and has none."""
+        """A query over a WebSocket gets the same time budget; a subscription is a stream
+        and has none."""
         results = await super().stream(
             query, variable_values, context_value, root_value, operation_name,
             operation_extensions, allowed_operation_types,
         )
-        if not self._is_query_or_mutation(query, operation_name):
+        if not self._is_query(query, operation_name):
             return results  # type: ignore[no-any-return]
         timeout = ExecutionResult(data=None, errors=[timed_out(self.query_timeout_seconds)])
         return first_within(self.query_timeout_seconds, results, timeout)  # type: ignore[arg-type]
 
-    def _is_query_or_mutation(self, query: str | None, operation_name: str | None) -> bool:
+    def _is_query(self, query: str | None, operation_name: str | None) -> bool:
+        """Only queries have a deadline. A mutation is not cancelled half-way: on SQLite a
+        transaction cancelled mid-flight leaves the one connection blocked for everyone."""
         document = self.documents.parsed(query) if query else None
         operation = operation_of(document, operation_name) if document is not None else None
-        return operation is not None and operation.operation is not OperationType.SUBSCRIPTION
+        return operation is not None and operation.operation is OperationType.QUERY
 
 
 def build_schema(

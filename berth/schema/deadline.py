@@ -1,8 +1,10 @@
-"""An execution time budget: an operation still running after it is stopped (its task
-cancelled, so a mutation's transaction rolls back) and answered with `QUERY_TIMEOUT`.
+"""An execution time budget: a query still running after it is stopped (its task
+cancelled) and answered with `QUERY_TIMEOUT`.
 
-Subscriptions are streams and have no deadline; the queries and mutations sent over a
-WebSocket have the same one as over HTTP.
+Queries only, over HTTP and over a WebSocket alike. Mutations are not cancelled half-way (a
+transaction cancelled mid-flight on SQLite leaves its one connection blocked for every other
+request; their work is bounded by the cost limit and their own input checks). Subscriptions
+are streams and have no deadline.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ async def within(seconds: float, operation: Awaitable[T]) -> T:
 
 
 async def first_within(seconds: float, results: AsyncIterator[Any], on_timeout: Any) -> AsyncIterator[Any]:
-    """The results of a stream of one result (a query or mutation over a WebSocket), that one
+    """The results of a stream of one result (a query over a WebSocket), that one
     within `seconds`; `on_timeout` is yielded instead when it takes longer."""
     try:
         async with asyncio.timeout(seconds):
