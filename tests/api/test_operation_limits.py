@@ -15,6 +15,7 @@ from berth.models import Project
 from berth.models.enums import Role
 from tests.conftest import TEST_SECRET_KEY, Database
 from tests.live_server import LiveServer
+from tests.subscriptions.support import TRANSPORT_WS, RawSocket, ws_url
 
 sqlite_only = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -114,6 +115,12 @@ async def test_a_query_over_the_time_budget_is_stopped_with_a_coded_error(
         assert body.get("data") is None, body
         [error] = body["errors"]
         assert error["extensions"]["code"] == "QUERY_TIMEOUT"
+    # The same budget for a query over a WebSocket.
+    async with RawSocket(ws_url(no_time), TRANSPORT_WS) as socket:
+        await socket.init(secret)
+        await socket.subscribe("q", NORMAL)
+        reply = await socket.recv_type("next", timeout=10)
+        assert reply is not None and reply["payload"]["errors"][0]["extensions"]["code"] == "QUERY_TIMEOUT"
     # The database connection the cancelled queries used is still usable.
     assert httpx.get(no_time.url + "/readyz", timeout=10).status_code == 200
     # A mutation is never stopped half-way: it completes (docs/limits.md).
