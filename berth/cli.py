@@ -25,16 +25,24 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from berth.app import create_app
+    from berth.graphql_app import MAX_BODY_BYTES
     from berth.heap import freeze_startup_objects
+    from berth.http.access_log import uvicorn_log_config
     from berth.runner.service import background_services, readiness_probes
 
     if args.no_runner and settings.is_sqlite:
         raise UsageError(SQLITE_SCALE_OUT.format(what="`berth serve --no-runner`"))
+    settings = settings.with_public_url(args.host, args.port)
     services = background_services(settings, runner=not args.no_runner)
     app = create_app(settings, background=services)
     app.state.readiness_probes.update(readiness_probes(services))
     freeze_startup_objects()
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws="websockets-sansio")
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level=args.log_level, ws="websockets-sansio",
+        # No query strings in the logs (berth.http.access_log); no WebSocket message buffered
+        # beyond the body limit (berth.http.websocket_messages).
+        log_config=uvicorn_log_config(), ws_max_size=MAX_BODY_BYTES,
+    )
     return 0
 
 

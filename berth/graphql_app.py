@@ -3,7 +3,8 @@
 HTTP: a presented credential that is bad is an early 401 (CONTRACT §2); none runs
 anonymously. WebSocket: the credential comes in `connection_init` (or the handshake
 header); a bad one is refused (4403 / `connection_error`). Browser handshakes from
-origins not configured are refused before the socket is accepted.
+origins not configured are refused before the socket is accepted. Operation limits
+(cost, response size, time, message size) are in docs/limits.md.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import contextlib
 import json
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -33,10 +33,14 @@ from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 from berth.auth.authenticate import authenticate_authorization
 from berth.auth.errors import WWW_AUTHENTICATE, InvalidCredential
 from berth.http.graphiql import graphiql_page
+from berth.http.origins import allowed_origins, origin_allowed
+from berth.http.url_credentials import REFUSAL, credential_in_query
+from berth.http.websocket_messages import limit_message_size
 from berth.schema import build_schema
 from berth.schema.context import Context
 from berth.schema.errors import CodedError
-from berth.settings import Settings
+from berth.schema.response_size import encode_capped
+from berth.settings import DEFAULT_WS_INIT_TIMEOUT_SECONDS, Settings
 
 MAX_BODY_BYTES = 256 * 1024
 PRINCIPAL_KEY = "berth.principal"
@@ -97,7 +101,28 @@ class TransportWSHandler(KeepAliveTransportWSHandler):
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
-    """The credential checked again before each operation (`connection_error`, then close)."""
+    """The credential checked again before each operation (`connection_error`, then close),
+    and the connection-init timeout of graphql-transport-ws (4408), which Strawberry's
+    legacy handler does not have."""
+
+    connection_init_received = False
+
+    async def handle(self) -> None:
+        timeout = asyncio.create_task(self._close_without_init())
+        try:
+            await super().handle()
+        finally:
+            timeout.cancel()
+
+    async def _close_without_init(self) -> None:
+        await asyncio.sleep(getattr(self.view, "ws_init_timeout_seconds", DEFAULT_WS_INIT_TIMEOUT_SECONDS))
+        if not self.connection_init_received:
+            with contextlib.suppress(Exception):  # already closed by the client
+                await self.websocket.close(code=4408, reason="Connection initialisation timeout")
+
+    async def handle_connection_init(self, message: Any) -> None:
+        self.connection_init_received = True
+        await super().handle_connection_init(message)
 
     async def handle_start(self, message: StartMessage) -> None:
         if self.connection_acknowledged and not await _credential_still_valid(self.context):
@@ -114,7 +139,13 @@ class BerthGraphQL(GraphQL):  # type: ignore[type-arg]
     graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, settings: Settings) -> None:
-        schema = build_schema(production=settings.production)
+        schema = build_schema(
+            production=settings.production,
+            max_query_cost=settings.max_query_cost,
+            query_timeout_seconds=settings.query_timeout_seconds,
+        )
+        self.max_response_bytes = settings.max_response_bytes
+        self.ws_init_timeout_seconds = settings.ws_init_timeout_seconds
         super().__init__(
             schema,
             graphql_ide=None if settings.production else "graphiql",
@@ -122,10 +153,10 @@ class BerthGraphQL(GraphQL):  # type: ignore[type-arg]
             keep_alive=True,
             keep_alive_interval=KEEP_ALIVE_SECONDS,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
-            connection_init_wait_timeout=timedelta(seconds=10),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
             max_subscriptions_per_connection=MAX_OPERATIONS_PER_CONNECTION,
             # Strawberry checks the origin again inside the view: the same configured list.
-            allowed_origins=settings.allowed_origins,
+            allowed_origins=allowed_origins(settings.allowed_origins, settings.public_url),
             multipart_uploads_enabled=False,
         )
         self.type_scopes = schema.type_scopes
@@ -133,6 +164,10 @@ class BerthGraphQL(GraphQL):  # type: ignore[type-arg]
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         # Berth's own page with same-origin assets instead of Strawberry's CDN one.
         return graphiql_page()
+
+    def encode_json(self, data: object) -> str | bytes:
+        """Every response and WebSocket message, within BERTH_MAX_RESPONSE_BYTES."""
+        return encode_capped(data, self.max_response_bytes, super().encode_json)
 
     async def get_context(self, request: Any, response: Any = None) -> Context:  # type: ignore[override]
         principal = request.scope.get("state", {}).get(PRINCIPAL_KEY)
@@ -172,15 +207,19 @@ class AuthenticatedGraphQL:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.view = BerthGraphQL(settings)
+        self.allowed_origins = allowed_origins(settings.allowed_origins, settings.public_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        url_credential = credential_in_query(scope.get("query_string", b""))
         if scope["type"] == "websocket":
-            if not self._origin_allowed(scope):
+            if not self._origin_allowed(scope) or url_credential:
                 websocket = WebSocket(scope, receive, send)
-                await websocket.close(code=4403, reason="Origin not allowed")
+                await websocket.close(code=4403, reason="Origin not allowed" if not url_credential else "")
                 return
-            await self.view(scope, receive, send)
+            await self.view(scope, limit_message_size(receive, send, MAX_BODY_BYTES), send)
             return
+        if url_credential:
+            return await self._send(send, 400, _error_body(REFUSAL, "BAD_REQUEST"))
         request = Request(scope, receive)
         body = b""
         if request.method == "POST":
@@ -215,13 +254,8 @@ class AuthenticatedGraphQL:
             await send(message)
 
     def _origin_allowed(self, scope: Scope) -> bool:
-        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
-        origin = headers.get("origin")
-        if origin is None:
-            return True  # not a browser: browsers always send Origin on WebSocket handshakes
-        if origin in self.settings.allowed_origins:
-            return True
-        return urlsplit(origin).netloc == headers.get("host")
+        origin = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"origin"), None)
+        return origin_allowed(origin, self.allowed_origins)
 
 
 def _replay(body: bytes) -> Receive:

@@ -6,7 +6,7 @@ Every interval and deadline is a setting so tests can run them short.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,9 +23,25 @@ def _env_float(name: str, default: float) -> float:
     return float(raw) if raw not in (None, "") else default
 
 
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
 def _env_list(name: str) -> tuple[str, ...]:
     raw = os.environ.get(name, "")
     return tuple(item.strip() for item in raw.replace(",", " ").split() if item.strip())
+
+
+# Operation limits (docs/limits.md). The cost limit: every query the CLI, the benchmark and
+# the test suite sends costs under a quarter of it; the attack run's nested, aliased
+# artifact query over twenty times more (berth.schema.cost says how cost is counted).
+DEFAULT_MAX_QUERY_COST = 100_000
+# A page of 100 deployments with their artifacts is around a megabyte.
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+DEFAULT_QUERY_TIMEOUT_SECONDS = 10.0
+# CONTRACT §5: a WebSocket without `connection_init` within this is closed (4408).
+DEFAULT_WS_INIT_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,19 @@ class Settings:
     production: bool = False
     allow_file_repos: bool = False
     allowed_origins: tuple[str, ...] = ()
+    # BERTH_PUBLIC_URL: the address people and other systems reach this server at, e.g.
+    # `https://berth.example.com` behind a proxy. The one place for "our own URL": the
+    # WebSocket origin check accepts its origin (GraphiQL served here opens its socket from
+    # it), and links Berth hands out (webhook URLs) are built on it. None: `berth serve`
+    # sets `http://HOST:PORT` of the address it listens on (see `with_public_url`).
+    public_url: str | None = None
+    # Operation limits (docs/limits.md): the estimated cost over which an operation is
+    # refused before it runs, the largest response (or WebSocket event) sent, the time an
+    # operation may run, and how long a WebSocket may stay without `connection_init`.
+    max_query_cost: int = DEFAULT_MAX_QUERY_COST
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    query_timeout_seconds: float = DEFAULT_QUERY_TIMEOUT_SECONDS
+    ws_init_timeout_seconds: float = DEFAULT_WS_INIT_TIMEOUT_SECONDS
     # OAuth / JWT access tokens (RFC 9068)
     oauth_issuer: str | None = None
     oauth_audience: str | None = None
@@ -94,6 +123,11 @@ class Settings:
             production=_env_bool("BERTH_PRODUCTION"),
             allow_file_repos=_env_bool("BERTH_ALLOW_FILE_REPOS"),
             allowed_origins=_env_list("BERTH_ALLOWED_ORIGINS"),
+            public_url=(os.environ.get("BERTH_PUBLIC_URL") or "").rstrip("/") or None,
+            max_query_cost=_env_int("BERTH_MAX_QUERY_COST", DEFAULT_MAX_QUERY_COST),
+            max_response_bytes=_env_int("BERTH_MAX_RESPONSE_BYTES", DEFAULT_MAX_RESPONSE_BYTES),
+            query_timeout_seconds=_env_float("BERTH_QUERY_TIMEOUT_SECONDS", DEFAULT_QUERY_TIMEOUT_SECONDS),
+            ws_init_timeout_seconds=_env_float("BERTH_WS_INIT_TIMEOUT_SECONDS", DEFAULT_WS_INIT_TIMEOUT_SECONDS),
             oauth_issuer=os.environ.get("BERTH_OAUTH_ISSUER") or None,
             oauth_audience=os.environ.get("BERTH_OAUTH_AUDIENCE") or None,
             oauth_jwks_url=os.environ.get("BERTH_OAUTH_JWKS_URL") or None,
@@ -109,6 +143,18 @@ class Settings:
             stable_seconds=_env_float("BERTH_STABLE_SECONDS", 5.0),
             step_deadlines=deadlines,
         )
+
+    def with_public_url(self, host: str, port: int) -> Settings:
+        """These settings with `public_url` derived from the listening address when
+        BERTH_PUBLIC_URL is not set: `http://HOST:PORT`, a wildcard host (0.0.0.0, ::)
+        read as 127.0.0.1, the one address it surely answers on."""
+        if self.public_url is not None:
+            return self
+        if host in ("", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return replace(self, public_url=f"http://{host}:{port}")
 
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
