@@ -58,6 +58,7 @@ def create_app(
     settings = settings or get_settings()
     from berth.graphql_app import build_graphql_app  # the schema is large: import lazily
     from berth.http.artifact import artifact_endpoint
+    from berth.http.graphiql import ASSET_ROUTE, graphiql_asset
 
     graphql_app = build_graphql_app(settings)
 
@@ -81,16 +82,16 @@ def create_app(
             yield
         await close_db()
 
-    app = Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/graphql", graphql_app, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql_app),
-            Route("/api/v1/deployments/{deployment_id}/artifact", artifact_endpoint),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_app),
+        Route("/api/v1/deployments/{deployment_id}/artifact", artifact_endpoint),
+    ]
+    if not settings.production:  # GraphiQL is off in production, and so are its files
+        routes.append(Route(ASSET_ROUTE, graphiql_asset, methods=["GET", "HEAD"]))
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.readiness_probes = {}
     return app

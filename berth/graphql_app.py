@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
+from starlette.responses import HTMLResponse
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -31,6 +32,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from berth.auth.authenticate import authenticate_authorization
 from berth.auth.errors import WWW_AUTHENTICATE, InvalidCredential
+from berth.http.graphiql import graphiql_page
 from berth.schema import build_schema
 from berth.schema.context import Context
 from berth.schema.errors import CodedError
@@ -127,6 +129,10 @@ class BerthGraphQL(GraphQL):  # type: ignore[type-arg]
             multipart_uploads_enabled=False,
         )
         self.type_scopes = schema.type_scopes
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        # Berth's own page with same-origin assets instead of Strawberry's CDN one.
+        return graphiql_page()
 
     async def get_context(self, request: Any, response: Any = None) -> Context:  # type: ignore[override]
         principal = request.scope.get("state", {}).get(PRINCIPAL_KEY)

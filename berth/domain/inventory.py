@@ -16,6 +16,7 @@ from berth.domain.specs import ProjectSpec, ServerSpec, ServiceSpec, ServiceUpda
 from berth.domain.validation import (
     health_check_fields,
     name_problem,
+    parse_compose,
     source_fields,
     validate_env,
     validate_health_check,
@@ -94,7 +95,14 @@ def _check_service_parts(
     spec: ServiceSpec | ServiceUpdateSpec,
     allow_privileged: bool,
     settings: Settings,
+    stored: Service | None = None,
 ) -> None:
+    # Compose interpolates the content with the service's variables: the policy judges the
+    # content with the env it will have (the new one, or the stored one when not replaced).
+    if spec.env is not None:
+        policy_env = privilege.env_of_specs(spec.env)
+    else:
+        policy_env = privilege.env_of_stored(stored.env if stored is not None else [])
     if source is not None:
         source_path = [*INPUT, "source"]
         source_errors, document = validate_source(source, source_path, settings)
@@ -103,7 +111,14 @@ def _check_service_parts(
             # The policy is checked on a well-formed source only: a malformed one is
             # refused anyway, and its problems are reported precisely above.
             volumes = source.volumes if source.type != SourceType.COMPOSE else None
-            errors.extend(privilege.check_source(volumes, document, source_path, allow_privileged).errors)
+            errors.extend(privilege.check_source(volumes, document, source_path, allow_privileged,
+                                                 policy_env).errors)
+    elif stored is not None and spec.env is not None and stored.source.get("composeContent"):
+        # New variables can change what the stored content interpolates to.
+        parsed = parse_compose(str(stored.source["composeContent"]))
+        if isinstance(parsed, dict) and not allow_privileged:
+            for violation in privilege.compose_violations(parsed, policy_env):
+                errors.add([*INPUT, "env"], f"composeContent {violation.message()}")
     if spec.env is not None:
         errors.extend(validate_env(spec.env, [*INPUT, "env"]).errors)
     if spec.health_check is not None:
@@ -159,7 +174,7 @@ async def update_service(principal: Principal, spec: ServiceUpdateSpec) -> Servi
     server = await Server.get(id=service.server_id)  # type: ignore[attr-defined]
     settings = get_settings()
     errors = ErrorList()
-    _check_service_parts(errors, spec.source, spec, server.allow_privileged, settings)
+    _check_service_parts(errors, spec.source, spec, server.allow_privileged, settings, stored=service)
     errors.raise_if_any()
     changes: dict[str, Any] = {}
     if spec.source is not None:

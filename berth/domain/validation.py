@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
+from berth.domain.compose_yaml import ComposeYamlError, load_compose_yaml
 from berth.domain.errors import ErrorList, FieldPath
 from berth.domain.specs import EnvVarSpec, HealthCheckSpec, ProjectSpec, ServerSpec, SourceSpec
 from berth.models.enums import SourceType
@@ -247,11 +246,9 @@ def parse_compose(content: str) -> dict[str, Any] | str:
     if len(content.encode()) > MAX_COMPOSE_CONTENT:
         return f"compose content is larger than {MAX_COMPOSE_CONTENT // 1024} KiB"
     try:
-        document = yaml.safe_load(content)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        return f"is not valid YAML{where}"
+        document = load_compose_yaml(content)
+    except ComposeYamlError as exc:
+        return str(exc)
     if not isinstance(document, dict):
         return "compose content must be a YAML mapping"
     services = document.get("services")

@@ -133,8 +133,8 @@ volumes:
 """)
     where = {v.where for v in compose_violations(document)}
     assert where == {
-        "services.web.ipc", "services.web.security_opt", "services.web.env_file", "services.web.build",
-        "services.web.extends", "secrets.key.file", "include[0]",
+        "services.web.ipc", "services.web.security_opt[0]", "services.web.env_file", "services.web.build.context",
+        "services.web.extends.file", "secrets.key.file", "include",
     }
 
 

@@ -9,7 +9,7 @@ previous version here: putting it back means `up -d` with the previous deploymen
 
 from __future__ import annotations
 
-from berth.domain.privilege import compose_violations
+from berth.domain.privilege import compose_services, compose_violations, frozen_env
 from berth.domain.validation import compose_profiles, parse_compose, split_image
 from berth.models.enums import StepKind
 from berth.runner import labels, restore
@@ -45,16 +45,25 @@ def project(ctx: RunContext) -> ComposeProject:
         raise StepFailure(str(exc)) from None
 
 
-def _check_file(ctx: RunContext, path: str, content: str) -> set[str]:
-    """Validate one compose file as the API validates inline content; returns its profiles."""
-    document = parse_compose(content)
-    if isinstance(document, str):
-        raise StepFailure(f"compose file {path}: {document}")
+def _check_files(ctx: RunContext, contents: dict[str, str]) -> set[str]:
+    """Validate the compose files as the API validates inline content; returns their profiles.
+
+    Each file is judged on its own (so merging them cannot add what one alone may not
+    have), with the service's variables and the services of all files for `service:`."""
+    documents = {}
+    for path, content in contents.items():
+        document = parse_compose(content)
+        if isinstance(document, str):
+            raise StepFailure(f"compose file {path}: {document}")
+        documents[path] = document
     if not ctx.server.allow_privileged:
-        violations = compose_violations(document)
-        if violations:
-            raise StepFailure(f"compose file {path}: " + "; ".join(v.message() for v in violations))
-    return compose_profiles(document)
+        services = set().union(*(compose_services(document) for document in documents.values()))
+        env = frozen_env(ctx.frozen)
+        for path, document in documents.items():
+            violations = compose_violations(document, env, services)
+            if violations:
+                raise StepFailure(f"compose file {path}: " + "; ".join(v.message() for v in violations))
+    return set().union(*(compose_profiles(document) for document in documents.values()))
 
 
 # --------------------------------------------------------------------------- CLONE
@@ -66,7 +75,6 @@ async def clone(ctx: RunContext) -> str:
     assert checkout is not None
     sha = str(ctx.frozen.get("commitSha") or "")[:12]
     files = []
-    profiles: set[str] = set()
     for entry in ctx.frozen.get("composeFiles") or []:
         path = str(entry["path"])
         content = entry.get("content")
@@ -80,11 +88,12 @@ async def clone(ctx: RunContext) -> str:
                 content = file.read_text(encoding="utf-8")
             except UnicodeDecodeError:
                 raise StepFailure(f"compose file {path} is not UTF-8 text") from None
-        profiles |= _check_file(ctx, path, str(content))
         files.append({"path": path, "content": content})
-        ctx.log.system(f"compose file {path}: {len(str(content).encode())} bytes, valid")
     if not files:
         raise StepFailure("the service lists no compose files")
+    profiles = _check_files(ctx, {str(f["path"]): str(f["content"]) for f in files})
+    for entry in files:
+        ctx.log.system(f"compose file {entry['path']}: {len(str(entry['content']).encode())} bytes, valid")
     for profile in ctx.frozen.get("composeProfiles") or []:
         if profile not in profiles:
             raise StepFailure(f"profile {profile!r} is not used by any service in the compose files")
