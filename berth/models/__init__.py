@@ -9,20 +9,25 @@ from berth.models.deployment import (
     LogLine,
     Observation,
 )
+from berth.models.git import CommitStatus, GitHook, PreviewEnvironment, WebhookDelivery
 from berth.models.installation import Installation
 from berth.models.inventory import Environment, Project, Server, Service
 
 __all__ = [
     "ApiToken",
+    "CommitStatus",
     "Deployment",
     "DeploymentEvent",
     "DeploymentStep",
     "Environment",
+    "GitHook",
     "IdempotencyKey",
     "Installation",
     "LogLine",
     "Observation",
+    "PreviewEnvironment",
     "Project",
     "Server",
     "Service",
+    "WebhookDelivery",
 ]

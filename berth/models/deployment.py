@@ -60,6 +60,10 @@ class Deployment(Model):
     rollback_of: fields.ForeignKeyNullableRelation[Deployment] = fields.ForeignKeyField(
         "models.Deployment", related_name="rollbacks", null=True, on_delete=fields.SET_NULL
     )
+    # A pull request's preview this deployment runs in; null for the service itself.
+    preview: fields.ForeignKeyNullableRelation[Any] = fields.ForeignKeyField(
+        "models.PreviewEnvironment", related_name="deployments", null=True, on_delete=fields.RESTRICT
+    )
     # Runner claim: who holds it, until when, and which attempt (fencing token for every write).
     claimed_by = fields.CharField(max_length=128, null=True)
     lease_expires_at = fields.DatetimeField(null=True)
@@ -72,6 +76,7 @@ class Deployment(Model):
     environment_id: int
     server_id: int
     rollback_of_id: int | None
+    preview_id: int | None
 
     class Meta:
         table = "deployment"

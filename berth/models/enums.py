@@ -17,6 +17,8 @@ class Role(StrEnum):
 class TokenKind(StrEnum):
     JWT = "JWT"
     API_TOKEN = "API_TOKEN"
+    # A deployment a git hook started: the actor is `githook:<id>`, the pusher unverified.
+    WEBHOOK = "WEBHOOK"
 
 
 class SourceType(StrEnum):
@@ -104,3 +106,33 @@ class ErrorCode(StrEnum):
     TIMEOUT = "TIMEOUT"
     RUNNER_LOST = "RUNNER_LOST"
     CANCELED = "CANCELED"
+
+
+class GitProvider(StrEnum):
+    GITHUB = "GITHUB"
+    GITLAB = "GITLAB"
+    GITEA = "GITEA"
+
+
+class WebhookOutcome(StrEnum):
+    DEPLOYED = "DEPLOYED"
+    PREVIEW_DEPLOYED = "PREVIEW_DEPLOYED"
+    PREVIEW_CLOSED = "PREVIEW_CLOSED"
+    SKIPPED = "SKIPPED"
+    DUPLICATE = "DUPLICATE"
+    REJECTED = "REJECTED"
+
+
+class PreviewStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    CLOSED = "CLOSED"
+    CLEANED = "CLEANED"
+
+
+class CommitState(StrEnum):
+    """What a provider's commit status API is told (GitHub's words; GitLab and Gitea map them)."""
+
+    PENDING = "pending"
+    SUCCESS = "success"
+    FAILURE = "failure"
+    ERROR = "error"
