@@ -64,6 +64,10 @@ def _token_create(args: argparse.Namespace, settings: Settings) -> int:
     from berth.auth.errors import TokenGrantError
     from berth.db import apply_migrations, close_db, open_db
 
+    # The token alone on stdout and nothing else: the ORM and migrations log at INFO (the
+    # server's level, set in main) and the creation is logged, which a terminal need not show.
+    quiet_logging()
+
     async def run() -> str:
         if settings.is_sqlite:
             settings.ensure_data_dir()
@@ -82,6 +86,11 @@ def _token_create(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"--{error.field.replace('Ids', '').lower()}: {error.message}") from None
     print(token)
     return 0
+
+
+def quiet_logging() -> None:
+    """Warnings and errors only, for commands whose output is what the user asked for."""
+    logging.getLogger().setLevel(logging.WARNING)
 
 
 def _export_schema(args: argparse.Namespace, settings: Settings) -> int:
