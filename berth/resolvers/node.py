@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 
-from berth.auth.principal import Principal
+from berth.auth.api_tokens import get_manageable_token
 from berth.domain.queries import get_visible
 from berth.models import ApiToken as ApiTokenRow
 from berth.models import Deployment as DeploymentRow
@@ -31,21 +31,6 @@ NODE_TYPES: dict[str, tuple[type[Any], Any]] = {
 }
 
 
-def api_token_visible(principal: Principal, row: ApiTokenRow) -> bool:
-    """API tokens belong to no project row, so `get_visible` cannot judge them: a caller
-    limited to projects sees only tokens limited to some of those projects (the tokens it
-    could have made itself); an unlimited one sees them all."""
-    if not principal.is_project_limited:
-        return True
-    token_projects = {int(p) for p in row.project_ids or []}
-    return bool(token_projects) and token_projects <= principal.project_ids
-
-
-async def get_visible_api_token(principal: Principal, pk: int) -> ApiTokenRow | None:
-    row = await ApiTokenRow.get_or_none(id=pk)
-    return row if row is not None and api_token_visible(principal, row) else None
-
-
 async def resolve_node(info: strawberry.Info, id: strawberry.ID) -> Node | None:
     decoded = from_global_id(id)
     if decoded is None or decoded[0] not in NODE_TYPES:
@@ -58,7 +43,7 @@ async def resolve_node(info: strawberry.Info, id: strawberry.ID) -> Node | None:
         raise denial
     model, gql_type = NODE_TYPES[type_name]
     if model is ApiTokenRow:
-        row = await get_visible_api_token(principal_of(info), pk)
+        row = await get_manageable_token(principal_of(info), pk)
     else:
         row = await get_visible(principal_of(info), model, pk)
     return gql_type.of(row) if row is not None else None  # type: ignore[no-any-return]

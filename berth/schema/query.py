@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import strawberry
 
+from berth.auth.api_tokens import manageable_tokens
 from berth.domain.queries import get_visible
-from berth.models import ApiToken as ApiTokenRow
 from berth.models import Project as ProjectRow
 from berth.models import Server as ServerRow
 from berth.models import Service as ServiceRow
 from berth.resolvers.common import principal_of
 from berth.resolvers.deployments import resolve_deployment, resolve_deployments
-from berth.resolvers.node import api_token_visible, resolve_node
+from berth.resolvers.node import resolve_node
 from berth.schema.directives import requires
 from berth.schema.errors import unauthenticated
 from berth.schema.ids import pk_of
@@ -69,6 +69,4 @@ class Query:
 
     @strawberry.field(directives=requires("tokens:manage"))
     async def api_tokens(self, info: strawberry.Info) -> list[ApiToken] | None:
-        principal = principal_of(info)
-        rows = await ApiTokenRow.all().order_by("id")
-        return [ApiToken.of(row) for row in rows if api_token_visible(principal, row)]
+        return [ApiToken.of(row) for row in await manageable_tokens(principal_of(info))]
