@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from berth.client import add_client_commands
+from berth.client import add_client_commands, add_token_client_commands
 from berth.settings import Settings, get_settings
 
 SQLITE_SCALE_OUT = (
@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--project", action="append", type=int, help="limit to this project id (repeatable)")
     create.add_argument("--expires-in-days", type=int)
     create.set_defaults(handler=_token_create)
+    add_token_client_commands(token_commands)
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(handler=_export_schema)
