@@ -12,7 +12,7 @@ import pytest
 
 from berth.runner.labels import INSTALLATION, SERVICE
 from berth.schema.ids import from_global_id
-from tests.client.conftest import Served, _server, make_cli
+from tests.client.conftest import _server, make_cli
 from tests.client.support import Cli, deadline_poll
 from tests.databases import DatabaseTemplates
 from tests.docker_fixtures import APP_PORT, BusyboxImage, compose_yaml
@@ -84,7 +84,7 @@ def test_service_delete_removes_what_it_ran_and_keeps_its_records(
                   30, "the compose network to be removed")  # fmt: skip
 
     # The records stay, readable; the service is read-only now.
-    for kind, record in records.items():
+    for record in records.values():
         assert cli.json("show", record["id"])["conclusion"] == "SUCCEEDED"
         assert [d["id"] for d in cli.json("deployments", "--service", record["service"]["id"])] == [record["id"]]
     again = cli.run("deploy", "--service", records["image"]["service"]["id"], "--detach")
