@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from berth.client import add_client_commands
+from berth.client import add_client_commands, add_token_client_commands
 from berth.settings import Settings, get_settings
 
 SQLITE_SCALE_OUT = (
@@ -72,6 +72,10 @@ def _token_create(args: argparse.Namespace, settings: Settings) -> int:
     from berth.auth.errors import TokenGrantError
     from berth.db import apply_migrations, close_db, open_db
 
+    # The token alone on stdout and nothing else: the ORM and migrations log at INFO (the
+    # server's level, set in main) and the creation is logged, which a terminal need not show.
+    quiet_logging()
+
     async def run() -> str:
         if settings.is_sqlite:
             settings.ensure_data_dir()
@@ -90,6 +94,11 @@ def _token_create(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"--{error.field.replace('Ids', '').lower()}: {error.message}") from None
     print(token)
     return 0
+
+
+def quiet_logging() -> None:
+    """Warnings and errors only, for commands whose output is what the user asked for."""
+    logging.getLogger().setLevel(logging.WARNING)
 
 
 def _export_schema(args: argparse.Namespace, settings: Settings) -> int:
@@ -127,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--project", action="append", type=int, help="limit to this project id (repeatable)")
     create.add_argument("--expires-in-days", type=int)
     create.set_defaults(handler=_token_create)
+    add_token_client_commands(token_commands)
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(handler=_export_schema)

@@ -18,7 +18,7 @@ from tortoise.expressions import Q
 
 from berth.auth.errors import InvalidCredential, TokenGrantError
 from berth.auth.principal import Principal, make_principal, parse_project_id
-from berth.auth.scopes import ROLE_SCOPES, grant_problems, parse_role
+from berth.auth.scopes import ROLE_SCOPES, grant_problems, may_manage_token, parse_role
 from berth.crypto import get_keyring
 from berth.models.api_token import ApiToken
 from berth.models.enums import Role, TokenKind
@@ -193,6 +193,29 @@ async def _touch_last_used(token_id: int, now: datetime) -> None:
         Q(id=token_id),
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION),
     ).update(last_used_at=now)
+
+
+def manages(principal: Principal, row: ApiToken) -> bool:
+    """Whether `principal` may see and revoke the token `row` (`may_manage_token`)."""
+    return may_manage_token(principal, Role(row.role), [int(p) for p in row.project_ids or []])
+
+
+async def manageable_tokens(principal: Principal) -> list[ApiToken]:
+    """The `apiTokens` list: the tokens `principal` manages, oldest first."""
+    return [row for row in await ApiToken.all().order_by("id") if manages(principal, row)]
+
+
+async def get_manageable_token(principal: Principal, token_id: int) -> ApiToken | None:
+    """`node(id:)` and `revokeApiToken`: None for a token `principal` does not manage, as for
+    one that does not exist, so a caller learns nothing about tokens above it."""
+    row = await ApiToken.get_or_none(id=token_id)
+    return row if row is not None and manages(principal, row) else None
+
+
+async def revoke_managed_token(principal: Principal, token_id: int) -> ApiToken | None:
+    """Revoke a token `principal` manages; None when there is none it manages."""
+    row = await get_manageable_token(principal, token_id)
+    return await revoke_api_token(row.id) if row is not None else None
 
 
 async def revoke_api_token(token_id: int) -> ApiToken | None:

@@ -117,6 +117,37 @@ class GrantProblem(NamedTuple):
     code: str = "INVALID_INPUT"
 
 
+def token_management_problems(
+    manager: Principal, role: Role, project_ids: Iterable[int]
+) -> list[GrantProblem]:
+    """Why `manager` may not manage a token of `role` limited to `project_ids` (empty: all
+    projects); none when it may. The one rule for every token operation: listing, `node(id:)`,
+    revoking and creating. A principal manages only tokens of roles at or below its own (an
+    admin neither sees nor revokes an owner's token), and a project-limited one only tokens
+    limited to some of its projects (the tokens it could have made itself)."""
+    problems: list[GrantProblem] = []
+    if role_rank(role) > role_rank(manager.role):
+        manager_role = manager.role.value if manager.role else "role-less"
+        problems.append(
+            GrantProblem("role", f"a {manager_role} credential cannot manage a {role.value} token")
+        )
+    projects = set(project_ids)
+    if manager.is_project_limited and not projects:
+        # An empty list means "all projects": more than the manager may see.
+        message = "a project-limited credential must limit the token to its projects"
+        problems.append(GrantProblem("projectIds", message))
+    elif manager.is_project_limited and not projects <= manager.project_ids:
+        # NOT_FOUND, like any other object outside a limited credential's projects (§2).
+        problems.append(
+            GrantProblem("projectIds", "project not found among your credential's projects", "NOT_FOUND")
+        )
+    return problems
+
+
+def may_manage_token(manager: Principal, role: Role, project_ids: Iterable[int]) -> bool:
+    return not token_management_problems(manager, role, project_ids)
+
+
 def grant_problems(
     creator: Principal | None,
     role: Role,
@@ -128,15 +159,12 @@ def grant_problems(
     `creator` None is the CLI bootstrap (someone with the server's database and
     key), which may create any role; the scopes must still belong to the role.
     Checking that the creator holds `tokens:manage` is the API layer's job
-    (`@requiresScopes` on the mutation); this is the no-escalation rule.
+    (`@requiresScopes` on the mutation); this is the no-escalation rule: the
+    management rule (role and projects) plus no scope the creator lacks.
     """
-    problems: list[GrantProblem] = []
     requested = set(scopes)
-    if creator is not None and role_rank(role) > role_rank(creator.role):
-        creator_role = creator.role.value if creator.role else "role-less"
-        problems.append(
-            GrantProblem("role", f"a {creator_role} credential cannot create a {role.value} token")
-        )
+    managing = token_management_problems(creator, role, project_ids) if creator is not None else []
+    problems = [problem for problem in managing if problem.field == "role"]
     unknown = {s for s in requested if s not in SCOPE_NAMES}
     if unknown:
         problems.append(GrantProblem("scopes", f"unknown scope(s): {_show(unknown)}"))
@@ -147,16 +175,7 @@ def grant_problems(
         lacking = requested - unknown - creator.scopes
         if lacking:
             problems.append(GrantProblem("scopes", f"your credential lacks: {_show(lacking)}"))
-        projects = set(project_ids)
-        if creator.is_project_limited and not projects:
-            # An empty list means "all projects": more than the creator may see.
-            message = "a project-limited credential must limit the token to its projects"
-            problems.append(GrantProblem("projectIds", message))
-        elif creator.is_project_limited and not projects <= creator.project_ids:
-            # NOT_FOUND, like any other object outside a limited credential's projects (§2).
-            problems.append(
-                GrantProblem("projectIds", "project not found among your credential's projects", "NOT_FOUND")
-            )
+    problems += [problem for problem in managing if problem.field != "role"]
     return problems
 
 

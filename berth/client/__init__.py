@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from berth.client.errors import EXIT_USAGE
@@ -31,15 +31,44 @@ class ClientParser(argparse.ArgumentParser):
         return parsed, extras
 
 
-def add_client_commands(commands: Any) -> None:
-    """Register deploy, logs, cancel, rollback, deployments, show and login on `commands`
-    (the `add_subparsers()` action of the `berth` parser)."""
-    from berth.client.commands import cancel, deploy, deployments, login, logs, rollback, show
-
+def _client_adder(commands: Any) -> Callable[..., argparse.ArgumentParser]:
     def add(name: str, **kwargs: Any) -> argparse.ArgumentParser:
         parser = commands.add_parser(name, **kwargs)
         parser.__class__ = ClientParser  # same parser, usage errors exit 3
         return parser  # type: ignore[no-any-return]
 
-    for module in (deploy, logs, cancel, rollback, deployments, show, login):
+    return add
+
+
+def add_client_commands(commands: Any) -> None:
+    """Register the client commands on `commands` (the `add_subparsers()` action of the
+    `berth` parser): deploy, logs, cancel, rollback, deployments, show, services, servers,
+    tokens, service delete and login."""
+    from berth.client.commands import (
+        cancel,
+        deploy,
+        deployments,
+        login,
+        logs,
+        rollback,
+        servers_list,
+        service_delete,
+        services_list,
+        show,
+        tokens,
+    )
+
+    add = _client_adder(commands)
+    for module in (deploy, logs, cancel, rollback, deployments, show, services_list, servers_list, tokens,
+                   login):  # fmt: skip
         module.register(add)
+    service = add("service", help="manage one service (delete)")
+    service_commands = service.add_subparsers(dest="service_command", required=True)
+    service_delete.register(_client_adder(service_commands))
+
+
+def add_token_client_commands(token_commands: Any) -> None:
+    """`berth token revoke`, beside the server-side `berth token create`."""
+    from berth.client.commands import tokens
+
+    tokens.register_revoke(_client_adder(token_commands))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from types import TracebackType
 from typing import Any
 
@@ -38,8 +39,11 @@ class Api:
     ) -> None:
         await self._http.aclose()
 
-    async def execute(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The `data` of a successful result; raises a ClientError otherwise."""
+    async def execute(
+        self, document: str, variables: dict[str, Any] | None = None, required: Collection[str] = ()
+    ) -> dict[str, Any]:
+        """The `data` of a successful result; raises a ClientError otherwise (also for a
+        FORBIDDEN nested field whose path is in `required`, see `raise_for_errors`)."""
         url = self.config.url
         try:
             response = await self._http.post(
@@ -60,7 +64,7 @@ class Api:
         errors = body.get("errors") or []
         if response.status_code >= 400 and not errors:
             raise ServerProblem(f"server error at {url} (HTTP {response.status_code})")
-        raise_for_errors(errors, url)
+        raise_for_errors(errors, url, required)
         data = body.get("data")
         if not isinstance(data, dict):
             raise ServerProblem(f"{url} returned no data (HTTP {response.status_code})")

@@ -4,9 +4,9 @@ Exit codes are the CLI's contract with scripts and agents:
 
 | code | meaning |
 | --- | --- |
-| 0 | done (a followed deployment SUCCEEDED) |
+| 0 | done (a followed deployment SUCCEEDED; `berth cancel`: it ended CANCELED) |
 | 1 | the followed deployment FAILED |
-| 2 | the followed deployment was CANCELED |
+| 2 | the deployment `deploy` or `rollback` followed was CANCELED |
 | 3 | usage, credential, scope or input error: nothing was done |
 | 4 | the followed deployment was SKIPPED (superseded by a newer one) |
 | 5 | the server is unreachable or answered with a server error |

@@ -41,6 +41,15 @@ def between(start: Any, end: Any = None) -> float | None:
     return (finished - begun).total_seconds() if finished else None
 
 
+def deployment_took(record: dict[str, Any]) -> str:
+    """How long a deployment ran: from `startedAt` (a runner began it) to `concludedAt`, or
+    to now while it runs; "" when it never started (concluded or still waiting in the queue).
+    The one definition behind `berth deployments` TOOK and `berth show`'s "took"."""
+    if not record.get("startedAt"):
+        return ""
+    return duration(between(record["startedAt"], record.get("concludedAt")))
+
+
 def short_time(value: Any) -> str:
     moment = parse_time(value)
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "-"

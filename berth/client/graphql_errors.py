@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from berth.client.errors import AuthProblem, ClientError, InputProblem, ServerProblem
@@ -12,6 +12,11 @@ LOGIN_HINT = "set BERTH_TOKEN or run `berth login`"
 
 def path_of(error: Mapping[str, Any]) -> str:
     return ".".join(str(part) for part in error.get("path") or [])
+
+
+def _field_path(error: Mapping[str, Any]) -> str:
+    """The error's path without list indexes: `deployments.nodes.3.logs` → `deployments.nodes.logs`."""
+    return ".".join(str(part) for part in error.get("path") or [] if not isinstance(part, int))
 
 
 def code_of(error: Mapping[str, Any]) -> str | None:
@@ -45,15 +50,18 @@ def to_client_error(error: Mapping[str, Any], url: str) -> ClientError:
     return InputProblem(f"{where}: {message}" if error.get("path") else message)
 
 
-def raise_for_errors(errors: Sequence[Mapping[str, Any]], url: str) -> None:
+def raise_for_errors(errors: Sequence[Mapping[str, Any]], url: str, required: Collection[str] = ()) -> None:
     """Raise for the errors that leave the result unusable.
 
     An error below a root field on a nullable edge into a type with other scopes (e.g.
     `deployment.service` without service:read) costs that edge only (CONTRACT §2): the
-    rest of the record is still good, so a nested FORBIDDEN is tolerated.
+    rest of the record is still good, so a nested FORBIDDEN is tolerated — unless its
+    path is one of `required` (e.g. `deployment.logs` for `berth logs`), without which
+    the command has nothing to show.
     """
     for error in errors:
-        if code_of(error) == "FORBIDDEN" and len(error.get("path") or []) > 1:
+        nested = len(error.get("path") or []) > 1
+        if code_of(error) == "FORBIDDEN" and nested and _field_path(error) not in required:
             continue
         raise to_client_error(error, url)
 

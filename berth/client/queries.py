@@ -49,8 +49,10 @@ query DeploymentViews($id: ID!) { deployment(id: $id) { ...Record ...Views } }
 """
 )
 
-STATUS = """
-query Status($id: ID!) { deployment(id: $id) { id status conclusion } }
+# `berth logs` asks for one line first: a credential without logs:read is told so (exit 3)
+# before anything is printed or a WebSocket is opened.
+LOGS_ACCESS = """
+query LogsAccess($id: ID!) { deployment(id: $id) { id status logs(first: 1) { edges { cursor } } } }
 """
 
 ARTIFACT = """
@@ -161,5 +163,46 @@ subscription Events($deploymentId: ID!, $afterSeq: Int) {
 LOGS = """
 subscription Logs($deploymentId: ID!, $afterSeq: Int) {
   deploymentLogs(deploymentId: $deploymentId, afterSeq: $afterSeq) { seq timestamp stream step text }
+}
+"""
+
+SERVICE_LIST = """
+query ServiceList($includeDeleted: Boolean!) {
+  projects {
+    id name
+    services(includeDeleted: $includeDeleted) {
+      id name sourceType deletedAt
+      environment { id name }
+      server { id name }
+      latestDeployment { id number status conclusion createdAt }
+    }
+  }
+}
+"""
+
+SERVER_LIST = """
+query ServerList {
+  servers { id name dockerHost reachable lastCheckedAt dockerVersion maxConcurrentDeployments maxQueuedDeployments }
+}
+"""
+
+TOKEN_LIST = """
+query TokenList {
+  apiTokens { id name prefix role scopes projectIds createdAt expiresAt lastUsedAt revokedAt createdBy }
+}
+"""
+
+REVOKE_TOKEN = """
+mutation RevokeToken($id: ID!) {
+  revokeApiToken(id: $id) { apiToken { id name prefix role revokedAt } errors { code message field } }
+}
+"""
+
+DELETE_SERVICE = """
+mutation DeleteService($input: DeleteServiceInput!) {
+  deleteService(input: $input) {
+    service { id name deletedAt project { id name } environment { id name } server { id name } }
+    errors { code message field }
+  }
 }
 """

@@ -36,6 +36,7 @@ from berth.domain.grammars import tag_problem
 from berth.domain.limits import MAX_REASON
 from berth.domain.privilege import frozen_input_violations
 from berth.domain.queries import get_visible
+from berth.domain.service_deletion import refuse_if_deleted, service_label
 from berth.domain.specs import StartSpec
 from berth.domain.validation import git_ref_problem
 from berth.domain.views import Overrides, Target, start_record
@@ -137,6 +138,9 @@ async def _insert(principal: Principal, queued: QueueRequest, hashed: str | None
             )
         environment = await Environment.filter(id=service.environment_id).using_db(conn).get()  # type: ignore[attr-defined]
         project = await Project.filter(id=service.project_id).using_db(conn).get()  # type: ignore[attr-defined]
+        # Under the service row's lock (taken by the number bump): a deleteService that
+        # committed first is seen here, and one that comes later waits for this transaction.
+        refuse_if_deleted(service, f"{project.name}/{environment.name}/{service.name}")
         target = Target(service=service, server=server, environment=environment, project=project)
         fields = queued.build(target)
         deployment = await create_deployment(
@@ -217,6 +221,7 @@ async def start_deployment(principal: Principal, spec: StartSpec) -> Deployment:
     service = await get_visible(principal, Service, spec.service_id)
     if service is None:
         raise not_found("service", ["input", "serviceId"])
+    refuse_if_deleted(service, await service_label(service))
     errors = ErrorList()
     _check_overrides(service, spec, errors)
     check_reason_and_key(errors, spec.reason, spec.idempotency_key)

@@ -20,6 +20,7 @@ from berth.domain.errors import (
 from berth.domain.limits import MAX_ENVIRONMENTS
 from berth.domain.queries import get_visible
 from berth.domain.secrets import encrypt_optional, stored_env
+from berth.domain.service_deletion import refuse_if_deleted, service_label
 from berth.domain.specs import ProjectSpec, ServerSpec, ServiceSpec, ServiceUpdateSpec, SourceSpec
 from berth.domain.validation import (
     health_check_fields,
@@ -172,7 +173,15 @@ async def create_service(principal: Principal, spec: ServiceSpec) -> Service:
     try:
         async with in_transaction(CONNECTION) as conn:
             environment = await _environment_for_service(conn, project, spec.environment)
-            if await Service.filter(environment_id=environment.id, name=spec.name).using_db(conn).exists():
+            existing = await Service.filter(environment_id=environment.id, name=spec.name).using_db(conn).first()
+            if existing is not None and existing.deleted_at is not None:
+                # The name stays taken: the deleted service's deployment records keep it.
+                raise _conflict(
+                    f"a deleted service named {spec.name} exists in {spec.environment} (its deployment "
+                    "records keep the name); choose another name",
+                    [*INPUT, "name"],
+                )
+            if existing is not None:
                 raise conflict
             return await Service.create(
                 using_db=conn,
@@ -194,6 +203,8 @@ async def update_service(principal: Principal, spec: ServiceUpdateSpec) -> Servi
     service = await get_visible(principal, Service, spec.service_id)
     if service is None:
         raise not_found("service", [*INPUT, "serviceId"])
+    label = await service_label(service)
+    refuse_if_deleted(service, label)
     server = await Server.get(id=service.server_id)  # type: ignore[attr-defined]
     settings = get_settings()
     errors = ErrorList()
@@ -213,6 +224,7 @@ async def update_service(principal: Principal, spec: ServiceUpdateSpec) -> Servi
         # The row lock orders this update against deployments being created from the service,
         # so a deployment's declared config is the service either before or after it.
         locked = await Service.filter(id=service.id).select_for_update(no_key=True).using_db(conn).get()
+        refuse_if_deleted(locked, label)  # deleted meanwhile
         for name, value in changes.items():
             setattr(locked, name, value)
         if changes:

@@ -1,4 +1,5 @@
-"""Reads: visibility (who may see which project, service, deployment, token: only here),
+"""Reads: visibility (who may see which project, service, deployment: only here; which API
+tokens a principal manages is the role rule of `berth.auth.scopes.may_manage_token`),
 deployment lists with keyset pagination, queue positions, log pages.
 
 Every list is a fixed number of SQL statements whatever the page size (a count, the page,
@@ -23,7 +24,7 @@ from tortoise.queryset import QuerySet
 from berth.auth.principal import Principal
 from berth.domain.errors import ErrorList, FieldPath, UserErrorCode, UserFacingError
 from berth.domain.specs import DeploymentFilterSpec
-from berth.models import ApiToken, Deployment, LogLine, Project, Server
+from berth.models import Deployment, LogLine, Project, Server
 from berth.models.enums import DeploymentConclusion, DeploymentStatus, DeploymentTrigger
 from berth.models.sql import fetch_rows
 
@@ -76,24 +77,6 @@ async def all_servers() -> list[Server]:
     return list(await Server.all().order_by("id"))
 
 
-def api_token_visible(principal: Principal, row: ApiToken) -> bool:
-    """API tokens belong to no project row, so `get_visible` cannot judge them: a caller
-    limited to projects sees only tokens limited to some of those projects (the tokens it
-    could have made itself); an unlimited one sees them all."""
-    if not principal.is_project_limited:
-        return True
-    token_projects = {int(p) for p in row.project_ids or []}
-    return bool(token_projects) and token_projects <= principal.project_ids
-
-
-async def get_visible_api_token(principal: Principal, pk: int) -> ApiToken | None:
-    row = await ApiToken.get_or_none(id=pk)
-    return row if row is not None and api_token_visible(principal, row) else None
-
-
-async def visible_api_tokens(principal: Principal) -> list[ApiToken]:
-    """The API tokens the caller may see, by id."""
-    return [row for row in await ApiToken.all().order_by("id") if api_token_visible(principal, row)]
 
 
 # ---------------------------------------------------------------- cursors

@@ -12,6 +12,7 @@ from berth.domain import idempotency
 from berth.domain.deployments import QueueRequest, check_privilege, check_reason_and_key, enqueue
 from berth.domain.errors import ErrorList, UserErrorCode, UserFacingError, not_found
 from berth.domain.queries import get_visible
+from berth.domain.service_deletion import refuse_if_deleted, service_label
 from berth.domain.specs import RollbackSpec
 from berth.domain.views import Target, artifact_identity, declared_config_view, server_view
 from berth.models import Deployment, Service
@@ -89,6 +90,7 @@ async def rollback_deployment(principal: Principal, spec: RollbackSpec) -> Deplo
     service = await get_visible(principal, Service, spec.service_id)
     if service is None:
         raise not_found("service", ["input", "serviceId"])
+    refuse_if_deleted(service, await service_label(service))
     errors = ErrorList()
     check_reason_and_key(errors, spec.reason, spec.idempotency_key)
     errors.raise_if_any()

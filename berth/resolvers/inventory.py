@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from berth.domain.queries import all_servers, get_visible, visible_api_tokens, visible_projects
+from berth.auth.api_tokens import manageable_tokens
+from berth.domain.queries import all_servers, get_visible, visible_projects
 from berth.models import Service as ServiceRow
 from berth.resolvers.common import principal_of
 from berth.schema.ids import pk_of
@@ -27,4 +28,4 @@ async def resolve_service(info: strawberry.Info, id: strawberry.ID) -> Service |
 
 
 async def resolve_api_tokens(info: strawberry.Info) -> list[ApiToken]:
-    return [ApiToken.of(row) for row in await visible_api_tokens(principal_of(info))]
+    return [ApiToken.of(row) for row in await manageable_tokens(principal_of(info))]

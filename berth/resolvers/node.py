@@ -6,7 +6,8 @@ from typing import Any
 
 import strawberry
 
-from berth.domain.queries import get_visible, get_visible_api_token
+from berth.auth.api_tokens import get_manageable_token
+from berth.domain.queries import get_visible
 from berth.models import ApiToken as ApiTokenRow
 from berth.models import Deployment as DeploymentRow
 from berth.models import Environment as EnvironmentRow
@@ -42,7 +43,7 @@ async def resolve_node(info: strawberry.Info, id: strawberry.ID) -> Node | None:
         raise denial
     model, gql_type = NODE_TYPES[type_name]
     if model is ApiTokenRow:
-        row = await get_visible_api_token(principal_of(info), pk)
+        row = await get_manageable_token(principal_of(info), pk)
     else:
         row = await get_visible(principal_of(info), model, pk)
     return gql_type.of(row) if row is not None else None  # type: ignore[no-any-return]

@@ -238,11 +238,12 @@ class ComposeProject:
     files: file name -> rendered content, passed with `-f` in order; written to a
     private temp dir for each command. project_dir: base for relative paths such as
     `build:` contexts (the clone), else the temp dir. env: variables for interpolation,
-    given through the child's environment only (they may be secrets).
+    given through the child's environment only (they may be secrets). Neither is in the
+    repr: Berth's own file carries the service's env as the containers' environment.
     """
 
     name: str
-    files: Mapping[str, str]
+    files: Mapping[str, str] = field(repr=False)
     profiles: Sequence[str] = ()
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     project_dir: Path | None = None

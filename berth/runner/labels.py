@@ -58,5 +58,10 @@ def service_filter(service_id: int, environment_id: int) -> dict[str, str]:
     return _scoped({SERVICE: str(service_id), ENVIRONMENT: str(environment_id)})
 
 
+def service_only_filter(service_id: int) -> dict[str, str]:
+    """Everything of one service, whichever environment or deployment (deleteService)."""
+    return _scoped({SERVICE: str(service_id)})
+
+
 def deployment_filter(deployment_id: int) -> dict[str, str]:
     return _scoped({DEPLOYMENT: str(deployment_id)})

@@ -39,6 +39,7 @@ from berth.models.enums import DeploymentConclusion, DriftStatus, SourceType
 from berth.models.lifecycle import RUNNING_STATUSES, now
 from berth.runner.docker_api import COMPOSE_SERVICE_LABEL, ContainerInfo, DockerApi
 from berth.runner.labels import DEPLOYMENT, service_filter
+from berth.runner.service_removal import pending_removals, record_removed, remove_service
 from berth.settings import Settings
 
 log = logging.getLogger("berth.observer")
@@ -247,7 +248,9 @@ class Observer:
             async with semaphore:
                 if claim and not await self._claim_server(server):
                     return []
-                return await self.observe_server(server, skip_busy=True)
+                observations = await self.observe_server(server, skip_busy=True)
+                await self.remove_deleted_services(server)
+                return observations
 
         results = await asyncio.gather(*(one(server) for server in servers))
         self.last_pass = now()
@@ -256,7 +259,7 @@ class Observer:
     async def observe_service(self, service_id: int) -> Observation | None:
         """Observe one service now (after a deployment of it); None when there is nothing to say."""
         service = await Service.get_or_none(id=service_id)
-        if service is None:
+        if service is None or service.deleted_at is not None:
             return None
         server = await Server.get(id=service.server_id)  # type: ignore[attr-defined]
         observations = await self.observe_server(server, services=[service], skip_busy=False)
@@ -265,7 +268,7 @@ class Observer:
     async def observe_server(self, server: Server, *, services: Sequence[Service] | None = None,
                              skip_busy: bool = True) -> list[Observation]:
         if services is None:
-            services = await Service.filter(server_id=server.id).order_by("id")
+            services = await Service.filter(server_id=server.id, deleted_at__isnull=True).order_by("id")
         busy: set[int] = set()
         if skip_busy and services:
             busy = set(await Deployment.filter(
@@ -303,6 +306,31 @@ class Observer:
         finally:
             with contextlib.suppress(Exception):
                 await engine.close()
+
+    async def remove_deleted_services(self, server: Server) -> int:
+        """Remove what deleted services of the server still run; returns how many are now gone.
+        Whatever is left (server unreachable, a volume in use) is retried on the next pass."""
+        pending = await pending_removals(server.id)
+        if not pending:
+            return 0
+        finished = 0
+        try:
+            engine = await self._engine_factory(server)
+        except Exception as error:
+            log.info("observer: server %s unreachable for deleted services: %s", server.name, error)
+            return 0
+        try:
+            for service in pending:
+                removal = await asyncio.wait_for(remove_service(engine, service), timeout=SERVER_TIMEOUT_SECONDS)
+                if removal.done:
+                    await record_removed(service)
+                    finished += 1
+        except Exception as error:
+            log.info("observer: removing deleted services on %s: %s", server.name, error)
+        finally:
+            with contextlib.suppress(Exception):
+                await engine.close()
+        return finished
 
     async def _claim_server(self, server: Server) -> bool:
         moment = now()

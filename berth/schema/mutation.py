@@ -10,6 +10,7 @@ from berth.resolvers.mutations import (
     create_project,
     create_server,
     create_service,
+    delete_service,
     revoke_api_token,
     rollback_deployment,
     start_deployment,
@@ -62,6 +63,17 @@ class Mutation:
         self, info: strawberry.Info, input: i.UpdateServiceInput
     ) -> i.ServicePayload | None:
         return await update_service.resolve(info, input)
+
+    @strawberry.mutation(
+        directives=requires("service:write"),
+        description="Stop and remove what the service runs on its server (the runner does it shortly after) "
+        "and keep its deployment records, read-only. Refused (CONFLICT) while a deployment of it is queued "
+        "or running.",
+    )
+    async def delete_service(
+        self, info: strawberry.Info, input: i.DeleteServiceInput
+    ) -> i.ServicePayload | None:
+        return await delete_service.resolve(info, input)
 
     @strawberry.mutation(directives=requires("tokens:manage"))
     async def create_api_token(

@@ -78,7 +78,7 @@ def test_following_a_deployment_canceled_elsewhere_exits_2(queue_cli: Cli) -> No
     deployment_id = queue_cli.json("deployments", "--service", "web", "--status", "queued")[0]["id"]
 
     canceled = queue_cli.run("cancel", deployment_id, "--reason", "changed my mind")
-    assert canceled.code == 2, canceled
+    assert canceled.code == 0, canceled  # the cancel did what was asked; the follower's 2 says so
     assert "deployment #2 CANCELED" in canceled.stdout and "changed my mind" in canceled.stdout
 
     result = follower.finish()

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from berth.client import config
-from berth.client.commands.deploy import default_name, health_input
+from berth.client.commands.deploy import default_name
 from berth.client.commands.deployments import status_filter
 from berth.client.errors import AuthProblem, InputProblem, UsageProblem
 from berth.client.graphql_errors import raise_for_errors, raise_for_user_errors
+from berth.client.health_flags import http_check
 from berth.client.progress import Progress, summary
 from berth.client.table import side_by_side
 
@@ -28,7 +29,7 @@ def test_default_service_names() -> None:
     assert default_name(args(compose="/srv/Blog/compose.yaml")) == "blog"
     with pytest.raises(UsageProblem):
         default_name(args(image="___"))
-    assert health_input("8080") == {"kind": "HTTP", "port": 8080, "path": "/"}
+    assert http_check("8080") == {"kind": "HTTP", "port": 8080, "path": "/"}
 
 
 def test_status_filter_splits_statuses_and_conclusions() -> None:

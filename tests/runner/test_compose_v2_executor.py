@@ -21,6 +21,7 @@ from tests.runner.test_executor_compose import (
     INLINE_STEPS,
     SECRET,
     a_broken_version_rolls_back_to,
+    assert_the_services_env_reaches_the_containers,
     inline,
 )
 from tests.runner.test_executor_image import assert_succeeded
@@ -81,3 +82,10 @@ async def test_inline_compose_with_compose_v2_deploys_and_rolls_back(
     rollback = [line.text for line in await harness.logs(failed.id) if line.step == StepKind.HEALTH
                 and line.stream == LogStream.SYSTEM and f" -p {project} " in line.text]
     assert rollback == [f"docker compose -p {project} up -d --remove-orphans"]
+
+
+@postgres_only
+async def test_the_services_env_reaches_the_containers_with_compose_v2(
+    compose_v2: None, harness: Harness, busybox_image: BusyboxImage
+) -> None:
+    await assert_the_services_env_reaches_the_containers(harness, busybox_image)

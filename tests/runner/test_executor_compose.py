@@ -135,3 +135,37 @@ async def test_compose_smoke_on_sqlite(harness: Harness, busybox_image: BusyboxI
     deployment = await harness.deploy(service)
     assert_succeeded(deployment)
     assert harness.serving(service) == busybox_image.page("v1")
+
+
+ENV_COMPOSE = """\
+services:
+  web:
+    image: {image}
+    environment:
+      MODE: from-the-file
+      KEPT: file-only
+      TOKEN: "${{API_TOKEN}}"
+"""
+
+
+async def assert_the_services_env_reaches_the_containers(harness: Harness, busybox_image: BusyboxImage) -> None:
+    """`--env`/secrets of a COMPOSE service are its containers' environment, Berth's values over
+    the file's for the same key, `$` literal; interpolation still sees them; no value stored."""
+    content = ENV_COMPOSE.format(image=busybox_image.ref("v1"))
+    env = [EnvVarSpec(key="MODE", value="from-berth"), EnvVarSpec(key="PLAIN", value="plain value"),
+           EnvVarSpec(key="DOLLAR", value="a$b${c}"),
+           EnvVarSpec(key="API_TOKEN", value=SECRET, secret=True)]
+    service = await harness.service(SourceSpec(type="COMPOSE", compose_content=content), env=env)
+    deployment = await harness.deploy(service)
+    assert_succeeded(deployment)
+    [container] = harness.containers(service)
+    seen = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
+    assert seen["MODE"] == "from-berth" and seen["PLAIN"] == "plain value" and seen["DOLLAR"] == "a$b${c}"
+    assert seen["API_TOKEN"] == SECRET and seen["TOKEN"] == SECRET and seen["KEPT"] == "file-only"
+    assert SECRET not in repr(deployment.frozen_input)
+    assert not any(SECRET in line.text for line in await harness.logs(deployment.id))
+
+
+@sqlite_only
+async def test_the_services_env_reaches_the_compose_containers(harness: Harness, busybox_image: BusyboxImage) -> None:
+    await assert_the_services_env_reaches_the_containers(harness, busybox_image)

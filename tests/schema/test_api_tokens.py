@@ -283,3 +283,47 @@ def test_jwt_without_role_or_scope_has_no_scopes(claims: dict[str, Any], stack: 
     assert result.data["servers"] is None
     assert result.errors[0]["extensions"]["code"] == "FORBIDDEN"
 
+
+NODE = "query($id: ID!) { node(id: $id) { ... on ApiToken { id role } } }"
+
+
+async def test_a_principal_manages_only_tokens_of_roles_at_or_below_its_own(orm: Stack) -> None:
+    """An admin neither lists, looks up, revokes nor creates owner tokens; an owner does all four."""
+    owner_secret = await mint(None, role=Role.OWNER, name=unique("owner"))
+    owner_row = await ApiToken.get(prefix=owner_secret[:14])
+    admin_secret = await mint(None, role=Role.ADMIN, name=unique("admin"))
+    agent_secret = await mint(None, role=Role.AGENT, name=unique("agent"))
+    agent_row = await ApiToken.get(prefix=agent_secret[:14])
+    owner_id, agent_id = gid("ApiToken", owner_row.id), gid("ApiToken", agent_row.id)
+
+    admin = orm.client(admin_secret)
+    owner = orm.client(owner_secret)
+    try:
+        listed = await asyncio.to_thread(admin.execute, LIST)
+        ids = {t["id"] for t in listed.data["apiTokens"]}
+        assert agent_id in ids and owner_id not in ids
+        assert all(t["role"] != "OWNER" for t in listed.data["apiTokens"])
+        looked_up = await asyncio.to_thread(admin.execute, NODE, {"id": owner_id})
+        assert looked_up.data["node"] is None
+        refused = await asyncio.to_thread(admin.execute, REVOKE, {"id": owner_id})
+        assert refused.data["revokeApiToken"] == {"apiToken": None, "errors": [{"code": "NOT_FOUND"}]}
+        assert (await ApiToken.get(id=owner_row.id)).revoked_at is None
+        created = await asyncio.to_thread(
+            admin.execute, CREATE, {"input": {"name": unique("up"), "role": "OWNER"}}
+        )
+        assert created.data["createApiToken"]["errors"][0]["field"] == ["input", "role"]
+
+        # Below its own role the admin manages: the agent token is visible and revocable.
+        assert (await asyncio.to_thread(admin.execute, NODE, {"id": agent_id})).data["node"]["id"] == agent_id
+        revoked = await asyncio.to_thread(admin.execute, REVOKE, {"id": agent_id})
+        assert revoked.data["revokeApiToken"]["errors"] == []
+
+        # The owner sees and manages the owner token.
+        by_owner = await asyncio.to_thread(owner.execute, LIST)
+        assert owner_id in {t["id"] for t in by_owner.data["apiTokens"]}
+        assert (await asyncio.to_thread(owner.execute, NODE, {"id": owner_id})).data["node"][
+            "role"
+        ] == "OWNER"
+    finally:
+        admin.close()
+        owner.close()

@@ -74,6 +74,12 @@ async def update_service_input(world: World) -> dict[str, Any]:
     return {"input": {"serviceId": gid("Service", service.id), "source": {"type": "IMAGE", "image": "nginx:1.27"}}}
 
 
+async def delete_service_input(world: World) -> dict[str, Any]:
+    server = await Server.get(id=world.server)
+    _project, _environment, service = await make_project_service(server)
+    return {"input": {"serviceId": gid("Service", service.id)}}
+
+
 async def create_token_input(world: World) -> dict[str, Any]:
     return {"input": {"name": unique("tok"), "role": "VIEWER"}}
 
@@ -93,6 +99,7 @@ VALID_INPUTS: dict[str, Inputs] = {
     "createProject": create_project_input,
     "createService": create_service_input,
     "updateService": update_service_input,
+    "deleteService": delete_service_input,
     "createApiToken": create_token_input,
     "revokeApiToken": revoke_token_input,
 }

@@ -277,6 +277,7 @@ def refused_inputs(world: World) -> dict[str, dict[str, Any]]:
             }
         },
         "updateService": {"input": {"serviceId": missing_service}},
+        "deleteService": {"input": {"serviceId": missing_service}},
         "createApiToken": {"input": {"name": "", "role": "VIEWER"}},
         "revokeApiToken": {"id": gid("ApiToken", MISSING_PK)},
     }

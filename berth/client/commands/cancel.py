@@ -16,7 +16,8 @@ def register(add: AddParser) -> None:
         "cancel",
         help="cancel a queued or running deployment",
         description="A queued deployment is canceled at once; a running one stops within seconds. "
-        "Follows it until it has concluded: exit 2 when it ended CANCELED (0/1 if it concluded otherwise).",
+        "Follows it until it has concluded: exit 0 when it ended CANCELED; when the cancel came too late "
+        "the exit code says how it concluded instead (1 FAILED, 4 SKIPPED).",
     )
     parser.add_argument("id", metavar="ID", help="deployment id")
     parser.add_argument("--reason", help="why (stored with the deployment)")
@@ -36,4 +37,4 @@ async def cancel(args: argparse.Namespace) -> int:
                 )
                 say(f"deployment #{record['number']} ({record['id']}): {state}")
             return EXIT_OK
-        return await after_queueing(api, record, args)
+        return await after_queueing(api, record, args, canceling=True)

@@ -34,8 +34,13 @@ def add_follow_flags(parser: argparse.ArgumentParser, detach_help: str) -> None:
     )
 
 
-async def after_queueing(api: Api, record: dict[str, Any], args: argparse.Namespace) -> int:
-    """--detach: report and return; otherwise follow to the conclusion and exit by it."""
+async def after_queueing(
+    api: Api, record: dict[str, Any], args: argparse.Namespace, canceling: bool = False
+) -> int:
+    """--detach: report and return; otherwise follow to the conclusion and exit by it.
+
+    `canceling` (berth cancel): ending CANCELED is what was asked for, so it exits 0; exit 2
+    means "the deployment you followed was canceled" only for deploy and rollback."""
     if args.detach:
         if args.json:
             print_json(record)
@@ -53,4 +58,6 @@ async def after_queueing(api: Api, record: dict[str, Any], args: argparse.Namesp
         return EXIT_INTERRUPTED
     if args.json:
         print_json(final)
+    if canceling and final.get("conclusion") == "CANCELED":
+        return EXIT_OK
     return exit_code(final)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from berth.client import queries
+from berth.client import health_flags, queries
 from berth.client.api import Api
 from berth.client.commands.common import AddParser, add_follow_flags, after_queueing
 from berth.client.errors import UsageProblem
@@ -49,14 +49,14 @@ FLAGS = {
     "input.source.ports": "--port",
     "input.source.volumes": "--volume",
     "input.env": "--env",
-    "input.healthCheck": "--health-http",
+    **health_flags.FLAGS,
 }
 DEFINITION_FLAGS = (
     "port",
     "volume",
     "env",
     "secret",
-    "health_http",
+    *health_flags.DEST,
     "dockerfile",
     "branch",
     "profile",
@@ -112,12 +112,12 @@ def register(add: AddParser) -> None:
         metavar="KEY=VALUE",
         help="secret environment variable, stored encrypted (repeatable)",
     )
-    definition.add_argument(
-        "--health-http", metavar="PORT:PATH", help="HTTP health check, e.g. 8080:/healthz"
-    )
     definition.add_argument("--dockerfile", metavar="PATH", help="Dockerfile path in the repository")
     definition.add_argument("--branch", help="the repository branch the service tracks")
     definition.add_argument("--profile", action="append", metavar="NAME", help="compose profile (repeatable)")
+    health_flags.add_flags(
+        parser.add_argument_group("health check and rollback (with --image, --compose or --repo)")
+    )
     add_follow_flags(parser, detach_help="return right after queueing")
     parser.set_defaults(handler=lambda args, settings: run(lambda: deploy(args)))
 
@@ -135,6 +135,8 @@ async def deploy(args: argparse.Namespace) -> int:
     definition = None
     if args.service:
         extra = [f"--{flag.replace('_', '-')}" for flag in DEFINITION_FLAGS if getattr(args, flag)]
+        if args.auto_rollback is not None:
+            extra.append("--auto-rollback" if args.auto_rollback else "--no-auto-rollback")
         if extra:
             raise UsageProblem(f"{', '.join(extra)} only apply with --image, --compose or --repo")
     else:
@@ -167,6 +169,7 @@ class Definition:
     source: dict[str, Any]
     env: list[dict[str, Any]] | None
     health_check: dict[str, Any] | None
+    auto_rollback: bool | None  # None: as it is (true for a new service)
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> Definition:
@@ -176,7 +179,8 @@ class Definition:
             environment=args.environment or DEFAULT_ENVIRONMENT,
             source=source_input(args),
             env=env_input(args),
-            health_check=health_input(args.health_http),
+            health_check=health_flags.health_check_input(args),
+            auto_rollback=args.auto_rollback,
         )
 
 
@@ -195,6 +199,8 @@ async def upsert_service(api: Api, definition: Definition, args: argparse.Namesp
             update["env"] = definition.env
         if definition.health_check is not None:
             update["healthCheck"] = definition.health_check
+        if definition.auto_rollback is not None:
+            update["autoRollback"] = definition.auto_rollback
         data = await api.execute(queries.UPDATE_SERVICE, {"input": update})
         payload, verb = data["updateService"], "updated"
     else:
@@ -208,6 +214,7 @@ async def upsert_service(api: Api, definition: Definition, args: argparse.Namesp
             "source": definition.source,
             "env": definition.env,
             "healthCheck": definition.health_check,
+            "autoRollback": definition.auto_rollback,
         }
         data = await api.execute(queries.CREATE_SERVICE, {"input": create})
         payload, verb = data["createService"], "created"
@@ -270,18 +277,6 @@ def env_input(args: argparse.Namespace) -> list[dict[str, Any]] | None:
                 raise UsageProblem(f"{flag}: expected KEY=VALUE, got {value!r}")
             items.append({"key": key, "value": text, "secret": secret})
     return items
-
-
-def health_input(value: str | None) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    port, _, path = value.partition(":")
-    if not port.isdigit():
-        raise UsageProblem(f"--health-http: expected PORT:PATH (e.g. 8080:/healthz), got {value!r}")
-    path = path or "/"
-    if not path.startswith("/"):
-        raise UsageProblem(f"--health-http: the path must start with '/', got {path!r}")
-    return {"kind": "HTTP", "port": int(port), "path": path}
 
 
 def default_name(args: argparse.Namespace) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from berth.client import queries
 from berth.client.commands.common import AddParser
 from berth.client.errors import EXIT_OK, UsageProblem
-from berth.client.format import between, duration, scope_label, short_time
+from berth.client.format import deployment_took, scope_label, short_time
 from berth.client.runtime import api as make_api
 from berth.client.runtime import print_json, run, say
 from berth.client.services import resolve_service
@@ -100,7 +100,6 @@ async def deployments(args: argparse.Namespace) -> int:
 def row(record: dict[str, Any]) -> list[str]:
     status = str(record.get("conclusion") or record["status"])
     actor = record.get("actor") or {}
-    took = duration(between(record.get("startedAt") or record.get("createdAt"), record.get("concludedAt")))
     return [
         str(record["id"]),
         str(record["number"]),
@@ -109,7 +108,7 @@ def row(record: dict[str, Any]) -> list[str]:
         str(record.get("trigger") or ""),
         str(actor.get("tokenName") or actor.get("email") or actor.get("subject") or ""),
         short_time(record.get("createdAt")),
-        took if record.get("concludedAt") or record.get("startedAt") else "",
+        deployment_took(record),
         source_summary(record.get("input") or {}),
     ]
 

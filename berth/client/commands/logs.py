@@ -17,7 +17,6 @@ from berth.client import queries
 from berth.client.api import Api
 from berth.client.commands.common import AddParser
 from berth.client.errors import EXIT_OK, InputProblem
-from berth.client.follow import fetch_deployment
 from berth.client.format import short_time
 from berth.client.runtime import api as make_api
 from berth.client.runtime import run
@@ -48,7 +47,7 @@ async def logs(args: argparse.Namespace) -> int:
         sys.stdout.flush()
 
     async with make_api() as api:
-        await fetch_deployment(api, args.id, queries.STATUS)  # a clear error before any WebSocket
+        await check_access(api, args.id)  # a clear error before any WebSocket
         if args.follow:
             stream = SeqStream(
                 api.config, queries.LOGS, "deploymentLogs", {"deploymentId": args.id},
@@ -62,6 +61,17 @@ async def logs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+LOGS_FIELD = "deployment.logs"
+
+
+async def check_access(api: Api, deployment_id: str) -> None:
+    """The deployment exists for this credential and its logs may be read (else exit 3,
+    naming the missing scope): both `logs` and `logs -f` would otherwise print nothing."""
+    data = await api.execute(queries.LOGS_ACCESS, {"id": deployment_id}, required=(LOGS_FIELD,))
+    if not isinstance(data.get("deployment"), dict):
+        raise InputProblem(f"no deployment with id {deployment_id!r}")
+
+
 def _notice(text: str) -> None:
     sys.stderr.write(f"berth: {text}\n")
     sys.stderr.flush()
@@ -70,7 +80,9 @@ def _notice(text: str) -> None:
 async def pages(api: Api, deployment_id: str, after_seq: int) -> AsyncIterator[dict[str, Any]]:
     cursor: str | None = None
     while True:
-        data = await api.execute(queries.LOGS_PAGE, {"id": deployment_id, "first": PAGE, "after": cursor})
+        data = await api.execute(
+            queries.LOGS_PAGE, {"id": deployment_id, "first": PAGE, "after": cursor}, required=(LOGS_FIELD,)
+        )
         deployment = data.get("deployment")
         if not isinstance(deployment, dict):
             raise InputProblem(f"no deployment with id {deployment_id!r}")

@@ -13,7 +13,7 @@ from berth.client import queries
 from berth.client.commands.common import AddParser
 from berth.client.errors import EXIT_OK, UsageProblem
 from berth.client.follow import fetch_deployment
-from berth.client.format import between, duration, scope_label, short_time
+from berth.client.format import between, deployment_took, duration, scope_label, short_time
 from berth.client.runtime import api as make_api
 from berth.client.runtime import print_json, run, say
 from berth.client.table import side_by_side, table
@@ -65,10 +65,12 @@ def describe(record: dict[str, Any]) -> str:
         ("server", (record.get("server") or {}).get("name") or "?"),
         ("trigger", f"{record.get('trigger')} by {who} ({actor.get('role') or '-'}, {actor.get('tokenKind')})"),
         ("created", short_time(record.get("createdAt"))),
-        ("concluded", short_time(record.get("concludedAt"))
-         + (f" (took {duration(between(record.get('createdAt'), record.get('concludedAt')))})"
-            if record.get("concludedAt") else "")),
+        ("started", short_time(record.get("startedAt"))),
+        ("concluded", short_time(record.get("concludedAt"))),
     ]  # fmt: skip
+    took = deployment_took(record)
+    if took:
+        facts.append(("took", took if record.get("concludedAt") else f"{took} so far"))
     if record.get("queuePosition"):
         facts.append(("queue", f"position {record['queuePosition']}"))
     if record.get("rollbackOf"):

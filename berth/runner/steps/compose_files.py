@@ -4,7 +4,11 @@ crash recovery find them like any other) and, when replaying, pins each image to
 digest the replayed deployment ran.
 
 Variables stay variables in the stored files; their values (secrets included) reach
-compose only through its environment.
+compose through its environment, for `${VAR}` interpolation, and through Berth's own file,
+as every service's `environment:` (see docs/compose.md): `--env KEY=VALUE` on a COMPOSE
+service reaches its containers as it would an IMAGE service's. Berth's file comes last, so
+its values win over the same keys set by the compose files. That file exists only in the
+private temp dir compose_cli writes for one command (0700, files 0600) and is never stored.
 """
 
 from __future__ import annotations
@@ -83,12 +87,23 @@ def declared_volumes(files: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     return volumes
 
 
-def override(files: Mapping[str, str], labels: Mapping[str, str], pins: Mapping[str, str]) -> str:
+def escape_interpolation(value: str) -> str:
+    """A value compose must take literally: it interpolates `$` in every file, ours too."""
+    return value.replace("$", "$$")
+
+
+def override(files: Mapping[str, str], labels: Mapping[str, str], pins: Mapping[str, str],
+             environment: Mapping[str, str] | None = None) -> str:
+    """Berth's own file: labels and image pins, and the service's env as each compose
+    service's `environment:` (merged by key over the compose files', ours winning)."""
+    container_env = {key: escape_interpolation(value) for key, value in (environment or {}).items()}
     services: dict[str, Any] = {}
     for name in merged_services(files):
         entry: dict[str, Any] = {"labels": dict(labels)}
         if name in pins:
             entry["image"] = pins[name]
+        if container_env:
+            entry["environment"] = dict(container_env)
         services[name] = entry
     document: dict[str, Any] = {}
     first = _documents(files)[0] if files else {}
@@ -121,7 +136,7 @@ def project_for(
     # Images that are built here are rebuilt from the commit, never pinned.
     pins = {name: ref for name, ref in (frozen.get(IMAGES_KEY) or {}).items()
             if pin_images and name not in built}
-    rendered = {**files, OVERRIDE_FILE: override(files, labels, pins)}
+    rendered = {**files, OVERRIDE_FILE: override(files, labels, pins, env)}
     project_dir = None
     if checkout is not None:
         first = str((frozen.get("composeFiles") or [{}])[0].get("path") or "")

@@ -172,6 +172,11 @@ class UpdateServiceInput:
     auto_rollback: bool | None = None
 
 
+@strawberry.input(name="DeleteServiceInput")
+class DeleteServiceInput:
+    service_id: strawberry.ID
+
+
 @strawberry.type(name="ServerPayload")
 class ServerPayload:
     server: Server | None = None

@@ -73,9 +73,17 @@ class Project(Node):
         return [Environment.of(r) for r in rows]
 
     @strawberry.field
-    async def services(self, info: strawberry.Info) -> list[Service]:
-        rows = await ServiceRow.filter(project_id=self.row.pk).order_by("id")
-        return [Service.of(r) for r in rows]
+    async def services(
+        self,
+        info: strawberry.Info,
+        include_deleted: Annotated[
+            bool, strawberry.argument(description="Also the deleted services (their records stay readable).")
+        ] = False,
+    ) -> list[Service]:
+        query = ServiceRow.filter(project_id=self.row.pk)
+        if not include_deleted:
+            query = query.filter(deleted_at__isnull=True)
+        return [Service.of(r) for r in await query.order_by("id")]
 
     @classmethod
     def of(cls, row: ProjectRow) -> Project:
@@ -126,6 +134,10 @@ class Service(Node):
         description="On a failed START or HEALTH, put the previous successful deployment's containers back "
         "(default true)."
     )
+    deleted_at: datetime | None = strawberry.field(
+        description="Set by deleteService: what the service ran is removed, its deployments stay readable, "
+        "and it can no longer be deployed, rolled back or changed."
+    )
     row: strawberry.Private[ServiceRow]
 
     @classmethod
@@ -135,6 +147,7 @@ class Service(Node):
             name=row.name,
             source_type=row.source_type,
             auto_rollback=row.auto_rollback,
+            deleted_at=row.deleted_at,
             row=row,
         )
 
