@@ -251,6 +251,12 @@ class Deployment(Node):
     started_at: datetime | None
     concluded_at: datetime | None
     cancel_requested_at: datetime | None
+    reason: str | None = strawberry.field(
+        description="The reason given to startDeployment or rollbackDeployment, if any."
+    )
+    cancel_reason: str | None = strawberry.field(
+        description="The reason given to cancelDeployment (queued or running), if any."
+    )
 
     # The record's JSON is read from the row only when selected: a page of deployments
     # that does not show it does not even fetch it (see `resolvers.deployments`).
@@ -285,6 +291,8 @@ class Deployment(Node):
             started_at=row.started_at,
             concluded_at=row.concluded_at,
             cancel_requested_at=row.cancel_requested_at,
+            reason=row.reason,
+            cancel_reason=row.cancel_reason,
             row=row,
         )
 
