@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from berth.auth.authenticate import authenticate_authorization
 from berth.auth.errors import WWW_AUTHENTICATE, InvalidCredential
+from berth.domain.names import artifact_file_name
 from berth.domain.queries import get_visible
 from berth.models import Deployment
 from berth.resolvers.artifact import artifact_of
@@ -53,7 +54,7 @@ async def artifact_endpoint(request: Request) -> Response:
     if row is None:
         return _error(404, "No such deployment.", "NOT_FOUND")
     document = await artifact_of(row, Loaders())
-    filename = f"berth-deployment-{row.pk}.json"
+    filename = artifact_file_name(document)
     return Response(
         json.dumps(document, indent=2, sort_keys=True),
         media_type="application/json",

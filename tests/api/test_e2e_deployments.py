@@ -475,7 +475,11 @@ async def test_artifact_download_equals_the_artifact_field(api: Api) -> None:
     response = api.http.get(url, headers={"Authorization": f"Bearer {await api.token()}"})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
-    assert "attachment" in response.headers["content-disposition"]
+    disposition = response.headers["content-disposition"]
+    # Named by place and number, never by row id.
+    expected_file = f'{project["name"]}_production_{service["name"]}_1.json'
+    assert disposition == f'attachment; filename="{expected_file}"', disposition
+    assert f"-{pk(deployment['id'])}." not in disposition
     assert response.json() == field
     assert SECRET not in response.text and SECRET not in json.dumps(field)
     # deploy:read is enough (a viewer); without it, or without a credential, refused.

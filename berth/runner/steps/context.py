@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from berth.crypto import DecryptionError
+from berth.domain.names import deployment_name
 from berth.domain.secrets import decrypt_json
 from berth.models import Deployment, Environment, Project, Server, Service
 from berth.models.enums import DeploymentConclusion, ErrorCode, StepKind
@@ -150,6 +151,10 @@ class RunContext:
     @property
     def source_type(self) -> str:
         return str(self.frozen.get("sourceType") or self.service.source_type)
+
+    def name_of(self, number: int) -> str:
+        """A deployment of this service as a person reads it (`project/env/service #N`)."""
+        return deployment_name(self.records.project.name, self.records.environment.name, self.service.name, number)
 
     def labels(self) -> dict[str, str]:
         return labels.deployment_labels(
