@@ -53,7 +53,7 @@ async def artifact_endpoint(request: Request) -> Response:
     row = await get_visible(principal, Deployment, pk) if pk is not None else None
     if row is None:
         return _error(404, "No such deployment.", "NOT_FOUND")
-    document = await artifact_of(row, Loaders())
+    document = await artifact_of(row, Loaders(), principal)
     filename = artifact_file_name(document)
     return Response(
         json.dumps(document, indent=2, sort_keys=True),

@@ -261,21 +261,27 @@ class Deployment(Node):
     # The record's JSON is read from the row only when selected: a page of deployments
     # that does not show it does not even fetch it (see `resolvers.deployments`).
     @strawberry.field(description="Resolved configuration at deploy time, secrets redacted.")
-    def config_snapshot(self) -> JSON:
-        return cast(JSON, self.row.config_snapshot)
+    def config_snapshot(self, info: strawberry.Info) -> JSON:
+        from berth.resolvers.documents import Document, document_for
+
+        return cast(JSON, document_for(info, Document.CONFIG_SNAPSHOT, self.row.config_snapshot))
 
     @strawberry.field(
         description="View 1: what was selected before the rollout (repository, branch, compose files, profiles, target)."
     )
-    def declared_config(self) -> JSON:
-        return cast(JSON, self.row.declared_config)
+    def declared_config(self, info: strawberry.Info) -> JSON:
+        from berth.resolvers.documents import Document, document_for
+
+        return cast(JSON, document_for(info, Document.DECLARED_CONFIG, self.row.declared_config))
 
     @strawberry.field(
         description="View 2: the replayable snapshot that was actually queued "
         "(env evidence, readiness gates, image overrides, preview metadata)."
     )
-    def frozen_input(self) -> JSON:
-        return cast(JSON, self.row.frozen_input)
+    def frozen_input(self, info: strawberry.Info) -> JSON:
+        from berth.resolvers.documents import Document, document_for
+
+        return cast(JSON, document_for(info, Document.FROZEN_INPUT, self.row.frozen_input))
 
     row: strawberry.Private[DeploymentRow]
 
@@ -356,7 +362,7 @@ class Deployment(Node):
     async def artifact(self, info: strawberry.Info) -> JSON:
         from berth.resolvers.artifact import artifact_of
 
-        return cast(JSON, await artifact_of(self.row, info.context.loaders))
+        return cast(JSON, await artifact_of(self.row, info.context.loaders, info.context.require_principal()))
 
     @strawberry.field(directives=requires("logs:read"))
     async def logs(

@@ -156,18 +156,17 @@ class Service(Node):
     )
     async def declared_config(self, info: strawberry.Info) -> JSON:
         from berth.domain.views import declared_config_view
+        from berth.resolvers.documents import Document, document_for
 
         # The target's names come through the request's loaders (batched across services).
         loaders = info.context.loaders
-        return cast(
-            JSON,
-            declared_config_view(
-                self.row,
-                server=await loaders.server.load(self.row.server_id),
-                environment=await loaders.environment.load(self.row.environment_id),
-                project=await loaders.project.load(self.row.project_id),
-            ),
+        view = declared_config_view(
+            self.row,
+            server=await loaders.server.load(self.row.server_id),
+            environment=await loaders.environment.load(self.row.environment_id),
+            project=await loaders.project.load(self.row.project_id),
         )
+        return cast(JSON, document_for(info, Document.DECLARED_CONFIG, view))
 
     @strawberry.field
     def health_check(self) -> HealthCheckConfig | None:
