@@ -131,7 +131,8 @@ async def restore_compose(ctx: RunContext, docker: DockerApi) -> str:
         return note
     env = env_values(frozen, decrypt_secrets(previous.frozen_secrets_enc))
     try:
-        project = compose_files.project_for(frozen, env, _previous_labels(ctx, previous), None)
+        project = compose_files.project_for(frozen, env, _previous_labels(ctx, previous), None,
+                                            volume_labels=ctx.volume_labels)
     except compose_files.ComposeFilesError as exc:
         return f"could not roll back to deployment {ctx.name_of(previous.number)}: {exc}"
     ctx.log.system(f"rolling back to deployment {ctx.name_of(previous.number)}: compose up with its files")

@@ -117,6 +117,9 @@ class RunContext:
     """START has begun: from here on, failing or canceling has containers to clean up."""
     volumes_created: bool = False
     """VOLUME went to create a volume: failing or canceling has volumes to remove."""
+    volume_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    """COMPOSE: {volume key: Berth's labels on it}, as VOLUME found or made them; the
+    override declares them so that compose sees no change."""
     new_containers: list[str] = field(default_factory=list)
     """Ids of the containers this run started (IMAGE / DOCKERFILE)."""
     stopped_old: list[str] = field(default_factory=list)
