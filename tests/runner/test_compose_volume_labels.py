@@ -6,9 +6,11 @@ deployment created the volume, which the cleanup rules rely on."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from berth.domain.specs import SourceSpec
 from berth.runner import labels
+from berth.runner.steps import compose_files
 from tests.docker_fixtures import BusyboxImage
 from tests.runner.conftest import postgres_only
 from tests.runner.executor_support import Harness
@@ -63,3 +65,15 @@ async def test_compose_v2_redeploys_without_volume_label_warnings(
     harness: Harness, busybox_image: BusyboxImage
 ) -> None:
     await _two_deployments_without_volume_warnings(harness, busybox_image)
+
+
+def test_the_override_repeats_each_labeled_volume_whole_with_its_labels() -> None:
+    files = {
+        "compose.yaml": "services:\n  web:\n    image: x\nvolumes:\n  data:\n    labels: [team=blue]\n  cache: {}\n"
+                        "  ext:\n    external: true\n",
+    }  # fmt: skip
+    carried = {"data": {labels.DEPLOYMENT: "7"}, "gone": {labels.DEPLOYMENT: "7"}}
+    document = yaml.safe_load(compose_files.override(files, {labels.MANAGED: "true"}, {}, carried))
+    # Only volumes the files declare and Berth labels; compose v1 takes the last file's entry whole.
+    assert document["volumes"] == {"data": {"labels": {"team": "blue", labels.DEPLOYMENT: "7"}}}
+    assert "volumes" not in yaml.safe_load(compose_files.override(files, {}, {}, {}))
