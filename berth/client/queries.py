@@ -5,7 +5,7 @@ from __future__ import annotations
 RECORD = """
 fragment Record on Deployment {
   id number status conclusion trigger queuePosition
-  createdAt startedAt concludedAt cancelRequestedAt
+  createdAt startedAt concludedAt cancelRequestedAt reason cancelReason
   actor { subject email role tokenKind tokenName }
   service { id name }
   project { id name }

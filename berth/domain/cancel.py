@@ -45,7 +45,7 @@ async def _cancel_locked(deployment_id: int, reason: str | None) -> ChangeResult
             raise _not_cancelable("the deployment has concluded")
         if current.status == DeploymentStatus.QUEUED:
             return await conclude_from_queue(
-                deployment_id, DeploymentConclusion.CANCELED, _queued_error(reason)
+                deployment_id, DeploymentConclusion.CANCELED, _queued_error(reason), cancel_reason=reason
             )
         if current.cancel_requested_at is not None:
             return None  # already requested: asking again changes nothing

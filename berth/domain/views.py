@@ -338,6 +338,7 @@ def artifact(
         "startedAt": _iso(deployment.started_at),
         "concludedAt": _iso(deployment.concluded_at),
         "cancelRequestedAt": _iso(deployment.cancel_requested_at),
+        "cancelReason": deployment.cancel_reason,
         "rollbackOf": _encode(encode_id, "Deployment", deployment.rollback_of_id),  # type: ignore[attr-defined]
         "queuePosition": queue_position,
         "declaredConfig": deployment.declared_config,

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from berth.auth.authenticate import authenticate_authorization
 from berth.auth.errors import WWW_AUTHENTICATE, InvalidCredential
 from berth.domain.artifact import load_artifact
+from berth.domain.names import artifact_file_name
 from berth.domain.queries import get_visible
 from berth.ids import from_global_id
 from berth.models import Deployment
@@ -51,8 +52,8 @@ async def artifact_endpoint(request: Request) -> Response:
     row = await get_visible(principal, Deployment, pk) if pk is not None else None
     if row is None:
         return _error(404, "No such deployment.", "NOT_FOUND")
-    document = await load_artifact(row)
-    filename = f"berth-deployment-{row.pk}.json"
+    document = await load_artifact(row, principal)
+    filename = artifact_file_name(document)
     return Response(
         json.dumps(document, indent=2, sort_keys=True),
         media_type="application/json",

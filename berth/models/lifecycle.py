@@ -294,6 +294,7 @@ async def apply_change(
         deployment_updates: dict[str, Any] = dict(updates or {})
         if cancel_requested:
             deployment_updates["cancel_requested_at"] = moment
+            deployment_updates["cancel_reason"] = cancel_reason
             add_event(DeploymentEventType.CANCEL_REQUESTED, current_status, None, {"reason": cancel_reason})
         # Moving forward: the status first, then the steps it starts. Concluding: the
         # steps first (the failed one, the skipped rest), then the status, CONCLUDED last.
@@ -359,7 +360,11 @@ async def remaining_step_changes(
 
 
 async def conclude_from_queue(
-    deployment_id: int, conclusion: DeploymentConclusion, error: dict[str, Any] | None = None
+    deployment_id: int,
+    conclusion: DeploymentConclusion,
+    error: dict[str, Any] | None = None,
+    *,
+    cancel_reason: str | None = None,
 ) -> ChangeResult:
     """QUEUED → COMPLETED/SKIPPED (superseded) or FAILED/CANCELED, all seven steps SKIPPED."""
     status = (
@@ -372,6 +377,7 @@ async def conclude_from_queue(
         conclusion=conclusion,
         error=error,
         steps=[StepChange(kind, StepStatus.SKIPPED) for kind in STEP_ORDER],
+        updates={"cancel_reason": cancel_reason} if cancel_reason is not None else None,
     )
 
 

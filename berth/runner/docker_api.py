@@ -339,6 +339,10 @@ class DockerApi(Protocol):
 
     async def volume_exists(self, name: str) -> bool: ...
 
+    async def inspect_volume(self, name: str) -> VolumeInfo | None:
+        """The volume with its labels; None when there is none of that name."""
+        ...
+
     async def list_volumes(self, labels: Mapping[str, str | None] | None = None) -> list[VolumeInfo]:
         """Volumes carrying every label (value None: the key alone)."""
         ...

@@ -392,6 +392,14 @@ class DockerEngine:
             return False
         return True
 
+    async def inspect_volume(self, name: str) -> VolumeInfo | None:
+        try:
+            attrs = await self._call(f"inspect volume {name}", lambda: self._api.inspect_volume(name))
+        except NotFound:
+            return None
+        return VolumeInfo(name=attrs["Name"], labels=dict(attrs.get("Labels") or {}),
+                          driver=attrs.get("Driver") or "local")
+
     async def list_volumes(self, labels: Mapping[str, str | None] | None = None) -> list[VolumeInfo]:
         found = await self._call("list volumes", lambda: self._api.volumes(filters=_label_filter(labels)))
         return [VolumeInfo(name=v["Name"], labels=dict(v.get("Labels") or {}), driver=v.get("Driver") or "local")

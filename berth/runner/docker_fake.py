@@ -314,6 +314,10 @@ class FakeDocker:
         await self._enter("volume_exists", name)
         return name in self.volumes
 
+    async def inspect_volume(self, name: str) -> VolumeInfo | None:
+        await self._enter("inspect_volume", name)
+        return self.volumes.get(name)
+
     async def list_volumes(self, labels: Mapping[str, str | None] | None = None) -> list[VolumeInfo]:
         await self._enter("list_volumes", "")
         return [v for v in self.volumes.values() if _labels_match(v.labels, labels)]

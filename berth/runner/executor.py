@@ -176,12 +176,21 @@ class _Run:
         self.status = DeploymentStatus.PREPARE
         deployment = ctx.deployment
         what = ctx.frozen.get("image") or ctx.frozen.get("repository") or "inline compose content"
-        ctx.log.system(f"deployment #{deployment.number} of service {ctx.service.name} ({ctx.source_type} "
+        ctx.log.system(f"deployment {ctx.name_of(deployment.number)} ({ctx.source_type} "
                        f"{what}) to server {ctx.server.name}, attempt {ctx.attempt}")
         if deployment.rollback_of_id is not None:  # type: ignore[attr-defined]
-            ctx.log.system(f"rollback: replaying the frozen input of deployment {deployment.rollback_of_id}")  # type: ignore[attr-defined]
+            ctx.log.system(f"rollback: replaying the frozen input of deployment {await self._replayed_name()}")
         for kind, reason in self.pipeline.not_applicable.items():
             ctx.log.system(f"{kind} skipped: {reason}", kind)
+
+    async def _replayed_name(self) -> str:
+        # The snapshot names the replayed deployment; older records only have its id.
+        replayed = (self.ctx.deployment.config_snapshot or {}).get("rollbackOf") or {}
+        number = replayed.get("number")
+        if not isinstance(number, int):
+            pk = self.ctx.deployment.rollback_of_id  # type: ignore[attr-defined]
+            number = (await Deployment.get(id=pk)).number
+        return self.ctx.name_of(number)
 
     # ---- one step
 

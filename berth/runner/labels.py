@@ -8,6 +8,8 @@ shared by several Berth databases must not mix their services up, since row ids 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 PREFIX = "io.berth."
 MANAGED = PREFIX + "managed"
 SERVICE = PREFIX + "service-id"
@@ -65,3 +67,8 @@ def service_only_filter(service_id: int) -> dict[str, str]:
 
 def deployment_filter(deployment_id: int) -> dict[str, str]:
     return _scoped({DEPLOYMENT: str(deployment_id)})
+
+
+def berth_labels(carried: Mapping[str, str]) -> dict[str, str]:
+    """Berth's own labels among those an object carries."""
+    return {key: value for key, value in carried.items() if key.startswith(PREFIX)}

@@ -68,7 +68,7 @@ async def _image_for(ctx: RunContext, docker: DockerApi, previous: Deployment) -
             continue
     digest = frozen.get("imageDigest")
     if digest:
-        ctx.log.system(f"pulling {digest} to restore deployment #{previous.number}")
+        ctx.log.system(f"pulling {digest} to restore deployment {ctx.name_of(previous.number)}")
         result = await docker.pull(str(digest), on_line=ctx.log.on_line(),
                                    step_timeout=ctx.settings.step_deadlines.pull)
         return result.image_id
@@ -87,19 +87,19 @@ async def restore_containers(ctx: RunContext, docker: DockerApi) -> str:
                 if not container.running:
                     await docker.start_container(container.id)
             names = ", ".join(c.name for c in theirs)
-            note = f"rolled back to deployment #{previous.number}: container {names} running"
+            note = f"rolled back to deployment {ctx.name_of(previous.number)}: container {names} running"
         else:
             image = await _image_for(ctx, docker, previous)
             if image is None:
-                return (f"could not roll back to deployment #{previous.number}: "
+                return (f"could not roll back to deployment {ctx.name_of(previous.number)}: "
                         "its image is no longer on the server")
             frozen = previous.frozen_input or {}
             env = env_values(frozen, decrypt_secrets(previous.frozen_secrets_enc))
             name = container_name(ctx.service.name, int(previous.id), previous.attempt)
             await docker.run_container(container_spec(name, image, frozen, env, _previous_labels(ctx, previous)))
-            note = f"rolled back to deployment #{previous.number}: recreated container {name}"
+            note = f"rolled back to deployment {ctx.name_of(previous.number)}: recreated container {name}"
     except DockerOperationError as exc:
-        note = f"rolling back to deployment #{previous.number} failed: {exc.message}"
+        note = f"rolling back to deployment {ctx.name_of(previous.number)} failed: {exc.message}"
     ctx.log.system(note)
     return note
 
@@ -131,16 +131,17 @@ async def restore_compose(ctx: RunContext, docker: DockerApi) -> str:
         return note
     env = env_values(frozen, decrypt_secrets(previous.frozen_secrets_enc))
     try:
-        project = compose_files.project_for(frozen, env, _previous_labels(ctx, previous), None)
+        project = compose_files.project_for(frozen, env, _previous_labels(ctx, previous), None,
+                                            volume_labels=ctx.volume_labels)
     except compose_files.ComposeFilesError as exc:
-        return f"could not roll back to deployment #{previous.number}: {exc}"
-    ctx.log.system(f"rolling back to deployment #{previous.number}: compose up with its files")
+        return f"could not roll back to deployment {ctx.name_of(previous.number)}: {exc}"
+    ctx.log.system(f"rolling back to deployment {ctx.name_of(previous.number)}: compose up with its files")
     try:
         await docker.compose_up(project, on_line=ctx.log.on_line(),
                                 step_timeout=ctx.settings.step_deadlines.start)
     except RunnerError as exc:
-        return f"rolling back to deployment #{previous.number} failed: {exc.message}"
-    note = f"rolled back to deployment #{previous.number}: its compose files are up again"
+        return f"rolling back to deployment {ctx.name_of(previous.number)} failed: {exc.message}"
+    note = f"rolled back to deployment {ctx.name_of(previous.number)}: its compose files are up again"
     ctx.log.system(note)
     return note
 

@@ -76,7 +76,7 @@ def gid(type_name: str, value: int) -> str:
 
 DEPLOYMENT_FIELDS = """
   id number status conclusion trigger queuePosition
-  createdAt startedAt concludedAt cancelRequestedAt
+  createdAt startedAt concludedAt cancelRequestedAt reason cancelReason
   actor { subject email role tokenKind tokenName }
   input { sourceType image imageTag imageDigest imageId repository ref commitSha
           composeFiles composeProfiles dockerfile }

@@ -61,6 +61,7 @@ async def test_start_records_every_field(api: Api) -> None:
     assert before - timedelta(seconds=1) <= parse_time(deployment["createdAt"]) <= after + timedelta(seconds=1)
     assert deployment["startedAt"] is None and deployment["concludedAt"] is None
     assert deployment["cancelRequestedAt"] is None and deployment["error"] is None
+    assert deployment["reason"] == "ship it" and deployment["cancelReason"] is None
     assert deployment["rollbackOf"] is None and deployment["lastObservedState"] is None
     assert deployment["queuePosition"] == 1
     assert deployment["steps"] == [
@@ -249,6 +250,7 @@ async def test_cancel_a_queued_deployment(api: Api) -> None:
     assert [s["status"] for s in canceled["steps"]] == ["SKIPPED"] * 7
     assert canceled["concludedAt"] is not None and canceled["queuePosition"] is None
     assert canceled["artifact"]["error"] == canceled["error"]
+    assert canceled["cancelReason"] == canceled["artifact"]["cancelReason"] == "wrong tag"
     assert await api.deployment(queued["id"]) == canceled
     events = await DeploymentEvent.filter(deployment_id=pk(queued["id"])).order_by("seq")
     assert [e.type for e in events][-2:] == ["STATUS_CHANGED", "CONCLUDED"]
@@ -267,10 +269,11 @@ async def test_cancel_a_running_deployment_records_the_request(api: Api) -> None
     running = await api.start(service, selection="id")
     await run_to(pk(running["id"]), S.DEPLOY)
     payload = await api.ok("cancelDeployment", {"deploymentId": running["id"], "reason": "stop"},
-                           "deployment { status conclusion cancelRequestedAt concludedAt }")
+                           "deployment { status conclusion cancelRequestedAt concludedAt cancelReason artifact }")
     requested = payload["deployment"]
     assert (requested["status"], requested["conclusion"], requested["concludedAt"]) == ("DEPLOY", None, None)
     assert requested["cancelRequestedAt"] is not None
+    assert requested["cancelReason"] == requested["artifact"]["cancelReason"] == "stop"
     events = await DeploymentEvent.filter(deployment_id=pk(running["id"])).order_by("seq")
     assert events[-1].type == "CANCEL_REQUESTED" and events[-1].payload == {"reason": "stop"}
     # Asking again changes nothing.
@@ -326,6 +329,8 @@ async def test_rollback_default_and_explicit_targets(api: Api) -> None:
                            f"deployment {{ {DEPLOYMENT_FIELDS} }}")
     rollback = payload["deployment"]
     assert rollback["rollbackOf"] == {"id": v1["id"], "number": 1}
+    assert rollback["reason"] == rollback["artifact"]["reason"] == "bad release"
+    assert rollback["cancelReason"] is None
     assert (rollback["number"], rollback["status"], rollback["trigger"]) == (4, "QUEUED", "API")
     assert rollback["frozenInput"] == v1["frozenInput"]
     assert rollback["frozenInput"]["imageDigest"] == f"{IMAGE}@{digest('1')}"
@@ -470,7 +475,11 @@ async def test_artifact_download_equals_the_artifact_field(api: Api) -> None:
     response = api.http.get(url, headers={"Authorization": f"Bearer {await api.token()}"})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
-    assert "attachment" in response.headers["content-disposition"]
+    disposition = response.headers["content-disposition"]
+    # Named by place and number, never by row id.
+    expected_file = f'{project["name"]}_production_{service["name"]}_1.json'
+    assert disposition == f'attachment; filename="{expected_file}"', disposition
+    assert f"-{pk(deployment['id'])}." not in disposition
     assert response.json() == field
     assert SECRET not in response.text and SECRET not in json.dumps(field)
     # deploy:read is enough (a viewer); without it, or without a credential, refused.

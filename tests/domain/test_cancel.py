@@ -30,6 +30,7 @@ async def test_cancel_queued_concludes_at_once(db) -> None:
     canceled = await cancel_deployment(owner(), deployment.id, "wrong tag")
     assert (canceled.status, canceled.conclusion) == (DeploymentStatus.FAILED, DeploymentConclusion.CANCELED)
     assert canceled.error == {"step": None, "code": "CANCELED", "message": "canceled while queued: wrong tag"}
+    assert canceled.cancel_reason == "wrong tag"
     steps = await DeploymentStep.filter(deployment_id=deployment.id)
     assert {s.status for s in steps} == {StepStatus.SKIPPED}
     with pytest.raises(UserFacingError) as caught:
@@ -50,10 +51,12 @@ async def test_cancel_running_records_the_request(db, status: DeploymentStatus) 
     events = await DeploymentEvent.filter(deployment_id=deployment.id).order_by("seq")
     assert events[-1].type == DeploymentEventType.CANCEL_REQUESTED
     assert events[-1].payload == {"reason": "stop"} and events[-1].status == status
-    # Asking again changes nothing.
+    assert requested.cancel_reason == "stop"
+    # Asking again changes nothing, the first reason included.
     before = await row_counts()
     again = await cancel_deployment(owner(), deployment.id, "again")
     assert again.cancel_requested_at == requested.cancel_requested_at
+    assert again.cancel_reason == "stop"
     assert await row_counts() == before
 
 
@@ -85,3 +88,28 @@ async def test_invisible_deployment_is_not_found(db) -> None:
             await cancel_deployment(elsewhere, pk, None)
         assert (caught.value.code, caught.value.field) == ("NOT_FOUND", ["input", "deploymentId"])
     assert (await Deployment.get(id=deployment.id)).status == DeploymentStatus.QUEUED
+
+
+async def test_running_cancel_reason_stays_after_the_runner_concludes(db) -> None:
+    deployment = await _started()
+    await run_to(deployment.id, S.DEPLOY)
+    await cancel_deployment(owner(), deployment.id, "wrong branch")
+    await apply_change(
+        deployment.id,
+        from_status=S.DEPLOY,
+        to_status=S.FAILED,
+        conclusion=DeploymentConclusion.CANCELED,
+        error={"step": "START", "code": "CANCELED", "message": "canceled"},
+    )
+    concluded = await Deployment.get(id=deployment.id)
+    assert concluded.conclusion == DeploymentConclusion.CANCELED
+    assert concluded.cancel_reason == "wrong branch"
+    requested = await DeploymentEvent.get(deployment_id=deployment.id, type=DeploymentEventType.CANCEL_REQUESTED)
+    assert requested.payload == {"reason": "wrong branch"}
+
+
+async def test_cancel_without_reason_stores_none(db) -> None:
+    deployment = await _started()
+    await run_to(deployment.id, S.PREPARE)
+    requested = await cancel_deployment(owner(), deployment.id, None)
+    assert requested.cancel_requested_at is not None and requested.cancel_reason is None

@@ -31,6 +31,7 @@ from berth.auth.scopes import ALL_SCOPES
 from berth.domain.cancel import cancel_deployment
 from berth.domain.deployments import start_deployment
 from berth.domain.inventory import create_project, create_server, create_service, update_service
+from berth.domain.names import deployment_name
 from berth.domain.rollback import rollback_deployment
 from berth.domain.specs import (
     EnvVarSpec,
@@ -296,3 +297,9 @@ class Harness:
             if host != DOCKER_HOST:
                 client.close()
 
+
+
+async def human_name(deployment: Deployment) -> str:
+    """`project/env/service #N`, as the runner's messages name a deployment."""
+    row = await Deployment.get(id=deployment.id).prefetch_related("project", "environment", "service")
+    return deployment_name(row.project.name, row.environment.name, row.service.name, row.number)

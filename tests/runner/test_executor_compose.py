@@ -9,7 +9,7 @@ from berth.models import Deployment, Service
 from berth.models.enums import LogStream
 from tests.docker_fixtures import APP_PORT, BusyboxImage, GitRepo, compose_yaml
 from tests.runner.conftest import postgres_only, sqlite_only
-from tests.runner.executor_support import Harness
+from tests.runner.executor_support import Harness, human_name
 from tests.runner.test_executor_image import assert_failed_at, assert_succeeded
 
 INLINE_STEPS = {"CLONE": "SKIPPED", "BUILD": "SKIPPED", "PULL": "SUCCEEDED", "VOLUME": "SUCCEEDED",
@@ -87,7 +87,7 @@ async def a_broken_version_rolls_back_to(harness: Harness, busybox_image: Busybo
         type="COMPOSE", compose_content=inline(busybox_image, '["/bin/sh", "-c", "echo broken; exit 4"]')))
     failed = await harness.deploy(service)
     message = await assert_failed_at(harness, failed, "HEALTH", "HEALTH_FAILED")
-    assert "broken" in message and f"rolled back to deployment #{previous.number}" in message
+    assert "broken" in message and f"rolled back to deployment {await human_name(previous)}" in message
     # The previous files, with the image pinned to the digest that deployment ran.
     assert harness.serving(service) == busybox_image.page("v2")
     [container] = harness.containers(service)

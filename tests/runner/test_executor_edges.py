@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from berth.domain.specs import SourceSpec
+from berth.domain.rollback import rollback_deployment
+from berth.domain.specs import RollbackSpec, SourceSpec
 from berth.models import Deployment, Server
 from berth.models.enums import DeploymentConclusion, DeploymentStatus, ErrorCode, StepKind
 from berth.runner.docker_api import DockerApi, DockerOperationError
@@ -19,7 +20,7 @@ from berth.runner.executor import execute_deployment
 from berth.runner.log_writer import SecretMasker
 from berth.settings import StepDeadlines
 from tests.runner.conftest import postgres_only
-from tests.runner.executor_support import Harness
+from tests.runner.executor_support import Harness, human_name, owner
 
 IMAGE = "registry.example.test/team/app:1"
 
@@ -131,7 +132,7 @@ async def test_failed_start_restarts_the_previous_container_stopped_for_a_fixed_
     deployment = await fake_harness.execute(second.id, open_docker=engine(fake))
     assert deployment.error["code"] == ErrorCode.START_FAILED and deployment.error["step"] == "START"
     assert "port is already allocated" in deployment.error["message"]
-    assert "rolled back to deployment #1" in deployment.error["message"]
+    assert f"rolled back to deployment {await human_name(first)}" in deployment.error["message"]
     [running] = [c for c in fake.containers.values() if c.state == "running"]
     assert running.labels["io.berth.deployment-id"] == str(first.id)
     assert ("stop_container", running.id) in fake.calls
@@ -142,3 +143,27 @@ def test_masking_covers_every_line_of_a_multiline_secret_and_ignores_tiny_ones()
     assert mask("key abcdef123456 here") == "key *** here"
     assert mask("x=tok3n;y=tok3n-tok3n") == "x=***;y=***-***"
     assert mask("ab stays") == "ab stays"
+
+
+async def test_log_lines_name_deployments_by_place_not_row_id(fake_harness: Harness) -> None:
+    fake = FakeDocker()
+    fake.add_remote_image(IMAGE, health="healthy")
+    # Another service's deployments first, so row ids and numbers differ.
+    other = await fake_harness.service(SourceSpec(type="IMAGE", image=IMAGE))
+    for _ in range(2):
+        await fake_harness.execute((await fake_harness.queue(other)).id, open_docker=engine(fake))
+    service = await fake_harness.service(SourceSpec(type="IMAGE", image=IMAGE))
+    first = await fake_harness.execute((await fake_harness.queue(service)).id, open_docker=engine(fake))
+    fake.add_remote_image(IMAGE.replace(":1", ":2"), health="healthy")
+    second = await fake_harness.execute(
+        (await fake_harness.queue(service, image_tag="2")).id, open_docker=engine(fake)
+    )
+    assert second.conclusion == DeploymentConclusion.SUCCEEDED and first.id != first.number
+    queued = await rollback_deployment(owner(), RollbackSpec(service_id=service.id, to_deployment_id=first.id))
+    replay = await fake_harness.execute(queued.id, open_docker=engine(fake))
+    assert replay.conclusion == DeploymentConclusion.SUCCEEDED
+    texts = [line.text for line in await fake_harness.logs(replay.id)]
+    assert f"deployment {await human_name(replay)} (IMAGE {IMAGE}) to server" in texts[0]
+    assert f"rollback: replaying the frozen input of deployment {await human_name(first)}" in texts
+    bare = [f"deployment {pk}" for pk in (first.id, replay.id)]
+    assert not [text for text in texts if any(text.endswith(b) or f"{b} " in text for b in bare)]

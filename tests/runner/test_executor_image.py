@@ -11,7 +11,7 @@ from berth.models.enums import DeploymentConclusion, DeploymentStatus, LogStream
 from tests.docker_fixtures import BusyboxImage
 from tests.live_server import free_port
 from tests.runner.conftest import postgres_only, sqlite_only
-from tests.runner.executor_support import Harness, http_get
+from tests.runner.executor_support import Harness, http_get, human_name
 
 IMAGE_STEPS = {"CLONE": "SKIPPED", "BUILD": "SKIPPED", "PULL": "SUCCEEDED", "VOLUME": "SUCCEEDED",
                "START": "SUCCEEDED", "HEALTH": "SUCCEEDED", "FINALIZE": "SUCCEEDED"}
@@ -174,7 +174,7 @@ async def test_app_answering_500_rolls_back_to_the_previous_version(
     message = await assert_failed_at(harness, failed, "HEALTH", "HEALTH_FAILED")
     assert "not healthy within 3 s" in message and "HTTP 500" in message
     assert "berth-test-app v2 listening" not in message  # the command replaced the image's
-    assert f"rolled back to deployment #{first.number}" in message
+    assert f"rolled back to deployment {await human_name(first)}" in message
     assert harness.deployment_containers(failed) == []
     assert harness.serving(service) == busybox_image.page("v1")
 
@@ -188,7 +188,7 @@ async def test_container_that_exits_fails_health_and_the_previous_version_serves
     failed = await harness.deploy(service)
     message = await assert_failed_at(harness, failed, "HEALTH", "HEALTH_FAILED")
     assert f"container berth-{service.name}-{failed.id}-1 exited" in message and "about to die" in message
-    assert f"rolled back to deployment #{first.number}" in message
+    assert f"rolled back to deployment {await human_name(first)}" in message
     assert harness.deployment_containers(failed) == []
     assert harness.serving(service) == busybox_image.page("v1")
     texts = [line.text for line in await harness.logs(failed.id)]

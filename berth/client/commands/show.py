@@ -13,17 +13,23 @@ from berth.client import queries
 from berth.client.commands.common import AddParser
 from berth.client.errors import EXIT_OK, UsageProblem
 from berth.client.follow import fetch_deployment
-from berth.client.format import between, deployment_took, duration, scope_label, short_time
+from berth.client.format import between, deployment_took, duration, short_time
 from berth.client.runtime import api as make_api
 from berth.client.runtime import print_json, run, say
 from berth.client.table import side_by_side, table
+from berth.domain.names import artifact_file_name, deployment_name
 
 
 def register(add: AddParser) -> None:
     parser = add("show", help="show a deployment: record, steps, error and its three views")
     parser.add_argument("id", metavar="ID", help="deployment id")
     parser.add_argument(
-        "--artifact", metavar="FILE", help="save the deployment's artifact (the whole record) as JSON"
+        "--artifact",
+        metavar="FILE",
+        nargs="?",
+        const="",
+        help="save the deployment's artifact (the whole record) as JSON "
+        "(default file: <project>_<environment>_<service>_<number>.json)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print the record with its three views as one JSON document"
@@ -34,17 +40,18 @@ def register(add: AddParser) -> None:
 async def show(args: argparse.Namespace) -> int:
     async with make_api() as api:
         record = await fetch_deployment(api, args.id, queries.DEPLOYMENT_WITH_VIEWS)
-        artifact = (
-            (await fetch_deployment(api, args.id, queries.ARTIFACT))["artifact"] if args.artifact else None
-        )
+        wanted = args.artifact is not None
+        artifact = (await fetch_deployment(api, args.id, queries.ARTIFACT))["artifact"] if wanted else None
+    saved: Path | None = None
     if artifact is not None:
-        save_artifact(Path(args.artifact), artifact)
+        saved = Path(args.artifact or artifact_file_name(artifact))
+        save_artifact(saved, artifact)
     if args.json:
         print_json(record)
     else:
         say(describe(record))
-        if args.artifact:
-            say(f"\nartifact saved to {args.artifact}")
+        if saved is not None:
+            say(f"\nartifact saved to {saved}")
     return EXIT_OK
 
 
@@ -60,7 +67,7 @@ def describe(record: dict[str, Any]) -> str:
     actor = record.get("actor") or {}
     who = actor.get("tokenName") or actor.get("email") or actor.get("subject")
     facts = [
-        ("deployment", f"#{record['number']} of {scope_label(record)} ({record['id']})"),
+        ("deployment", f"{name_of(record, record['number'])} ({record['id']})"),
         ("status", outcome),
         ("server", (record.get("server") or {}).get("name") or "?"),
         ("trigger", f"{record.get('trigger')} by {who} ({actor.get('role') or '-'}, {actor.get('tokenKind')})"),
@@ -73,8 +80,17 @@ def describe(record: dict[str, Any]) -> str:
         facts.append(("took", took if record.get("concludedAt") else f"{took} so far"))
     if record.get("queuePosition"):
         facts.append(("queue", f"position {record['queuePosition']}"))
+    if record.get("reason"):
+        facts.append(("reason", one_line(record["reason"])))
     if record.get("rollbackOf"):
-        facts.append(("rollback of", f"#{record['rollbackOf']['number']} ({record['rollbackOf']['id']})"))
+        # A rollback replays a deployment of the same service.
+        facts.append(("rollback of", name_of(record, record["rollbackOf"]["number"])))
+    if record.get("cancelRequestedAt") or record.get("cancelReason"):
+        canceled = (
+            short_time(record.get("cancelRequestedAt")) if record.get("cancelRequestedAt") else "requested"
+        )
+        why = f": {one_line(record['cancelReason'])}" if record.get("cancelReason") else ""
+        facts.append(("canceled", f"{canceled}{why}"))
     lines = [f"{name + ':':<12} {value}" for name, value in facts]
     error = record.get("error")
     if error:
@@ -100,6 +116,18 @@ def describe(record: dict[str, Any]) -> str:
     ]
     lines.append(side_by_side(views))
     return "\n".join(lines)
+
+
+def name_of(record: dict[str, Any], number: int) -> str:
+    """`project/env/service #N` as far as the credential may see the names."""
+    project, environment, service = (
+        (record.get(edge) or {}).get("name") for edge in ("project", "environment", "service")
+    )
+    return deployment_name(project, environment, service, number)
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def as_text(value: Any) -> str:

@@ -41,7 +41,8 @@ MAX_FILE_BYTES = 256 * 1024
 
 def project(ctx: RunContext) -> ComposeProject:
     try:
-        return compose_files.project_for(ctx.frozen, ctx.env(), ctx.labels(), ctx.checkout)
+        return compose_files.project_for(ctx.frozen, ctx.env(), ctx.labels(), ctx.checkout,
+                                         volume_labels=ctx.volume_labels)
     except compose_files.ComposeFilesError as exc:
         raise StepFailure(str(exc)) from None
 
@@ -143,7 +144,8 @@ async def pull(ctx: RunContext) -> str:
 
 async def volumes(ctx: RunContext) -> str:
     """Named volumes the files declare: external ones must exist; plain ones are created with
-    compose's own labels (so compose adopts them without a warning) and ours; volumes with a
+    compose's own labels, the files' and ours (so compose adopts them without a warning; the
+    override declares ours from here on, see `compose_files._volumes`); volumes with a
     driver of their own are left to compose."""
     docker = await ctx.docker()
     compose = project(ctx)
@@ -160,11 +162,15 @@ async def volumes(ctx: RunContext) -> str:
             name = str(config.get("name") or f"{compose.name}_{key}")
             if config.get("driver") or config.get("driver_opts") or "$" in name:
                 continue
-            if await docker.volume_exists(name):
+            present = await docker.inspect_volume(name)
+            if present is not None:
+                # Its labels stay those of the deployment that created it (who owns it).
+                ctx.volume_labels[key] = labels.berth_labels(present.labels)
                 reused.append(name)
                 continue
-            volume_labels = {**ctx.labels(), COMPOSE_PROJECT_LABEL: compose.name,
-                             "com.docker.compose.volume": key}
+            ctx.volume_labels[key] = ctx.labels()
+            volume_labels = {**compose_files.label_map(config.get("labels")), **ctx.labels(),
+                             COMPOSE_PROJECT_LABEL: compose.name, "com.docker.compose.volume": key}
             ctx.volumes_created = True
             await docker.create_volume(name, labels=volume_labels)
             created.append(name)

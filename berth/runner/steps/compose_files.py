@@ -92,10 +92,34 @@ def escape_interpolation(value: str) -> str:
     return value.replace("$", "$$")
 
 
+def label_map(value: Any) -> dict[str, str]:
+    """Compose's `labels` (a mapping, or a list of `key=value`) as a mapping."""
+    if isinstance(value, dict):
+        return {str(key): "" if item is None else str(item) for key, item in value.items()}
+    if isinstance(value, list):
+        pairs = (str(item).partition("=") for item in value)
+        return {key: item for key, _, item in pairs}
+    return {}
+
+
+def _volumes(files: Mapping[str, str], volume_labels: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    """The declared volumes Berth labels, each with its labels as the volume carries them.
+
+    Compose warns ("label … has changed. It may need to be recreated") about every label a
+    volume carries that its files do not declare; so the files declare them. The whole
+    entry is repeated: compose v1 takes a volume's entry from the last file that has one.
+    """
+    declared = declared_volumes(files)
+    return {key: {**declared[key], "labels": {**label_map(declared[key].get("labels")), **carried}}
+            for key, carried in volume_labels.items() if key in declared}
+
+
 def override(files: Mapping[str, str], labels: Mapping[str, str], pins: Mapping[str, str],
-             environment: Mapping[str, str] | None = None) -> str:
-    """Berth's own file: labels and image pins, and the service's env as each compose
-    service's `environment:` (merged by key over the compose files', ours winning)."""
+             environment: Mapping[str, str] | None = None,
+             volume_labels: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """Berth's own file: labels and image pins, the service's env as each compose service's
+    `environment:` (merged by key over the compose files', ours winning), and the labels of
+    the named volumes Berth labels."""
     container_env = {key: escape_interpolation(value) for key, value in (environment or {}).items()}
     services: dict[str, Any] = {}
     for name in merged_services(files):
@@ -110,6 +134,9 @@ def override(files: Mapping[str, str], labels: Mapping[str, str], pins: Mapping[
     if first.get("version"):
         document["version"] = first["version"]  # compose v1 wants one format across files
     document["services"] = services
+    volumes = _volumes(files, volume_labels or {})
+    if volumes:
+        document["volumes"] = volumes
     return yaml.safe_dump(document, sort_keys=False)
 
 
@@ -128,15 +155,17 @@ def project_for(
     checkout: Path | None,
     *,
     pin_images: bool = True,
+    volume_labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ComposeProject:
     """The compose project of a frozen input; relative paths resolve in the checkout when
-    there is one (as compose would, against the first file's folder)."""
+    there is one (as compose would, against the first file's folder). `volume_labels`:
+    {volume key: Berth's labels on that volume} (see `_volumes`)."""
     files = frozen_files(frozen)
     built = set(built_services(files, frozen.get("composeProfiles") or []))
     # Images that are built here are rebuilt from the commit, never pinned.
     pins = {name: ref for name, ref in (frozen.get(IMAGES_KEY) or {}).items()
             if pin_images and name not in built}
-    rendered = {**files, OVERRIDE_FILE: override(files, labels, pins, env)}
+    rendered = {**files, OVERRIDE_FILE: override(files, labels, pins, env, volume_labels)}
     project_dir = None
     if checkout is not None:
         first = str((frozen.get("composeFiles") or [{}])[0].get("path") or "")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from berth.crypto import DecryptionError
+from berth.domain.names import deployment_name
 from berth.domain.secrets import decrypt_json
 from berth.models import Deployment, Environment, Project, Server, Service
 from berth.models.enums import DeploymentConclusion, ErrorCode, StepKind
@@ -116,6 +117,9 @@ class RunContext:
     """START has begun: from here on, failing or canceling has containers to clean up."""
     volumes_created: bool = False
     """VOLUME went to create a volume: failing or canceling has volumes to remove."""
+    volume_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    """COMPOSE: {volume key: Berth's labels on it}, as VOLUME found or made them; the
+    override declares them so that compose sees no change."""
     new_containers: list[str] = field(default_factory=list)
     """Ids of the containers this run started (IMAGE / DOCKERFILE)."""
     stopped_old: list[str] = field(default_factory=list)
@@ -150,6 +154,10 @@ class RunContext:
     @property
     def source_type(self) -> str:
         return str(self.frozen.get("sourceType") or self.service.source_type)
+
+    def name_of(self, number: int) -> str:
+        """A deployment of this service as a person reads it (`project/env/service #N`)."""
+        return deployment_name(self.records.project.name, self.records.environment.name, self.service.name, number)
 
     def labels(self) -> dict[str, str]:
         return labels.deployment_labels(

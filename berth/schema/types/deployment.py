@@ -8,6 +8,7 @@ from typing import Any, cast
 import strawberry
 from strawberry.scalars import JSON
 
+from berth.domain.documents import Document, visible_document
 from berth.domain.errors import UserFacingError
 from berth.domain.queries import LogLinePage, list_log_lines
 from berth.domain.views import artifact as artifact_document
@@ -270,25 +271,31 @@ class Deployment(Node):
     started_at: datetime | None
     concluded_at: datetime | None
     cancel_requested_at: datetime | None
+    reason: str | None = strawberry.field(
+        description="The reason given to startDeployment or rollbackDeployment, if any."
+    )
+    cancel_reason: str | None = strawberry.field(
+        description="The reason given to cancelDeployment (queued or running), if any."
+    )
 
     # The record's JSON is read from the row only when selected: a page of deployments
     # that does not show it does not even fetch it (see `resolvers.deployments`).
     @strawberry.field(description="Resolved configuration at deploy time, secrets redacted.")
-    def config_snapshot(self) -> JSON:
-        return cast(JSON, self.row.config_snapshot)
+    def config_snapshot(self, info: strawberry.Info) -> JSON:
+        return cast(JSON, visible_document(info.context.require_principal(), Document.CONFIG_SNAPSHOT, self.row.config_snapshot))
 
     @strawberry.field(
         description="View 1: what was selected before the rollout (repository, branch, compose files, profiles, target)."
     )
-    def declared_config(self) -> JSON:
-        return cast(JSON, self.row.declared_config)
+    def declared_config(self, info: strawberry.Info) -> JSON:
+        return cast(JSON, visible_document(info.context.require_principal(), Document.DECLARED_CONFIG, self.row.declared_config))
 
     @strawberry.field(
         description="View 2: the replayable snapshot that was actually queued "
         "(env evidence, readiness gates, image overrides, preview metadata)."
     )
-    def frozen_input(self) -> JSON:
-        return cast(JSON, self.row.frozen_input)
+    def frozen_input(self, info: strawberry.Info) -> JSON:
+        return cast(JSON, visible_document(info.context.require_principal(), Document.FROZEN_INPUT, self.row.frozen_input))
 
     row: strawberry.Private[DeploymentRow]
 
@@ -304,6 +311,8 @@ class Deployment(Node):
             started_at=row.started_at,
             concluded_at=row.concluded_at,
             cancel_requested_at=row.cancel_requested_at,
+            reason=row.reason,
+            cancel_reason=row.cancel_reason,
             row=row,
         )
 
@@ -370,7 +379,8 @@ class Deployment(Node):
         observation = await loaders.latest_observation.load(self.row.service_id)  # type: ignore[attr-defined]
         # The record as it is now, queue position included (the same value as `queuePosition`).
         position = await loaders.queue_position.load(self.row)
-        return cast(JSON, artifact_document(self.row, steps, observation, encode_id=to_global_id, queue_position=position))
+        document = artifact_document(self.row, steps, observation, encode_id=to_global_id, queue_position=position)
+        return cast(JSON, visible_document(info.context.require_principal(), Document.ARTIFACT, document))
 
     @strawberry.field(directives=requires("logs:read"))
     async def logs(

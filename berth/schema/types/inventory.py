@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import strawberry
 from strawberry.scalars import JSON
 
+from berth.domain.documents import Document, visible_document
 from berth.models import Environment as EnvironmentRow
 from berth.models import Project as ProjectRow
 from berth.models import Server as ServerRow
@@ -169,18 +170,15 @@ class Service(Node):
     )
     async def declared_config(self, info: strawberry.Info) -> JSON:
         from berth.domain.views import declared_config_view
-
         # The target's names come through the request's loaders (batched across services).
         loaders = info.context.loaders
-        return cast(
-            JSON,
-            declared_config_view(
-                self.row,
-                server=await loaders.server.load(self.row.server_id),
-                environment=await loaders.environment.load(self.row.environment_id),
-                project=await loaders.project.load(self.row.project_id),
-            ),
+        view = declared_config_view(
+            self.row,
+            server=await loaders.server.load(self.row.server_id),
+            environment=await loaders.environment.load(self.row.environment_id),
+            project=await loaders.project.load(self.row.project_id),
         )
+        return cast(JSON, visible_document(info.context.require_principal(), Document.DECLARED_CONFIG, view))
 
     @strawberry.field
     def health_check(self) -> HealthCheckConfig | None:
