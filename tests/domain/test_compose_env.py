@@ -3,9 +3,16 @@ the runner's environment for compose, the policy's interpolation and input valid
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from berth.domain.compose_env import interpolation_variables, is_reserved, reserved_reason
+from berth.domain.compose_env import (
+    interpolation_variables,
+    is_reserved,
+    reserved_keys_listing,
+    reserved_reason,
+)
 from berth.domain.errors import InvalidInput
 from berth.domain.inventory import create_service, update_service
 from berth.domain.privilege import compose_violations
@@ -125,3 +132,10 @@ async def test_update_refuses_reserved_keys_for_a_compose_service(db) -> None:
     updated = await update_service(owner(), ServiceUpdateSpec(
         service_id=image.id, source=SourceSpec(type="COMPOSE", compose_content=COMPOSE), env=[]))
     assert updated.source_type == "COMPOSE" and updated.env == []
+
+
+def test_docs_list_the_reserved_names_as_they_are() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "privilege.md").read_text(encoding="utf-8")
+    listed = doc.split("<!-- reserved-keys: begin -->")[1].split("<!-- reserved-keys: end -->")[0]
+    assert listed.strip() == reserved_keys_listing().strip(), (
+        "docs/privilege.md is out of date: paste compose_env.reserved_keys_listing() between the markers")
