@@ -98,6 +98,16 @@ def reserved_key_problem(key: str) -> str | None:
             "to compose; set a container's variable in the compose file's `environment:` instead")
 
 
+# Compose also reads its own settings from the `.env` file of the project directory (v1
+# DOCKER_HOST and the TLS ones too, both COMPOSE_PROFILES…): a repository's `.env` may set
+# no name of these families. Other names there only feed interpolation.
+_DOTENV_SETTINGS = ("DOCKER_", "COMPOSE_")
+
+
+def steers_compose_from_dotenv(key: str) -> bool:
+    return key.upper().startswith(_DOTENV_SETTINGS)
+
+
 def interpolation_variables(values: Mapping[str, str]) -> dict[str, str]:
     """The variables of a service that the compose process gets (for interpolation only)."""
     return {key: value for key, value in values.items() if not is_reserved(key)}

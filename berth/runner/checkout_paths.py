@@ -13,15 +13,20 @@ builder send a symlink of the context as a symlink, never its target.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from berth.domain.compose_allowlist import PathRef
+from berth.domain.compose_env import steers_compose_from_dotenv
 from berth.domain.privilege import POLICY_HINT, compose_paths
 
-# Compose reads it from the project directory for interpolation, unasked.
+# Compose reads it from the project directory, unasked: variables for interpolation, and
+# settings of its own.
 DOTENV = ".env"
+MAX_DOTENV_BYTES = 256 * 1024
+_DOTENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
 def leaves(checkout: Path, path: Path) -> bool:
@@ -40,10 +45,34 @@ def compose_path_problems(checkout: Path, project_dir: Path, refs: Iterable[Path
 
 def dotenv_problem(checkout: Path, project_dir: Path) -> str | None:
     dotenv = project_dir / DOTENV
-    if os.path.lexists(dotenv) and leaves(checkout, dotenv):
-        return (f"{os.path.relpath(dotenv, checkout)}, the .env file compose reads, leads outside the checkout "
-                "(through a symlink of the repository)")
+    if not os.path.lexists(dotenv):
+        return None
+    name = os.path.relpath(dotenv, checkout)
+    if leaves(checkout, dotenv):
+        return f"{name}, the .env file compose reads, leads outside the checkout (through a symlink of the repository)"
+    if not dotenv.is_file():
+        return None
+    if dotenv.stat().st_size > MAX_DOTENV_BYTES:
+        return f"{name}, the .env file compose reads, is larger than {MAX_DOTENV_BYTES // 1024} KiB"
+    settings = sorted({key for key in _dotenv_keys(dotenv.read_text(encoding="utf-8", errors="replace"))
+                       if steers_compose_from_dotenv(key)})
+    if settings:
+        return (f"{name} sets {', '.join(settings)}: compose reads its own DOCKER_* and COMPOSE_* settings "
+                "from the .env file of the project directory (the daemon, its credentials, the profiles), so it")
     return None
+
+
+def _dotenv_keys(text: str) -> list[str]:
+    """The names a .env file may assign: the name that starts each line (`KEY=value`,
+    `export KEY=value`, v2's `KEY: value`); more than compose reads is harmless here."""
+    keys = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        if match := _DOTENV_NAME.match(line):
+            keys.append(match.group(0))
+    return keys
 
 
 def compose_files_problem(checkout: Path, documents: Mapping[str, Mapping[str, Any]], env: Mapping[str, str],

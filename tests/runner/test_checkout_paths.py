@@ -61,3 +61,16 @@ def test_the_dotenv_file_compose_reads(tmp_path: Path) -> None:
     os.symlink("/etc/hostname", checkout / ".env")
     assert _problem(checkout, "") == (".env, the .env file compose reads, leads outside the checkout (through a "
                                       "symlink of the repository) needs a target server with allowPrivileged")
+
+
+def test_a_dotenv_file_may_not_set_composes_own_settings(tmp_path: Path) -> None:
+    # Measured: compose v1 connects to a DOCKER_HOST of the .env file, v1 and v2 activate
+    # its COMPOSE_PROFILES.
+    checkout = _checkout(tmp_path)
+    (checkout / ".env").write_text("# settings\nTZ=Europe/Berlin\nTAG=1\n")
+    assert _problem(checkout, "") is None
+    (checkout / ".env").write_text("TAG=1\nexport DOCKER_HOST=tcp://127.0.0.1:2375\n  COMPOSE_PROFILES: extra\n")
+    assert _problem(checkout, "") == (
+        ".env sets COMPOSE_PROFILES, DOCKER_HOST: compose reads its own DOCKER_* and COMPOSE_* settings from the "
+        ".env file of the project directory (the daemon, its credentials, the profiles), so it needs a target "
+        "server with allowPrivileged")

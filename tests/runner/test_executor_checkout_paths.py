@@ -79,6 +79,12 @@ services:
     git_repo.commit({}, ".env -> outside")
     message = await assert_failed_at(harness, await harness.deploy(service), "CLONE", "CLONE_FAILED")
     assert message.startswith(".env, the .env file compose reads, leads outside the checkout")
+
+    # Compose would take its own settings from it too (v1 even DOCKER_HOST).
+    (git_repo.workdir / ".env").unlink()  # the link, not what it points to
+    git_repo.commit({".env": "TAG=1\nDOCKER_HOST=unix:///var/run/docker.sock\n"}, ".env with settings")
+    message = await assert_failed_at(harness, await harness.deploy(service), "CLONE", "CLONE_FAILED")
+    assert message.startswith(".env sets DOCKER_HOST: compose reads its own DOCKER_* and COMPOSE_* settings")
     assert harness.containers(service, running_only=False) == []
 
 
