@@ -22,6 +22,7 @@ docs/privilege.md is generated from these tables (`markdown()`); a test keeps it
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -45,11 +46,22 @@ class Finding:
     what: str
 
 
+@dataclass(frozen=True)
+class PathRef:
+    """A relative path the document makes compose read on the runner's machine, as written
+    (interpolated); relative to the project directory. The text check cannot see symlinks
+    of the checkout: the runner resolves these after CLONE (berth.runner.checkout_paths)."""
+
+    where: str
+    path: str
+
+
 @dataclass
 class Context:
     services: frozenset[str]
     env_keys: frozenset[str]
     found: list[Finding] = field(default_factory=list)
+    paths: list[PathRef] = field(default_factory=list)
 
     def refuse(self, where: str, what: str, value: Any = None) -> None:
         if isinstance(value, Unknown):
@@ -146,6 +158,8 @@ def _check_paths(what: str) -> Check:
             path = entry.get("path") if isinstance(entry, dict) else entry
             if path is not None and not inside_path(path):
                 context.refuse(where, what, path)
+            elif isinstance(path, str):
+                context.paths.append(PathRef(where, path))
     return check
 
 
@@ -235,13 +249,28 @@ def _check_deploy(where: str, value: Any, context: Context) -> None:
 def _check_build(where: str, value: Any, context: Context) -> None:
     if isinstance(value, dict):
         check_mapping(where, value, BUILD_KEYS, context)
+        build_context, dockerfile = value.get("context") or ".", value.get("dockerfile")
+        context_where = f"{where}.context"
     else:
-        _check_context(f"{where}", value, context)
+        _check_context(where, value, context)
+        build_context, dockerfile, context_where = value, None, where
+    if not inside_path(build_context):
+        return  # refused above
+    if isinstance(value, dict) and "context" not in value:
+        context.paths.append(PathRef(context_where, build_context))
+    if isinstance(value, dict) and value.get("dockerfile_inline") is not None:
+        return
+    # The Dockerfile is read relative to the build context, `Dockerfile` by default.
+    if dockerfile is None or inside_path(dockerfile):
+        read_from = posixpath.normpath(posixpath.join(build_context, dockerfile or "Dockerfile"))
+        context.paths.append(PathRef(f"{where}.dockerfile", read_from))
 
 
 def _check_context(where: str, value: Any, context: Context) -> None:
     if value is not None and not inside_path(value):
         context.refuse(where, "building from outside the project directory", value)
+    elif isinstance(value, str):
+        context.paths.append(PathRef(where, value))
 
 
 def _check_cache(where: str, value: Any, context: Context) -> None:
@@ -257,7 +286,10 @@ def _check_additional_contexts(where: str, value: Any, context: Context) -> None
     items = value.items() if isinstance(value, dict) else ((str(e).split("=", 1)[0], str(e).split("=", 1)[-1])
                                                           for e in _entries(value))
     for name, source in items:
-        if isinstance(source, str) and (source.startswith(("docker-image://", "service:")) or inside_path(source)):
+        if isinstance(source, str) and source.startswith(("docker-image://", "service:")):
+            continue
+        if inside_path(source):
+            context.paths.append(PathRef(f"{where}.{name}", source))
             continue
         context.refuse(f"{where}.{name}", "a build context outside the project directory", source)
 
@@ -314,6 +346,14 @@ def _check_top_files(where: str, value: Any, context: Context) -> None:
 
 
 def _check_file_source(where: str, value: Any, context: Context) -> None:
+    if not inside_path(value):
+        context.refuse(where, "reading a host file", value)
+    else:
+        context.paths.append(PathRef(where, value))
+
+
+def _check_dockerfile(where: str, value: Any, context: Context) -> None:
+    # Recorded by _check_build, relative to the build context it is read from.
     if not inside_path(value):
         context.refuse(where, "reading a host file", value)
 
@@ -419,7 +459,7 @@ BUILD_KEYS: dict[str, Rule] = {
     "cache_from": checked("image references or `type=registry`/`type=inline`", _check_cache),
     "cache_to": checked("image references or `type=registry`/`type=inline`", _check_cache),
     "context": checked("a relative path inside the project", _check_context),
-    "dockerfile": checked("a relative path inside the project", _check_file_source),
+    "dockerfile": checked("a relative path inside the project", _check_dockerfile),
     "dockerfile_inline": allowed(),
     "entitlements": privileged("build entitlements (host network, insecure builds)"),
     "extra_hosts": allowed(),
@@ -480,11 +520,16 @@ TABLES: dict[str, dict[str, Rule]] = {
 }
 
 
-def findings(document: Mapping[Any, Any], services: Iterable[str], env_keys: Iterable[str]) -> list[Finding]:
-    """Everything an unprivileged server may not run, in an interpolated document."""
+def judge(document: Mapping[Any, Any], services: Iterable[str], env_keys: Iterable[str]) -> Context:
+    """An interpolated document judged: `found`, everything an unprivileged server may not
+    run; `paths`, the relative paths that passed as text, for the runner to resolve."""
     context = Context(services=frozenset(services), env_keys=frozenset(env_keys))
     check_mapping("", document, TOP_LEVEL_KEYS, context)
-    return context.found
+    return context
+
+
+def findings(document: Mapping[Any, Any], services: Iterable[str], env_keys: Iterable[str]) -> list[Finding]:
+    return judge(document, services, env_keys).found
 
 
 def markdown() -> str:

@@ -3,8 +3,9 @@
 Compose replaces `$VAR`, `${VAR}` and `${VAR<op>word}` (`:-` `-` `:?` `?` `:+` `+`,
 nested in `word` for v2) in every value — never in keys — before it reads the values'
 types, and `$$` is a literal `$`. Its variables come from the process environment
-(the service's env over the runner's own basics, the endpoint's DOCKER_* over both),
-then a `.env` file of the project directory.
+(the runner's own basics and the endpoint's variables, plus the service's variables whose
+names are not reserved: berth.domain.compose_env), then a `.env` file of the project
+directory.
 
 Berth knows only the service's plain (non-secret) variables for sure. Any other variable
 may be set by something Berth does not see — a secret, the runner's environment, a
@@ -19,11 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from berth.domain.compose_env import interpolation_variables
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# The runner's endpoint variables override the service's (berth.runner.endpoints):
-# DOCKER_HOST and its TLS siblings, PATH (ssh), COMPOSE_PARAMIKO_SSH.
-_NOT_THE_SERVICES = ("DOCKER_", "COMPOSE_")
-_OVERRIDDEN = frozenset({"PATH"})
 
 
 @dataclass(frozen=True)
@@ -44,9 +43,9 @@ class _Unresolved(Exception):
 
 
 def known_env(values: Mapping[str, str]) -> dict[str, str]:
-    """The variables whose value compose will certainly see, out of the service's plain ones."""
-    return {key: value for key, value in values.items()
-            if not key.startswith(_NOT_THE_SERVICES) and key not in _OVERRIDDEN}
+    """The variables whose value compose will certainly see, out of the service's plain ones:
+    the runner passes no reserved name, so the policy counts on none."""
+    return interpolation_variables(values)
 
 
 def _closing_brace(text: str, start: int) -> int:

@@ -9,6 +9,7 @@ from tortoise.transactions import in_transaction
 
 from berth.auth.principal import Principal
 from berth.domain import privilege
+from berth.domain.compose_env import reserved_key_problem
 from berth.domain.errors import (
     ErrorList,
     InvalidInput,
@@ -27,6 +28,7 @@ from berth.domain.validation import (
     name_problem,
     parse_compose,
     source_fields,
+    source_type_of,
     validate_env,
     validate_health_check,
     validate_project,
@@ -128,8 +130,15 @@ def _check_service_parts(
         if isinstance(parsed, dict) and not allow_privileged:
             for violation in privilege.compose_violations(parsed, policy_env):
                 errors.add([*INPUT, "env"], f"composeContent {violation.message()}")
+    kind = source_type_of(source.type) if source is not None else (stored.source_type if stored else None)
     if spec.env is not None:
-        errors.extend(validate_env(spec.env, [*INPUT, "env"]).errors)
+        errors.extend(validate_env(spec.env, [*INPUT, "env"], kind).errors)
+    elif stored is not None and kind is SourceType.COMPOSE and stored.source_type != SourceType.COMPOSE:
+        # Becoming a COMPOSE service with the env it has: the env must suit one. (An older
+        # COMPOSE record keeps its env; the runner passes no reserved name to compose.)
+        for item in stored.env or []:
+            if problem := reserved_key_problem(str(item.get("key") or "")):
+                errors.add([*INPUT, "env"], f"the service's env: {problem}")
     if spec.health_check is not None:
         errors.extend(validate_health_check(spec.health_check, [*INPUT, "healthCheck"], settings).errors)
 

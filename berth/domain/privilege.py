@@ -60,11 +60,26 @@ def compose_violations(
     variable counts as unknown). `sibling_services`: services of the project's other
     files, which `service:` references may name.
     """
+    return [Violation(found.where, found.what) for found in _judge(document, env, sibling_services).found]
+
+
+def compose_paths(
+    document: Mapping[str, Any],
+    env: Mapping[str, str] | None = None,
+    sibling_services: Iterable[str] = (),
+) -> list[compose_allowlist.PathRef]:
+    """The relative paths (build contexts, Dockerfiles, env files, secret and config files…)
+    that the policy let through as text: the runner resolves them in the checkout, where a
+    symlink may still lead outside it. Arguments as for `compose_violations`."""
+    return _judge(document, env, sibling_services).paths
+
+
+def _judge(document: Mapping[str, Any], env: Mapping[str, str] | None,
+           sibling_services: Iterable[str]) -> compose_allowlist.Context:
     variables = known_env(env or {})
     resolved = interpolate_document(dict(document), variables)
     services = compose_services(document) | set(sibling_services)
-    return [Violation(found.where, found.what)
-            for found in compose_allowlist.findings(resolved, services, variables)]
+    return compose_allowlist.judge(resolved, services, variables)
 
 
 def env_of_specs(env: Iterable[Any]) -> dict[str, str]:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from berth.domain import grammars
+from berth.domain.compose_env import reserved_key_problem
 from berth.domain.compose_yaml import ComposeYamlError, load_compose_yaml
 from berth.domain.errors import ErrorList, FieldPath
 from berth.domain.grammars import GrammarError, VolumeKind, VolumeMount, hostname_ok
@@ -467,7 +468,9 @@ def _check_compose(errors: ErrorList, path: FieldPath, source: SourceSpec) -> di
     return document
 
 
-def validate_env(env: Sequence[EnvVarSpec], path: FieldPath) -> ErrorList:
+def validate_env(env: Sequence[EnvVarSpec], path: FieldPath, source_type: SourceType | None = None) -> ErrorList:
+    """`source_type`: the service's; a COMPOSE service's env may not use the names reserved
+    for the runner (berth.domain.compose_env), which would steer the compose process."""
     errors = ErrorList()
     if len(env) > MAX_ENV_VARS:
         errors.add(path, f"at most {MAX_ENV_VARS} environment variables")
@@ -478,6 +481,8 @@ def validate_env(env: Sequence[EnvVarSpec], path: FieldPath) -> ErrorList:
             errors.add([*field, "key"], f"key must match [A-Za-z_][A-Za-z0-9_]* and be at most {MAX_ENV_KEY} characters")
         elif variable.key in seen:
             errors.add([*field, "key"], f"key {variable.key} is given twice")
+        elif source_type is SourceType.COMPOSE and (problem := reserved_key_problem(variable.key)):
+            errors.add([*field, "key"], problem)
         seen.add(variable.key)
         if len(variable.value) > MAX_ENV_VALUE or "\x00" in variable.value:
             # The message must not echo the value: it may be a secret.

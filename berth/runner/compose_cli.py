@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from berth.domain.compose_env import interpolation_variables
 from berth.runner.docker_api import (
     SYSTEM,
     CancelEvent,
@@ -97,6 +98,18 @@ def _write_files(directory: Path, files: Mapping[str, str], command: Sequence[st
     return paths
 
 
+def compose_process_env(variables: Mapping[str, str], endpoint_env: Mapping[str, str]) -> dict[str, str]:
+    """The compose process's environment: the project's variables whose names are not
+    reserved (berth.domain.compose_env), then the runner's basics and the endpoint's
+    variables (DOCKER_HOST and its TLS files, the ssh wrapper's PATH) over them.
+
+    A service's env fills in `${VAR}`; it never steers compose, the docker CLI or what
+    they run. Dropping the reserved names (rather than only letting ours win) also keeps
+    out those the runner does not set itself, such as COMPOSE_FILE or LD_PRELOAD.
+    """
+    return {**interpolation_variables(variables), **minimal_env(endpoint_env)}
+
+
 def pullable_services(project: ComposeProject) -> list[str] | None:
     """Active services without `build:`, or None when the files cannot be read here.
 
@@ -171,8 +184,7 @@ class ComposeCli:
             argv += list(args)
             # Shown without the temp paths, which mean nothing to a reader of the log.
             on_line(SYSTEM, f"{' '.join(command)} -p {project.name} {' '.join(args)}")
-            # Endpoint variables last: a project variable must not redirect DOCKER_HOST.
-            env = minimal_env(project.env, self._endpoint_env)
+            env = compose_process_env(project.env, self._endpoint_env)
             await run_process(argv, env=env, cwd=project.project_dir or tmp, on_line=on_line,
                               cancel=cancel, step_timeout=step_timeout, what=f"compose {args[0]}",
                               error_cls=ComposeError)

@@ -66,3 +66,24 @@ async def test_yaml_aliases_beyond_the_bound_are_refused(api: Api) -> None:
     assert (error["code"], error["field"]) == ("INVALID_INPUT", COMPOSE_FIELD)
     assert "expands to more than" in error["message"]
     assert await api.snapshot() == before
+
+
+async def test_a_compose_service_env_with_a_reserved_name_is_refused(api: Api) -> None:
+    privileged, project = await api.create_server(allowPrivileged=True), await api.create_project()
+    env = [{"key": "TAG", "value": "1"}, {"key": "DOCKER_CONFIG", "value": "/srv/plugins", "secret": True}]
+    before = await api.snapshot()
+    created = await api.mutate("createService", {
+        "projectId": project["id"], "environment": "production", "name": unique("svc"),
+        "serverId": privileged["id"], "source": {"type": "COMPOSE", "composeContent": _service_yaml("")},
+        "env": env}, "service { id }")
+    assert created["service"] is None
+    [error] = created["errors"]
+    assert (error["code"], error["field"]) == ("INVALID_INPUT", ["input", "env", "1", "key"])
+    assert error["message"].startswith("DOCKER_CONFIG is reserved in the env of a COMPOSE service: ")
+    assert "/srv/plugins" not in error["message"]
+    assert await api.snapshot() == before
+    # The same env on an IMAGE service reaches only its container: accepted.
+    await api.ok("createService", {
+        "projectId": project["id"], "environment": "production", "name": unique("svc"),
+        "serverId": privileged["id"], "source": {"type": "IMAGE", "image": "nginx:1"}, "env": env},
+        "service { id }")

@@ -13,7 +13,7 @@ from berth.domain.grammars import split_image
 from berth.domain.privilege import compose_services, compose_violations, frozen_env
 from berth.domain.validation import compose_profiles, parse_compose
 from berth.models.enums import StepKind
-from berth.runner import labels, restore
+from berth.runner import checkout_paths, labels, restore
 from berth.runner.compose_cli import pullable_services
 from berth.runner.docker_api import (
     COMPOSE_PROJECT_LABEL,
@@ -65,6 +65,9 @@ def _check_files(ctx: RunContext, contents: dict[str, str]) -> set[str]:
             violations = compose_violations(document, env, services)
             if violations:
                 raise StepFailure(f"compose file {path}: " + "; ".join(v.message() for v in violations))
+        assert ctx.checkout is not None  # files are read at CLONE only
+        if problem := checkout_paths.compose_files_problem(ctx.checkout, documents, env, services):
+            raise StepFailure(problem)
     return set().union(*(compose_profiles(document) for document in documents.values()))
 
 

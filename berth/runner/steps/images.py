@@ -7,10 +7,13 @@ built, rebuilt from the recorded commit when that image is gone.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from berth.domain.grammars import split_image
 from berth.models.enums import StepKind
 from berth.runner import labels
 from berth.runner.docker_api import DockerApi, DockerOperationError, ImageInfo, NotFound, docker_time_ns
+from berth.runner.steps import clone as clone_step
 from berth.runner.steps.clone import inside
 from berth.runner.steps.context import RunContext, StepFailure
 
@@ -92,8 +95,9 @@ async def replay_image_present(ctx: RunContext) -> str | None:
     return f"image {image_id} of commit {str(sha)[:12]} is still on the server"
 
 
-async def build(ctx: RunContext) -> str:
-    docker = await ctx.docker()
+def build_sources(ctx: RunContext) -> tuple[Path, Path]:
+    """The build context and the Dockerfile in the checkout, symlinks resolved: refused when
+    either leaves the checkout (a symlink of the repository may point anywhere)."""
     checkout = ctx.checkout
     sha = ctx.frozen.get("commitSha")
     if checkout is None or not sha:
@@ -109,6 +113,21 @@ async def build(ctx: RunContext) -> str:
         dockerfile = inside(context, declared, "dockerfile")
     if not dockerfile.is_file():
         raise StepFailure(f"dockerfile {declared!r} is not in the repository at {str(sha)[:12]}")
+    return context, dockerfile
+
+
+async def clone(ctx: RunContext) -> str:
+    """CLONE of a DOCKERFILE service: the sources BUILD will read are checked right here."""
+    detail = await clone_step.clone(ctx)
+    build_sources(ctx)
+    return detail
+
+
+async def build(ctx: RunContext) -> str:
+    docker = await ctx.docker()
+    context, dockerfile = build_sources(ctx)
+    sha = ctx.frozen["commitSha"]
+    declared = str(ctx.frozen.get("dockerfile") or "Dockerfile")
     relative = dockerfile.relative_to(context) if dockerfile.is_relative_to(context) else dockerfile
     tag = build_tag(ctx, str(sha))
     ctx.log.system(f"building {tag} from {declared}")

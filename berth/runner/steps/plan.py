@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from berth.models.enums import StepKind
-from berth.runner.steps import clone, compose, containers, images
+from berth.runner.steps import compose, containers, images
 from berth.runner.steps.context import RunContext
 
 StepBody = Callable[[RunContext], Coroutine[Any, Any, str]]
@@ -75,7 +75,7 @@ def pipeline_for(ctx: RunContext) -> Pipeline:
     if source == "DOCKERFILE":
         return Pipeline(
             steps=(
-                Step(StepKind.CLONE, clone.clone, skip=images.replay_image_present),
+                Step(StepKind.CLONE, images.clone, skip=images.replay_image_present),
                 Step(StepKind.BUILD, images.build, skip=_build_unless_replayed),
                 *_container_tail(),
             ),
