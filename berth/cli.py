@@ -30,6 +30,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.no_runner and settings.is_sqlite:
         raise UsageError(SQLITE_SCALE_OUT.format(what="`berth serve --no-runner`"))
+    settings = settings.with_public_url(args.host, args.port)
     services = background_services(settings, runner=not args.no_runner)
     app = create_app(settings, background=services)
     app.state.readiness_probes.update(readiness_probes(services))

@@ -6,7 +6,7 @@ Every interval and deadline is a setting so tests can run them short.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,6 +49,12 @@ class Settings:
     production: bool = False
     allow_file_repos: bool = False
     allowed_origins: tuple[str, ...] = ()
+    # BERTH_PUBLIC_URL: the address people and other systems reach this server at, e.g.
+    # `https://berth.example.com` behind a proxy. The one place for "our own URL": the
+    # WebSocket origin check accepts its origin (GraphiQL served here opens its socket from
+    # it), and links Berth hands out (webhook URLs) are built on it. None: `berth serve`
+    # sets `http://HOST:PORT` of the address it listens on (see `with_public_url`).
+    public_url: str | None = None
     # OAuth / JWT access tokens (RFC 9068)
     oauth_issuer: str | None = None
     oauth_audience: str | None = None
@@ -94,6 +100,7 @@ class Settings:
             production=_env_bool("BERTH_PRODUCTION"),
             allow_file_repos=_env_bool("BERTH_ALLOW_FILE_REPOS"),
             allowed_origins=_env_list("BERTH_ALLOWED_ORIGINS"),
+            public_url=(os.environ.get("BERTH_PUBLIC_URL") or "").rstrip("/") or None,
             oauth_issuer=os.environ.get("BERTH_OAUTH_ISSUER") or None,
             oauth_audience=os.environ.get("BERTH_OAUTH_AUDIENCE") or None,
             oauth_jwks_url=os.environ.get("BERTH_OAUTH_JWKS_URL") or None,
@@ -109,6 +116,18 @@ class Settings:
             stable_seconds=_env_float("BERTH_STABLE_SECONDS", 5.0),
             step_deadlines=deadlines,
         )
+
+    def with_public_url(self, host: str, port: int) -> Settings:
+        """These settings with `public_url` derived from the listening address when
+        BERTH_PUBLIC_URL is not set: `http://HOST:PORT`, a wildcard host (0.0.0.0, ::)
+        read as 127.0.0.1, the one address it surely answers on."""
+        if self.public_url is not None:
+            return self
+        if host in ("", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return replace(self, public_url=f"http://{host}:{port}")
 
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
