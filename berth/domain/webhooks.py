@@ -178,7 +178,7 @@ async def receive(hook: GitHook, request: Request) -> Result:
 async def _act(hook: GitHook, row: WebhookDelivery, parsed: GitEvent | None) -> None:
     outcome, reason, deployment = await dispatch(hook, row, parsed)
     row.outcome = outcome
-    row.reason = reason
+    row.reason = reason  # type: ignore[assignment]  # a nullable TextField, typed str by Tortoise
     row.deployment_id = deployment.id if deployment is not None else None
     await row.save(update_fields=["outcome", "reason", "deployment_id"])
 
