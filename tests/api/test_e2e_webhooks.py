@@ -116,7 +116,7 @@ async def test_scopes_and_project_visibility(api: Api) -> None:
                     {"i": {"serviceId": hook["service"]["id"], "provider": "GITHUB", "repository": "org/app"}},
                     token=await api.token("viewer"))
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    body = api.post("mutation { deleteGitHook(id: \"%s\") { gitHook { id } errors { code } } }" % hook["id"],
+    body = api.post("mutation D($id: ID!) { deleteGitHook(id: $id) { gitHook { id } } }", {"id": hook["id"]},
                     token=await api.token("viewer"))
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     other = await api.create_project()
