@@ -34,12 +34,12 @@ class ClientParser(argparse.ArgumentParser):
 def add_client_commands(commands: Any) -> None:
     """Register deploy, logs, cancel, rollback, deployments, show and login on `commands`
     (the `add_subparsers()` action of the `berth` parser)."""
-    from berth.client.commands import cancel, deploy, deployments, login, logs, rollback, show
+    from berth.client.commands import cancel, deploy, deployments, hooks, login, logs, rollback, show
 
     def add(name: str, **kwargs: Any) -> argparse.ArgumentParser:
         parser = commands.add_parser(name, **kwargs)
         parser.__class__ = ClientParser  # same parser, usage errors exit 3
         return parser  # type: ignore[no-any-return]
 
-    for module in (deploy, logs, cancel, rollback, deployments, show, login):
+    for module in (deploy, logs, cancel, rollback, deployments, show, login, hooks):
         module.register(add)
