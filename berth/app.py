@@ -59,6 +59,7 @@ def create_app(
     from berth.graphql_app import build_graphql_app  # the schema is large: import lazily
     from berth.http.artifact import artifact_endpoint
     from berth.http.graphiql import ASSET_ROUTE, graphiql_asset
+    from berth.http.webhooks import webhook_endpoint
 
     graphql_app = build_graphql_app(settings)
 
@@ -88,6 +89,7 @@ def create_app(
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         Route("/api/v1/deployments/{deployment_id}/artifact", artifact_endpoint),
+        Route("/hooks/{provider}/{hook_id}", webhook_endpoint, methods=["POST"]),
     ]
     if not settings.production:  # GraphiQL is off in production, and so are its files
         routes.append(Route(ASSET_ROUTE, graphiql_asset, methods=["GET", "HEAD"]))

@@ -66,19 +66,26 @@ class Principal:
         """Taken from the credential, never from the request (CONTRACT §3)."""
         if self.token_kind is TokenKind.JWT:
             return DeploymentTrigger.USER
+        if self.token_kind is TokenKind.WEBHOOK:
+            return DeploymentTrigger.WEBHOOK
         if self.role is Role.AGENT:
             return DeploymentTrigger.AGENT
         return DeploymentTrigger.API
 
     def actor(self) -> dict[str, Any]:
         """The `Deployment.actor` JSON / `Actor` type for this principal."""
-        return {
+        actor: dict[str, Any] = {
             "subject": self.subject,
             "email": self.email,
             "role": self.role.value if self.role else None,
             "tokenKind": self.token_kind.value,
             "tokenName": self.token_name,
         }
+        if self.token_kind is TokenKind.WEBHOOK:
+            # A git hook's pusher name and email are what the provider's payload says, not a
+            # verified identity: the record says so.
+            actor["verified"] = False
+        return actor
 
 
 _MAX_ID = 2**63 - 1  # ids are BIGINT primary keys

@@ -48,6 +48,7 @@ def add_client_commands(commands: Any) -> None:
         cancel,
         deploy,
         deployments,
+        hooks,
         login,
         logs,
         rollback,
@@ -60,7 +61,7 @@ def add_client_commands(commands: Any) -> None:
 
     add = _client_adder(commands)
     for module in (deploy, logs, cancel, rollback, deployments, show, services_list, servers_list, tokens,
-                   login):  # fmt: skip
+                   login, hooks):  # fmt: skip
         module.register(add)
     service = add("service", help="manage one service (delete)")
     service_commands = service.add_subparsers(dest="service_command", required=True)

@@ -217,7 +217,8 @@ def _check_overrides(service: Service, spec: StartSpec, errors: ErrorList) -> No
             errors.add(["input", "ref"], f"ref {problem}")
 
 
-async def start_deployment(principal: Principal, spec: StartSpec) -> Deployment:
+async def start_deployment(principal: Principal, spec: StartSpec, *, commit_sha: str | None = None) -> Deployment:
+    """`commit_sha`: deploy exactly this commit of `spec.ref` (a git hook's push)."""
     service = await get_visible(principal, Service, spec.service_id)
     if service is None:
         raise not_found("service", ["input", "serviceId"])
@@ -226,7 +227,7 @@ async def start_deployment(principal: Principal, spec: StartSpec) -> Deployment:
     _check_overrides(service, spec, errors)
     check_reason_and_key(errors, spec.reason, spec.idempotency_key)
     errors.raise_if_any()
-    overrides = Overrides(image_tag=spec.image_tag, ref=spec.ref)
+    overrides = Overrides(image_tag=spec.image_tag, ref=spec.ref, commit_sha=commit_sha)
 
     def build(target: Target) -> dict[str, Any]:
         # Re-read under the lock: the overrides were checked against the service as read

@@ -116,6 +116,19 @@ def _deployment_position(cursor: str, field_name: str, errors: ErrorList) -> tup
     return moment, pk
 
 
+def keyset_cursor(moment: datetime, pk: int) -> str:
+    """The (moment, id) cursor of any newest-first list (deployments, webhook deliveries)."""
+    return _encode_cursor({"t": moment.isoformat(), "i": pk})
+
+
+def keyset_position(cursor: str, field_name: str, errors: ErrorList) -> tuple[datetime, int] | None:
+    return _deployment_position(cursor, field_name, errors)
+
+
+def page_size(value: int | None, field_name: str, errors: ErrorList) -> int:
+    return _page_size(value, field_name, errors)
+
+
 def log_cursor(line: LogLine) -> str:
     return str(line.seq)
 

@@ -58,6 +58,9 @@ class Target:
 class Overrides:
     image_tag: str | None = None
     ref: str | None = None
+    # A pushed commit a git hook deploys: the runner checks out exactly this, never the
+    # ref's tip at clone time.
+    commit_sha: str | None = None
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -138,7 +141,7 @@ def deployment_input(service: Service, overrides: Overrides) -> dict[str, Any]:
         "imageId": None,
         "repository": source.get("repository"),
         "ref": resolved_ref(service, overrides),
-        "commitSha": None,
+        "commitSha": overrides.commit_sha,
         "composeFiles": source.get("composeFiles"),
         "composeProfiles": source.get("composeProfiles"),
         "dockerfile": source.get("dockerfile"),
@@ -170,7 +173,7 @@ def frozen_input(target: Target, overrides: Overrides) -> dict[str, Any]:
         "imageId": None,
         "repository": source.get("repository"),
         "ref": resolved_ref(service, overrides),
-        "commitSha": None,
+        "commitSha": overrides.commit_sha,
         "dockerfile": source.get("dockerfile"),
         "buildContext": source.get("buildContext"),
         "composeFiles": _compose_files(source) if is_compose else None,

@@ -7,16 +7,20 @@ import strawberry
 from berth.resolvers.mutations import (
     cancel_deployment,
     create_api_token,
+    create_git_hook,
     create_project,
     create_server,
     create_service,
+    delete_git_hook,
     delete_service,
+    redeliver_webhook,
     revoke_api_token,
     rollback_deployment,
     start_deployment,
     update_service,
 )
 from berth.schema.directives import requires
+from berth.schema.types import git as g
 from berth.schema.types import inputs as i
 
 
@@ -86,3 +90,25 @@ class Mutation:
         self, info: strawberry.Info, id: strawberry.ID
     ) -> i.RevokeApiTokenPayload | None:
         return await revoke_api_token.resolve(info, id)
+
+    @strawberry.mutation(directives=requires("service:write"))
+    async def create_git_hook(
+        self, info: strawberry.Info, input: g.CreateGitHookInput
+    ) -> g.CreateGitHookPayload | None:
+        return await create_git_hook.resolve(info, input)
+
+    @strawberry.mutation(directives=requires("service:write"))
+    async def delete_git_hook(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> g.DeleteGitHookPayload | None:
+        return await delete_git_hook.resolve(info, id)
+
+    @strawberry.mutation(
+        directives=requires("deploy:start"),
+        description="Process a stored delivery again (e.g. after fixing the branch); "
+        "a new delivery row records the result.",
+    )
+    async def redeliver_webhook(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> g.RedeliverWebhookPayload | None:
+        return await redeliver_webhook.resolve(info, id)

@@ -25,11 +25,13 @@ if TYPE_CHECKING:
         DeploymentFilter,
         ObservedState,
     )
+    from berth.schema.types.git import GitHook
 
 DeploymentT = Annotated["Deployment", strawberry.lazy("berth.schema.types.deployment")]
 DeploymentConnectionT = Annotated["DeploymentConnection", strawberry.lazy("berth.schema.types.deployment")]
 DeploymentFilterT = Annotated["DeploymentFilter", strawberry.lazy("berth.schema.types.deployment")]
 ObservedStateT = Annotated["ObservedState", strawberry.lazy("berth.schema.types.deployment")]
+GitHookT = Annotated["GitHook", strawberry.lazy("berth.schema.types.git")]
 
 
 @strawberry.type(name="Server", directives=requires("server:read"))
@@ -211,3 +213,9 @@ class Service(Node):
 
         row = await info.context.loaders.latest_observation.load(self.row.pk)
         return ObservedState.of(row) if row else None
+
+    @strawberry.field
+    async def git_hooks(self) -> list[GitHookT] | None:
+        from berth.resolvers.git_hooks import resolve_service_hooks
+
+        return await resolve_service_hooks(self.row.pk)  # type: ignore[return-value]

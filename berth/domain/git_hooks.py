@@ -1,0 +1,157 @@
+"""Git hooks: creating and deleting them, who may see them, and where providers POST.
+
+A hook belongs to a service, so it is visible exactly when its service is (`get_visible`);
+its deliveries are visible when their hook is. This module is the one place for both.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from berth.auth.principal import Principal
+from berth.domain.errors import ErrorList, not_found
+from berth.domain.queries import Page, get_visible, keyset_cursor, keyset_position, page_size, visible
+from berth.domain.secrets import decrypt, encrypt
+from berth.domain.validation import git_ref_problem
+from berth.models import Service
+from berth.models.enums import GitProvider
+from berth.models.git import CommitStatus, GitHook, WebhookDelivery
+from berth.models.lifecycle import now
+
+MAX_REPOSITORY = 255
+# owner/name, GitLab also group/subgroup/…/name: path segments of the characters providers allow.
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+")
+# 32 random bytes from the CSPRNG, URL-safe: 43 characters every provider's form accepts.
+SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class GitHookSpec:
+    service_id: int
+    provider: GitProvider
+    repository: str
+    branch: str | None = None
+    previews: bool | None = None
+    allow_fork_previews: bool | None = None
+
+
+def repository_problem(repository: str) -> str | None:
+    if len(repository) > MAX_REPOSITORY or not _REPOSITORY.fullmatch(repository) or ".." in repository:
+        return f"repository must be owner/name as the provider spells it (at most {MAX_REPOSITORY} characters)"
+    return None
+
+
+def same_repository(a: str, b: str) -> bool:
+    # GitHub, GitLab and Gitea all treat repository paths case-insensitively.
+    return a.casefold() == b.casefold()
+
+
+def hook_path(hook: GitHook) -> str:
+    return f"/hooks/{hook.provider.value.lower()}/{hook.id}"
+
+
+def hook_url(public_url: str, hook: GitHook) -> str:
+    return public_url.rstrip("/") + hook_path(hook)
+
+
+def hook_secret(hook: GitHook) -> str:
+    """The plaintext secret, for verifying a request only."""
+    return decrypt(hook.secret_enc)
+
+
+def actor_subject(hook: GitHook) -> str:
+    return f"githook:{hook.id}"
+
+
+async def get_visible_hook(principal: Principal, pk: int) -> GitHook | None:
+    hook = await GitHook.get_or_none(id=pk)
+    if hook is None or await get_visible(principal, Service, hook.service_id) is None:
+        return None
+    return hook
+
+
+async def get_visible_delivery(principal: Principal, pk: int) -> WebhookDelivery | None:
+    delivery = await WebhookDelivery.get_or_none(id=pk)
+    if delivery is None or await get_visible_hook(principal, delivery.hook_id) is None:
+        return None
+    return delivery
+
+
+async def hooks_of_service(service_id: int) -> list[GitHook]:
+    """The caller has checked that the service is visible."""
+    return list(await GitHook.filter(service_id=service_id).order_by("id"))
+
+
+async def visible_hooks(principal: Principal) -> list[GitHook]:
+    services = visible(principal, Service.all()).values_list("id", flat=True)
+    return list(await GitHook.filter(service_id__in=list(await services)).order_by("id"))
+
+
+async def create_git_hook(principal: Principal, spec: GitHookSpec) -> tuple[GitHook, str]:
+    """The new hook and its secret: the only time the plaintext leaves the server."""
+    service = await get_visible(principal, Service, spec.service_id)
+    if service is None or service.deleted_at is not None:
+        raise not_found("service", ["input", "serviceId"])
+    errors = ErrorList()
+    if problem := repository_problem(spec.repository):
+        errors.add(["input", "repository"], problem)
+    if spec.branch is not None and (problem := git_ref_problem(spec.branch)):
+        errors.add(["input", "branch"], f"branch {problem}")
+    errors.raise_if_any()
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    hook = await GitHook.create(
+        service_id=service.id,
+        provider=spec.provider,
+        repository=spec.repository,
+        branch=spec.branch,
+        previews=bool(spec.previews),
+        allow_fork_previews=bool(spec.allow_fork_previews),
+        secret_enc=encrypt(secret),
+        created_at=now(),
+    )
+    return hook, secret
+
+
+async def delete_git_hook(principal: Principal, pk: int) -> GitHook:
+    """Removes the hook and its ledger; deployments it started stay (their actor names it)."""
+    hook = await get_visible_hook(principal, pk)
+    if hook is None:
+        raise not_found("git hook", ["id"])
+    async with in_transaction():
+        await WebhookDelivery.filter(hook_id=hook.id).delete()
+        await CommitStatus.filter(hook_id=hook.id).delete()
+        await hook.delete()
+    return hook
+
+
+async def list_deliveries(hook_id: int, first: int | None = None, after: str | None = None) -> Page[WebhookDelivery]:
+    """A hook's ledger, newest first, keyset-paged on (received_at, id) like deployments.
+    The caller has checked that the hook is visible."""
+    errors = ErrorList()
+    size = page_size(first, "first", errors)
+    position = keyset_position(after, "after", errors) if after is not None else None
+    errors.raise_if_any()
+    query = WebhookDelivery.filter(hook_id=hook_id)
+    window = query
+    if position is not None:
+        moment, pk = position
+        window = window.filter(Q(received_at__lt=moment) | Q(received_at=moment, id__lt=pk))
+    rows = list(await window.order_by("-received_at", "-id").limit(size + 1))
+    nodes = rows[:size]
+    cursors = [keyset_cursor(row.received_at, row.id) for row in nodes]
+    return Page(
+        nodes=nodes,
+        has_next_page=len(rows) > size,
+        has_previous_page=position is not None and await query.filter(
+            Q(received_at__gt=position[0]) | Q(received_at=position[0], id__gt=position[1])
+        ).exists(),
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+        cursors=cursors,
+        total_count=await query.count(),
+    )
