@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from berth.domain import webhooks
 from berth.domain.webhook_providers import PATH_NAMES
-from berth.schema.ids import to_global_id
+from berth.ids import to_global_id
 
 MAX_ID_DIGITS = 18
 

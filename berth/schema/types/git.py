@@ -67,7 +67,7 @@ class GitHook(Node):
 
     @strawberry.field(description="Where the provider POSTs its events (absolute, built from BERTH_PUBLIC_URL).")
     def url(self, info: strawberry.Info) -> str:
-        from berth.resolvers.git_hooks import url_of
+        from berth.schema.git_pages import url_of
 
         return url_of(info, self.row)
 
@@ -75,7 +75,7 @@ class GitHook(Node):
     async def deliveries(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> WebhookDeliveryConnection | None:
-        from berth.resolvers.git_hooks import resolve_deliveries
+        from berth.schema.git_pages import resolve_deliveries
 
         return await resolve_deliveries(self.row.pk, first, after)
 

@@ -216,6 +216,6 @@ class Service(Node):
 
     @strawberry.field
     async def git_hooks(self) -> list[GitHookT] | None:
-        from berth.resolvers.git_hooks import resolve_service_hooks
+        from berth.schema.git_pages import resolve_service_hooks
 
         return await resolve_service_hooks(self.row.pk)  # type: ignore[return-value]

@@ -1,4 +1,4 @@
-"""Git hooks and their ledger as the schema shows them."""
+"""Git hooks and their ledger as the schema shows them (a building block, like deployment_pages)."""
 
 from __future__ import annotations
 
