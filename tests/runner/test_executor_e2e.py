@@ -19,10 +19,10 @@ import docker.errors
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET_KEY
+from tests.support.live_server import TEST_SECRET_KEY
 from tests.databases import DatabaseTemplates
 from tests.docker_fixtures import GIT_VERSION, BusyboxImage, GitRepo, app_page, compose_yaml
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer
 from tests.runner.executor_support import Harness, container_url, http_get, offset_sqlite_file
 
 DEPLOYMENT_FIELDS = """

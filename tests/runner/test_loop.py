@@ -32,7 +32,7 @@ from berth.runner.docker_fake import FakeDocker
 from berth.runner.labels import deployment_labels
 from berth.runner.loop import Runner
 from berth.settings import Settings, get_settings
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer
 from tests.models.factories import make_deployment
 from tests.runner.runner_support import (
     REPO_ROOT,
