@@ -12,13 +12,10 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from berth.settings import reset_settings
 from tests.databases import DIALECTS, DatabaseTemplates, installation_uid
-from tests.live_server import LiveServer
 from tests.services import REQUIRE_SERVICES
+from tests.support.live_server import TEST_SECRET_KEY, LiveServer, running_server, server_env
 
 pytest_plugins = ["tests.docker_fixtures"]
-
-TEST_SECRET_KEY = "berth-test-secret-key-not-for-production"
-
 
 @pytest.fixture(scope="session")
 def database_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseTemplates]:
@@ -104,11 +101,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 @pytest.fixture
 def live_server(database: Database, tmp_path: Path) -> Iterator[LiveServer]:
     """`berth serve` on the test's fresh database."""
-    env = {
-        "BERTH_DATABASE_URL": database.url,
-        "BERTH_DATA_DIR": str(database.data_dir),
-        "BERTH_SECRET_KEY": TEST_SECRET_KEY,
-    }
-    server = LiveServer(env=env, log_path=tmp_path / "server.log").start()
-    yield server
-    server.stop()
+    with running_server(tmp_path / "server.log", server_env(database.url, database.data_dir)) as server:
+        yield server

@@ -17,10 +17,9 @@ import hashlib
 import os
 import secrets
 import shutil
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -188,22 +187,6 @@ def delete_from_registry(repo_digest: str) -> None:
         urllib.request.urlopen(request, timeout=10).close()
     except (OSError, urllib.error.URLError):
         pass
-
-
-def wait_until(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.2) -> T:
-    """Poll `check` until it returns something other than None/False; fail after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while True:
-        try:
-            result = check()
-            if result is not None and result is not False:
-                return result
-        except Exception as exc:  # still starting up: keep the reason for the failure message
-            last_error = exc
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last error: {last_error!r}")
-        time.sleep(interval)
 
 
 def http_get(url: str, timeout: float = 3) -> tuple[int, str]:

@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 
 from berth.models import Server
-from tests.conftest import TEST_SECRET_KEY, Database
-from tests.live_server import LiveServer
+from tests.conftest import Database
+from tests.support.live_server import running_server, server_env
+from tests.support.orm import run_with_orm
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,66 +35,25 @@ def test_migrations_match_the_models(database: Database) -> None:
 
 
 def test_serve_answers_readyz_and_registers_local_once(database: Database, tmp_path: Path) -> None:
-    env = {
-        "BERTH_DATABASE_URL": database.url,
-        "BERTH_DATA_DIR": str(database.data_dir),
-        "BERTH_SECRET_KEY": TEST_SECRET_KEY,
-        "DOCKER_HOST": "unix:///var/run/docker.sock",
-    }
+    env = server_env(database.url, database.data_dir, DOCKER_HOST="unix:///var/run/docker.sock")
     for _ in range(2):  # a restart must not register `local` again
-        server = LiveServer(env=env, log_path=tmp_path / "server.log").start()
-        try:
+        with running_server(tmp_path / "server.log", env) as server:
             ready = httpx.get(server.url + "/readyz", timeout=5)
             assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"
             assert httpx.get(server.url + "/healthz", timeout=5).json() == {"status": "ok"}
-        finally:
-            server.stop()
-    import asyncio
-
-    from tortoise import Tortoise
-
-    from berth.db import tortoise_config
 
     async def count_local() -> list[tuple[str, str]]:
-        await Tortoise.init(config=tortoise_config(database.url))
-        try:
-            return [(s.name, s.docker_host) for s in await Server.filter(name="local")]
-        finally:
-            await Tortoise.close_connections()
+        return [(s.name, s.docker_host) for s in await Server.filter(name="local")]
 
-    assert asyncio.run(count_local()) == [("local", "unix:///var/run/docker.sock")]
+    assert run_with_orm(database.url, count_local) == [("local", "unix:///var/run/docker.sock")]
 
 
 def test_serve_on_embedded_defaults_with_no_configuration(tmp_path: Path) -> None:
     """No env at all: SQLite and the data dir under ./.berth of the working directory."""
     import os
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BERTH_")}
-    server = LiveServer(env={}, log_path=tmp_path / "server.log")
-    server.process = None
-    port = server.port
-    process = subprocess.Popen(
-        [sys.executable, "-m", "berth", "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    server.process = process
-    try:
-        import time
-
-        deadline = time.monotonic() + 30
-        status = None
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                status = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code
-                if status == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        assert status == 200
+    unset = {k for k in os.environ if k.startswith("BERTH_")}
+    with running_server(tmp_path / "server.log", {}, unset=unset, cwd=tmp_path) as server:
+        assert httpx.get(server.url + "/readyz", timeout=5).status_code == 200
         assert (tmp_path / ".berth" / "berth.sqlite3").exists()
         assert (tmp_path / ".berth" / "secret.key").stat().st_mode & 0o077 == 0
-    finally:
-        server.stop()

@@ -19,9 +19,7 @@ not exist, so the blocker survives a restart too.)
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -41,9 +39,10 @@ from berth.models.enums import DeploymentStatus, DeploymentTrigger, Role, Source
 from berth.models.lifecycle import create_deployment, now
 from berth.schema.ids import from_global_id, to_global_id
 from berth.settings import reset_settings
-from tests.conftest import TEST_SECRET_KEY
 from tests.databases import DIALECTS, DatabaseTemplates
-from tests.live_server import LiveServer
+from tests.support.graphql import GraphQLClient
+from tests.support.live_server import TEST_SECRET_KEY, LiveServer, running_server, server_env
+from tests.support.names import unique
 
 TIMEOUT = 20.0
 BLOCKER_RUNNER = "e2e-blocker-runner"
@@ -56,10 +55,6 @@ SNAPSHOT_TABLES = (
 )
 # Columns the observer keeps current on its own schedule.
 OBSERVER_COLUMNS = {"reachable", "last_checked_at", "docker_version"}
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def pk(global_id: str) -> int:
@@ -99,7 +94,6 @@ SERVER_FIELDS = """
   reachable lastCheckedAt dockerVersion
 """
 
-ERRORS = "errors { code message field }"
 
 
 # ---------------------------------------------------------------- the server
@@ -126,8 +120,7 @@ class ApiServer:
         return self.live.url
 
     def restart(self) -> None:
-        self.live.stop()
-        self.live.start()
+        self.live.restart()
 
 
 @pytest.fixture(scope="module", params=DIALECTS)
@@ -140,35 +133,33 @@ def api_server(
     directory = tmp_path_factory.mktemp(f"e2e-{dialect}")
     db_url = database_templates.new_database(dialect, directory)
     data_dir = directory / "berth-data"
-    env = {
-        "BERTH_DATABASE_URL": db_url,
-        "BERTH_DATA_DIR": str(data_dir),
-        "BERTH_SECRET_KEY": TEST_SECRET_KEY,
-        # The observer runs once at start; these tests write the observations they read.
-        "BERTH_OBSERVER_INTERVAL_SECONDS": "3600",
-    }
-    live = LiveServer(env=env, log_path=directory / "server.log").start()
-    server = ApiServer(dialect, db_url, data_dir, live, database_templates)
-    yield server
-    live.stop()
+    # The observer runs once at start; these tests write the observations they read.
+    env = server_env(db_url, data_dir, BERTH_OBSERVER_INTERVAL_SECONDS="3600")
+    with running_server(directory / "server.log", env) as live:
+        yield ApiServer(dialect, db_url, data_dir, live, database_templates)
     if dialect == "postgres":
         asyncio.run(database_templates.drop(db_url))
 
 
 # ---------------------------------------------------------------- the client
 
-class GraphQLFailure(AssertionError):
-    pass
-
-
 @dataclass
 class Api:
     """One test's view of the module's server: GraphQL calls and the database behind them."""
 
     server: ApiServer
-    http: httpx.Client
-    # Every response body this test received, for the planted-secret search.
-    transcript: list[str] = field(default_factory=list)
+    # Anonymous; every call names its credential. It records every response body this test
+    # received in `transcript`, for the planted-secret search.
+    graphql: GraphQLClient
+
+    @property
+    def http(self) -> httpx.Client:
+        return self.graphql.http
+
+    @property
+    def transcript(self) -> list[str]:
+        assert self.graphql.transcript is not None
+        return self.graphql.transcript
 
     # -- credentials -----------------------------------------------------------
 
@@ -189,32 +180,17 @@ class Api:
     # -- GraphQL over HTTP -----------------------------------------------------
 
     def post(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = self.http.post(
-            self.server.url + "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-        )
-        self.transcript.append(response.text)
-        assert response.status_code == 200, (response.status_code, response.text)
-        body: dict[str, Any] = response.json()
-        return body
+        return self.graphql.with_token(token).body(query, variables)
 
     async def query(self, query: str, variables: dict[str, Any] | None = None, role: str = "owner",
                     token: str | None = None) -> dict[str, Any]:
         """Run an operation that must not produce GraphQL errors; returns `data`."""
-        body = self.post(query, variables, token or await self.token(role))
-        if body.get("errors"):
-            raise GraphQLFailure(json.dumps(body["errors"], indent=2))
-        data: dict[str, Any] = body["data"]
-        return data
+        return self.graphql.with_token(token or await self.token(role)).query(query, variables)
 
     async def mutate(self, name: str, input: dict[str, Any], selection: str, role: str = "owner",
                      token: str | None = None) -> dict[str, Any]:
         """Call one mutation with `input`; returns its payload (with `errors`)."""
-        input_type = name[0].upper() + name[1:] + "Input"
-        operation = f"mutation M($input: {input_type}!) {{ {name}(input: $input) {{ {selection} {ERRORS} }} }}"
-        data = await self.query(operation, {"input": input}, role=role, token=token)
-        payload: dict[str, Any] = data[name]
-        return payload
+        return self.graphql.with_token(token or await self.token(role)).mutate(name, input, selection)
 
     async def ok(self, name: str, input: dict[str, Any], selection: str, role: str = "owner",
                  token: str | None = None) -> dict[str, Any]:
@@ -332,44 +308,9 @@ async def api(api_server: ApiServer, monkeypatch: pytest.MonkeyPatch) -> AsyncIt
     reset_settings()
     EXECUTOR_CACHE.clear()
     await Tortoise.init(config=tortoise_config(api_server.db_url))
-    with httpx.Client(timeout=TIMEOUT) as http:
+    with GraphQLClient(api_server.url, timeout=TIMEOUT, transcript=[]) as graphql:
         try:
-            yield Api(api_server, http)
+            yield Api(api_server, graphql)
         finally:
             await Tortoise.close_connections()
             reset_settings()
-
-
-# ---------------------------------------------------------------- WebSocket (events)
-
-async def subscribe_all(server: ApiServer, token: str, query: str, variables: dict[str, Any],
-                        timeout: float = TIMEOUT) -> tuple[list[dict[str, Any]], list[str]]:
-    """Run one subscription over graphql-transport-ws until it completes; returns the
-    `next` payloads and every raw frame received."""
-    from websockets.asyncio.client import connect
-
-    url = "ws" + server.url.removeprefix("http") + "/graphql"
-    payloads: list[dict[str, Any]] = []
-    frames: list[str] = []
-    async with asyncio.timeout(timeout):
-        async with connect(url, subprotocols=["graphql-transport-ws"]) as socket:  # type: ignore[list-item]
-            await socket.send(json.dumps({"type": "connection_init",
-                                          "payload": {"authorization": f"Bearer {token}"}}))
-            while True:
-                frame = str(await socket.recv())
-                frames.append(frame)
-                if json.loads(frame)["type"] == "connection_ack":
-                    break
-            await socket.send(json.dumps({"id": "1", "type": "subscribe",
-                                          "payload": {"query": query, "variables": variables}}))
-            while True:
-                frame = str(await socket.recv())
-                frames.append(frame)
-                message = json.loads(frame)
-                if message["type"] == "next":
-                    payloads.append(message["payload"])
-                elif message["type"] == "complete":
-                    break
-                elif message["type"] == "error":
-                    raise GraphQLFailure(frame)
-    return payloads, frames

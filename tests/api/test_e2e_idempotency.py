@@ -12,8 +12,10 @@ import httpx
 from berth.models import Deployment as DeploymentRow
 from berth.models import IdempotencyKey
 from tests.domain import succeed
+from tests.support.graphql import ERRORS
+from tests.support.names import unique
 
-from .conftest import ERRORS, Api, pk, unique
+from .conftest import Api, pk
 
 START = f"mutation M($input: StartDeploymentInput!) {{ startDeployment(input: $input) {{ deployment {{ id number }} {ERRORS} }} }}"
 DIGEST = "registry.example.test/team/app@sha256:"

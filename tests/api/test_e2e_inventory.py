@@ -8,8 +8,9 @@ from typing import Any
 from berth.domain.secrets import decrypt
 from berth.models import Server as ServerRow
 from berth.models import Service as ServiceRow
+from tests.support.names import unique
 
-from .conftest import SERVER_FIELDS, SERVICE_FIELDS, Api, gid, pk, unique
+from .conftest import SERVER_FIELDS, SERVICE_FIELDS, Api, gid, pk
 
 REPO = "https://git.example.test/team/app.git"
 COMPOSE = (

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from tests.domain.test_privilege import CASES, _laughs, _service_yaml
+from tests.support.names import unique
 
-from .conftest import Api, unique
+from .conftest import Api
 
 REFUSED = {
     "quoted-yes": (_service_yaml('privileged: "yes"'), "services.web.privileged"),

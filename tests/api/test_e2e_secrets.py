@@ -17,8 +17,11 @@ from berth.models import DeploymentEvent
 from berth.models import Server as ServerRow
 from berth.models import Service as ServiceRow
 from tests.domain import succeed
+from tests.support.collector import Collector
+from tests.support.graphql import TRANSPORT_WS
+from tests.support.websocket import RawSocket
 
-from .conftest import DEPLOYMENT_FIELDS, SERVER_FIELDS, SERVICE_FIELDS, Api, pk, subscribe_all
+from .conftest import DEPLOYMENT_FIELDS, SERVER_FIELDS, SERVICE_FIELDS, Api, pk
 
 EVENTS = """subscription E($id: ID!) { deploymentEvents(deploymentId: $id) {
   seq type at status conclusion step { kind status detail }
@@ -101,9 +104,13 @@ async def test_planted_secrets_appear_nowhere_but_as_ciphertext(api: Api) -> Non
         downloads.append(response.text)
     event_frames: list[str] = []
     for concluded in (rollback, stack):
-        payloads, frames = await subscribe_all(api.server, await api.token(), EVENTS, {"id": concluded["id"]})
-        assert payloads and payloads[-1]["data"]["deploymentEvents"]["type"] == "CONCLUDED"
-        event_frames.extend(frames)
+        async with RawSocket(api.server.live.ws_url, TRANSPORT_WS) as socket:
+            assert (await socket.init(await api.token()) or {}).get("type") == "connection_ack"
+            await socket.subscribe("1", EVENTS, {"id": concluded["id"]})
+            events = await socket.collect("1", Collector(), timeout=20)
+        assert events.completed, (events.errors, events.closed)
+        assert events.items and events.items[-1]["type"] == "CONCLUDED"
+        event_frames.extend(socket.frames)
     stored_events = [json.dumps([e.payload, e.step]) for e in await DeploymentEvent.filter(
         deployment_id__in=[pk(d["id"]) for d in deployments])]
     log = api.server_log()

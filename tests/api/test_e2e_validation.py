@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from tests.domain import succeed
+from tests.support.names import unique
 
-from .conftest import SERVICE_FIELDS, Api, pk, unique
+from .conftest import SERVICE_FIELDS, Api, pk
 
 REPO = "https://git.example.test/team/app.git"
 SSH_HOST = "ssh://root@10.0.0.2"

@@ -18,7 +18,8 @@ from tortoise import connections
 
 from berth.models import Deployment as DeploymentRow
 from berth.models.git import WebhookDelivery as DeliveryRow
-from tests.api.conftest import Api, pk, unique
+from tests.api.conftest import Api, pk
+from tests.support.names import unique
 from tests.webhooks.payloads import (
     PR_EVENT,
     PUSH_EVENT,

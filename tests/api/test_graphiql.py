@@ -29,10 +29,9 @@ from websockets.sync.client import ClientConnection, connect
 from berth.app import create_app
 from berth.http.graphiql import ASSET_DIR, ASSET_TYPES
 from berth.settings import Settings
-from tests.conftest import TEST_SECRET_KEY
-from tests.docker_fixtures import wait_until
-from tests.live_server import LiveServer
 from tests.services import skip_or_fail
+from tests.support.live_server import TEST_SECRET_KEY, LiveServer
+from tests.support.polling import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE = "http://testserver/graphql"

@@ -9,21 +9,21 @@ import httpx
 import pytest
 
 from berth.models import ApiToken
-from tests.conftest import TEST_SECRET_KEY, Database
-from tests.live_server import LiveServer
+from tests.conftest import Database
+from tests.support.graphql import GraphQLClient
+from tests.support.live_server import LiveServer, running_server, server_env
 
 
 @pytest.fixture
 def production_server(database: Database, tmp_path: Path) -> Iterator[LiveServer]:
-    env = {"BERTH_DATABASE_URL": database.url, "BERTH_DATA_DIR": str(database.data_dir),
-           "BERTH_SECRET_KEY": TEST_SECRET_KEY, "BERTH_PRODUCTION": "1"}
-    server = LiveServer(env=env, log_path=tmp_path / "server.log").start()
-    yield server
-    server.stop()
+    env = server_env(database.url, database.data_dir, BERTH_PRODUCTION="1")
+    with running_server(tmp_path / "server.log", env) as server:
+        yield server
 
 
-def post(server: LiveServer, body: object, **kwargs: object) -> httpx.Response:
-    return httpx.post(server.url + "/graphql", json=body, timeout=10, **kwargs)  # type: ignore[arg-type]
+def post(server: LiveServer, body: object) -> httpx.Response:
+    with GraphQLClient(server.url) as client:
+        return client.post_body(body)
 
 
 def nested_query(depth: int) -> str:
@@ -83,10 +83,8 @@ async def test_mutations_are_never_served_over_get(live_server: LiveServer, db: 
 
     row, secret = await create_api_token("owner", Role.OWNER, None, [], None, "test", None)
     query = f'mutation {{ revokeApiToken(id: "{to_global_id("ApiToken", row.pk)}") {{ errors {{ code }} }} }}'
-    async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.get(
-            live_server.url + "/graphql", params={"query": query}, headers={"Authorization": f"Bearer {secret}"}
-        )
+    with GraphQLClient(live_server.url, secret) as client:
+        response = client.get(query)
     assert response.status_code in (400, 405)
     assert (await ApiToken.get(id=row.pk)).revoked_at is None
 

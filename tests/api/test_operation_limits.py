@@ -13,9 +13,10 @@ import pytest
 from berth.auth.api_tokens import create_api_token
 from berth.models import Project
 from berth.models.enums import Role
-from tests.conftest import TEST_SECRET_KEY, Database
-from tests.live_server import LiveServer
-from tests.subscriptions.support import TRANSPORT_WS, RawSocket, ws_url
+from tests.conftest import Database
+from tests.support.graphql import TRANSPORT_WS, GraphQLClient
+from tests.support.live_server import LiveServer, running_server, server_env
+from tests.support.websocket import RawSocket
 
 sqlite_only = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -31,33 +32,24 @@ NORMAL = "query ($first: Int) { deployments(first: $first) { totalCount nodes { 
 LARGE = "{ __schema { types { name description fields { name description } } } }"
 
 
-def server(database: Database, tmp_path: Path, **env: str) -> LiveServer:
-    base = {"BERTH_DATABASE_URL": database.url, "BERTH_DATA_DIR": str(database.data_dir),
-            "BERTH_SECRET_KEY": TEST_SECRET_KEY}
-    return LiveServer(env={**base, **env}, log_path=tmp_path / "server.log").start()
-
-
 @pytest.fixture
 def small_responses(database: Database, tmp_path: Path) -> Iterator[LiveServer]:
-    live = server(database, tmp_path, BERTH_MAX_RESPONSE_BYTES="5000")
-    yield live
-    live.stop()
+    env = server_env(database.url, database.data_dir, BERTH_MAX_RESPONSE_BYTES="5000")
+    with running_server(tmp_path / "server.log", env) as live:
+        yield live
 
 
 @pytest.fixture
 def no_time(database: Database, tmp_path: Path) -> Iterator[LiveServer]:
     # Any operation that waits for the database at all is over this budget.
-    live = server(database, tmp_path, BERTH_QUERY_TIMEOUT_SECONDS="0.000001")
-    yield live
-    live.stop()
+    env = server_env(database.url, database.data_dir, BERTH_QUERY_TIMEOUT_SECONDS="0.000001")
+    with running_server(tmp_path / "server.log", env) as live:
+        yield live
 
 
 def post(live: LiveServer, query: str, secret: str, variables: dict | None = None) -> dict:
-    response = httpx.post(live.url + "/graphql", json={"query": query, "variables": variables or {}},
-                          headers={"Authorization": f"Bearer {secret}"}, timeout=30)
-    assert response.status_code == 200, response.text
-    body: dict = response.json()
-    return body
+    with GraphQLClient(live.url, secret, timeout=30) as client:
+        return client.body(query, variables)
 
 
 async def owner_token() -> str:
@@ -116,7 +108,7 @@ async def test_a_query_over_the_time_budget_is_stopped_with_a_coded_error(
         [error] = body["errors"]
         assert error["extensions"]["code"] == "QUERY_TIMEOUT"
     # The same budget for a query over a WebSocket.
-    async with RawSocket(ws_url(no_time), TRANSPORT_WS) as socket:
+    async with RawSocket(no_time.ws_url, TRANSPORT_WS) as socket:
         await socket.init(secret)
         await socket.subscribe("q", NORMAL)
         reply = await socket.recv_type("next", timeout=10)

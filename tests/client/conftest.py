@@ -21,16 +21,13 @@ from pathlib import Path
 import docker
 import docker.errors
 import pytest
-from tortoise import Tortoise
-from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from berth.db import tortoise_config
 from berth.models.lifecycle import LogEntry, append_logs
 from berth.schema.ids import from_global_id
 from tests.client.support import Cli, run_command
-from tests.conftest import TEST_SECRET_KEY
 from tests.databases import DatabaseTemplates
-from tests.live_server import LiveServer
+from tests.support.live_server import LiveServer, running_server, server_env
+from tests.support.orm import run_with_orm
 
 
 @dataclass
@@ -46,24 +43,17 @@ class Served:
         return run_command(args, env={**os.environ, **self.server.env}).strip()
 
     def restart(self) -> None:
-        self.server.stop()
-        self.server.start()
+        self.server.restart()
 
 
 def _server(templates: DatabaseTemplates, dialect: str, tmp_path: Path, args: list[str],
             extra_env: dict[str, str]) -> Iterator[Served]:  # fmt: skip
     url = templates.new_database(dialect, tmp_path)
-    env = {
-        "BERTH_DATABASE_URL": url,
-        "BERTH_DATA_DIR": str(tmp_path / "berth-data"),
-        "BERTH_SECRET_KEY": TEST_SECRET_KEY,
-        **extra_env,
-    }
-    server = LiveServer(env=env, log_path=tmp_path / "server.log", args=args).start()
+    env = server_env(url, tmp_path / "berth-data", **extra_env)
     try:
-        yield Served(server, url)
+        with running_server(tmp_path / "server.log", env, args=args) as server:
+            yield Served(server, url)
     finally:
-        server.stop()
         if dialect == "postgres":
             asyncio.run(templates.drop(url))
 
@@ -109,14 +99,9 @@ def append_lines(database_url: str, deployment_id: str, texts: list[str]) -> int
     assert decoded is not None, deployment_id
 
     async def append() -> int:
-        EXECUTOR_CACHE.clear()
-        await Tortoise.init(config=tortoise_config(database_url))
-        try:
-            return await append_logs(decoded[1], [LogEntry(text) for text in texts])
-        finally:
-            await Tortoise.close_connections()
+        return await append_logs(decoded[1], [LogEntry(text) for text in texts])
 
-    return asyncio.run(append())
+    return run_with_orm(database_url, append)
 
 
 @pytest.fixture

@@ -11,11 +11,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from tests.support.polling import wait_until
 
 TIMEOUT = 60.0
 
@@ -26,17 +27,6 @@ def berth_command() -> str:
     found = str(beside) if beside.exists() else shutil.which("berth")
     assert found, "the `berth` command is not installed (pip install -e .)"
     return found
-
-
-def deadline_poll(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 @dataclass
@@ -115,7 +105,7 @@ class Running:
                 )
             return False
 
-        deadline_poll(seen, timeout, f"{text!r} on {stream}; so far:\n{collector.value()}")
+        wait_until(seen, timeout, f"{text!r} on {stream}; so far:\n{collector.value()}")
         return collector.value()
 
     def interrupt(self) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tests.client.conftest import Served
 from tests.client.support import Cli
-from tests.live_server import free_port
+from tests.support.live_server import free_port
 
 
 def offline_cli(tmp_path: Path, token: str | None = "berth_pat_x") -> Cli:

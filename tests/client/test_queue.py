@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.client.support import Cli, deadline_poll, step_lines
+from tests.client.support import Cli, step_lines
+from tests.support.polling import wait_until
 
 ALL_SKIPPED = {
     kind: ["skipped"] for kind in ("CLONE", "BUILD", "PULL", "VOLUME", "START", "HEALTH", "FINALIZE")
@@ -96,7 +97,7 @@ def test_a_superseded_deployment_exits_4(queue_cli: Cli) -> None:
     first = queue_cli.json("deploy", "--image", "nginx:alpine", "--name", "api", "--detach")
     follower = queue_cli.start("deploy", "--service", first["service"]["id"], "--tag", "1.27", "--json")
     # --json prints nothing until the end: wait for its deployment through the API.
-    deadline_poll(
+    wait_until(
         lambda: len(queue_cli.json("deployments", "--service", "api")) == 2, 30, "the 2nd deployment"
     )
     queued = queue_cli.json("deploy", "--service", "api", "--tag", "1.28", "--detach")  # supersedes the 2nd

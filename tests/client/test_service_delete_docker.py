@@ -13,9 +13,10 @@ import pytest
 from berth.runner.labels import INSTALLATION, SERVICE
 from berth.schema.ids import from_global_id
 from tests.client.conftest import _server, make_cli
-from tests.client.support import Cli, deadline_poll
+from tests.client.support import Cli
 from tests.databases import DatabaseTemplates
 from tests.docker_fixtures import APP_PORT, BusyboxImage, compose_yaml
+from tests.support.polling import wait_until
 
 DEPLOY_TIMEOUT = 120.0
 
@@ -77,10 +78,10 @@ def test_service_delete_removes_what_it_ran_and_keeps_its_records(
 
     empty = {"containers": [], "volumes": []}
     for kind, pk in pks.items():
-        deadline_poll(lambda pk=pk: left_behind(docker_client, pk, installation) == empty, 60,
+        wait_until(lambda pk=pk: left_behind(docker_client, pk, installation) == empty, 60,
                       f"the {kind} service's containers and volumes to be removed")  # fmt: skip
     project = f"berth-{unique_name}-production-{compose_name}"
-    deadline_poll(lambda: not docker_client.networks.list(filters={"label": f"com.docker.compose.project={project}"}),
+    wait_until(lambda: not docker_client.networks.list(filters={"label": f"com.docker.compose.project={project}"}),
                   30, "the compose network to be removed")  # fmt: skip
 
     # The records stay, readable; the service is read-only now.

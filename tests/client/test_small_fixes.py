@@ -12,7 +12,7 @@ from berth.client.commands.deployments import row
 from berth.client.commands.show import describe
 from tests.client.conftest import Served
 from tests.client.support import Cli
-from tests.conftest import TEST_SECRET_KEY
+from tests.support.live_server import TEST_SECRET_KEY
 
 
 def test_logs_without_logs_read_explains_and_exits_3(queue_server: Served, queue_cli: Cli) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,6 +14,7 @@ from berth.domain.specs import EnvVarSpec, ProjectSpec, ServerSpec, ServiceSpec,
 from berth.models import Deployment, Project, Server, Service
 from berth.models.enums import DeploymentConclusion, DeploymentStatus, Role, SourceType, TokenKind
 from berth.models.lifecycle import apply_change
+from tests.support.names import unique
 
 S = DeploymentStatus
 TABLES = (
@@ -36,10 +36,6 @@ def owner(project_ids: Iterable[int] = (), token_id: int = 1, role: Role = Role.
         token_id=token_id,
         issuer="https://issuer.example.test" if token_kind is TokenKind.JWT else None,
     )
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 async def row_counts() -> dict[str, int]:

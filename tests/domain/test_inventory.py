@@ -20,8 +20,9 @@ from berth.domain.specs import (
 )
 from berth.models import Environment, Service
 from berth.models.enums import SourceType
+from tests.support.names import unique
 
-from . import image_service, owner, project, raw_rows, row_counts, server, unique
+from . import image_service, owner, project, raw_rows, row_counts, server
 
 PEM_CERT = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
 PEM_KEY = "-----BEGIN PRIVATE KEY-----\nMIIEfake\n-----END PRIVATE KEY-----\n"

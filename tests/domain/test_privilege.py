@@ -21,8 +21,9 @@ from berth.domain.specs import EnvVarSpec, ServiceSpec, ServiceUpdateSpec, Sourc
 from berth.domain.validation import parse_compose
 from berth.models import Project, Server, Service
 from berth.models.enums import SourceType
+from tests.support.names import unique
 
-from . import owner, project, row_counts, server, unique
+from . import owner, project, row_counts, server
 
 TRUE, FALSE, ERROR = "true", "false", "error"
 # spelling as written in the YAML -> (compose v1, compose v2)

@@ -33,8 +33,9 @@ from berth.models.enums import (
     TokenKind,
 )
 from berth.models.lifecycle import add_commit_listener, remove_commit_listener
+from tests.support.names import unique
 
-from . import S, image_service, owner, project, raw_rows, row_counts, run_to, server, unique
+from . import S, image_service, owner, project, raw_rows, row_counts, run_to, server
 
 SECRET = "hunter2-" + "x" * 12
 

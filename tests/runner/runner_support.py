@@ -20,8 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from berth.models.enums import (
 from berth.models.lifecycle import LogEntry, StepChange, append_logs, apply_change
 from berth.models.sql import dialect, get_connection
 from berth.settings import Settings
+from tests.support.names import unique
 
 S = DeploymentStatus
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -61,10 +61,6 @@ def owner() -> Principal:
         subject="token-1", email="owner@example.test", role=Role.OWNER, token_kind=TokenKind.API_TOKEN,
         credential_scopes=ALL_SCOPES, token_name="runner tests", token_id=1,
     )
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 async def make_server(docker_host: str = "unix:///var/run/docker.sock", **fields: Any) -> Server:
@@ -171,18 +167,6 @@ async def status_moves(deployment_id: int) -> list[str]:
 async def ran_lines(deployment_id: int) -> list[str]:
     lines = await LogLine.filter(deployment_id=deployment_id).order_by("seq")
     return [line.text for line in lines if line.text.startswith(RAN_MARKER)]
-
-
-async def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    """Poll an async `check` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 async def concluded(ids: Iterable[int]) -> list[Deployment] | None:

@@ -11,7 +11,7 @@ import shutil
 import stat
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from tests.services import (
     docker_available,
     skip_or_fail,
 )
+from tests.support.polling import poll
 
 RUN = uuid.uuid4().hex[:10]
 BUSYBOX = Path("/bin/busybox")
@@ -48,19 +49,6 @@ def busybox_context(directory: Path, *lines: str) -> Path:
         *lines,
     ]) + "\n")
     return directory
-
-
-async def poll(check: Callable[[], Any], deadline: float, what: str) -> Any:
-    end = time.monotonic() + deadline
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline} s waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 @pytest.fixture(scope="module")

@@ -26,9 +26,9 @@ from tests.runner.runner_support import (
     queue,
     ran_lines,
     spread_ids,
-    wait_for,
 )
 from tests.services import DOCKER_HOST
+from tests.support.polling import poll
 
 pytestmark = pytest.mark.parametrize("database", ["postgres"], indirect=True)
 
@@ -82,7 +82,7 @@ async def test_kill_9_mid_deployment_is_reclaimed_as_runner_lost(
         step = await DeploymentStep.get(deployment_id=lost.id, kind=StepKind.HEALTH)
         return step.status == StepStatus.RUNNING and bool(labelled(docker_client, lost.id))
 
-    await wait_for(in_health, 60, "the deployment to reach HEALTH with its container", interval=0.2)
+    await poll(in_health, 60, "the deployment to reach HEALTH with its container", interval=0.2)
     first.signal(signal.SIGKILL)
     first.wait(10)
     assert labelled(docker_client, lost.id), "the killed runner's container should still be there"
@@ -90,7 +90,7 @@ async def test_kill_9_mid_deployment_is_reclaimed_as_runner_lost(
 
     second = RunnerProcess(db.url, tmp_path / "second.log", env)
     processes.append(second.start())
-    [row] = await wait_for(lambda: concluded([lost.id]), 30, "the lost deployment to be reclaimed")
+    [row] = await poll(lambda: concluded([lost.id]), 30, "the lost deployment to be reclaimed")
     assert (row.status, row.conclusion) == (S.FAILED, DeploymentConclusion.FAILED), second.log()
     assert row.error["code"] == "RUNNER_LOST" and row.error["step"] == "HEALTH"
     assert row.attempt == 2  # the reclaimer's attempt fenced the lost one off
@@ -100,7 +100,7 @@ async def test_kill_9_mid_deployment_is_reclaimed_as_runner_lost(
     with pytest.raises(docker.errors.NotFound):  # the volume it created went with it
         docker_client.volumes.get(volume)
     assert volume in row.error["message"]
-    [after] = await wait_for(lambda: concluded([waiting.id]), 90, "the next deployment", interval=0.2)
+    [after] = await poll(lambda: concluded([waiting.id]), 90, "the next deployment", interval=0.2)
     assert after.conclusion == DeploymentConclusion.SUCCEEDED and after.attempt == 1, (after.error, second.log())
 
 
@@ -109,9 +109,9 @@ async def test_sigterm_lets_the_running_deployment_finish(db, tmp_path: Path, pr
     runner = RunnerProcess(db.url, tmp_path / "runner.log", {"BERTH_SHUTDOWN_GRACE_SECONDS": "30"})
     processes.append(runner.start())
     deployment = await queue(await make_service(await make_server()), reason=f"hold:{release}")
-    await wait_for(lambda: ran_lines(deployment.id), 20, "the deployment to start")
+    await poll(lambda: ran_lines(deployment.id), 20, "the deployment to start")
     runner.signal(signal.SIGTERM)
-    await wait_for(lambda: _logged(runner, "stopping the runner"), 10, "the runner to take the signal")
+    await poll(lambda: _logged(runner, "stopping the runner"), 10, "the runner to take the signal")
     assert runner.alive()
     release.touch()
     assert runner.wait(15) == 0
@@ -128,10 +128,10 @@ async def test_sigterm_stops_claiming_and_leaves_an_overdue_deployment_for_recla
     runner = RunnerProcess(db.url, tmp_path / "runner.log", env)
     processes.append(runner.start())
     held = await queue(await make_service(server), reason=f"hold:{tmp_path / 'never'}")
-    await wait_for(lambda: ran_lines(held.id), 20, "the deployment to start")
+    await poll(lambda: ran_lines(held.id), 20, "the deployment to start")
     runner.signal(signal.SIGTERM)
     signalled = time.monotonic()
-    await wait_for(lambda: _logged(runner, "stopping the runner"), 10, "the runner to take the signal")
+    await poll(lambda: _logged(runner, "stopping the runner"), 10, "the runner to take the signal")
     later = await queue(await make_service(server))  # claimable, but the runner is stopping
     assert runner.wait(grace + 10) == 0
     assert time.monotonic() - signalled < grace + 5
@@ -144,7 +144,7 @@ async def test_sigterm_stops_claiming_and_leaves_an_overdue_deployment_for_recla
     # The next runner reclaims it at once (the stopping runner expired its lease) and runs the other.
     successor = RunnerProcess(db.url, tmp_path / "successor.log", env)
     processes.append(successor.start())
-    rows = await wait_for(lambda: concluded([held.id, later.id]), 30, "both deployments to conclude")
+    rows = await poll(lambda: concluded([held.id, later.id]), 30, "both deployments to conclude")
     by_id = {row.id: row for row in rows}
     assert by_id[held.id].error["code"] == "RUNNER_LOST"
     assert by_id[later.id].conclusion == DeploymentConclusion.SUCCEEDED and by_id[later.id].attempt == 1

@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +37,12 @@ from berth.runner.docker_engine import DockerEngine, summarize_pull_event
 from berth.runner.docker_fake import FakeDocker
 from berth.runner.endpoints import EndpointConfig, open_endpoint
 from tests.services import DOCKER_HOST, docker_available, skip_or_fail
+from tests.support.names import unique
+from tests.support.polling import poll
 
 RUN = uuid.uuid4().hex[:10]
 RUN_LABEL = {"berth.test.run": RUN}
 BUSYBOX = Path("/bin/busybox")
-
-
-def unique(prefix: str) -> str:
-    return f"berth-rt-{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def write_context(directory: Path, *dockerfile_lines: str) -> Path:
@@ -60,19 +58,6 @@ def write_context(directory: Path, *dockerfile_lines: str) -> Path:
         *dockerfile_lines,
     ]) + "\n")
     return directory
-
-
-async def poll(check: Callable[[], Any], deadline: float, what: str, interval: float = 0.1) -> Any:
-    end = time.monotonic() + deadline
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline} s waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 def http_get(url: str) -> str | None:
@@ -152,10 +137,10 @@ async def any_docker(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
 
 async def test_a_volume_is_listed_by_label_and_removed_only_when_unused(any_docker: tuple[DockerApi, str]) -> None:
     impl, image = any_docker
-    name = unique("vol")
+    name = unique("berth-rt-vol")
     mine = {**RUN_LABEL, "berth.test.volume": name}
     await impl.create_volume(name, labels=mine)
-    container_id = await impl.run_container(ContainerSpec(name=unique("volc"), image=image, labels=RUN_LABEL,
+    container_id = await impl.run_container(ContainerSpec(name=unique("berth-rt-volc"), image=image, labels=RUN_LABEL,
                                                           volumes=[f"{name}:/data"]))
     try:
         assert [v.name for v in await impl.list_volumes({"berth.test.volume": name})] == [name]
@@ -180,7 +165,7 @@ async def test_pull_of_unknown_image_raises_clear_error(any_docker: tuple[Docker
 
 async def test_run_inspect_stop_remove(any_docker: tuple[DockerApi, str]) -> None:
     impl, image = any_docker
-    name = unique("life")
+    name = unique("berth-rt-life")
     labels = {**RUN_LABEL, "berth.test.case": name}
     container_id = await impl.run_container(ContainerSpec(
         name=name, image=image, ports=["127.0.0.1::8080"], labels=labels, env={"SECRET": "x"}))
@@ -205,9 +190,9 @@ async def test_fixed_port_conflict_fails_and_leaves_nothing(any_docker: tuple[Do
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    first = await impl.run_container(ContainerSpec(name=unique("a"), image=image, labels=RUN_LABEL,
+    first = await impl.run_container(ContainerSpec(name=unique("berth-rt-a"), image=image, labels=RUN_LABEL,
                                                    ports=[f"127.0.0.1:{port}:8080"]))
-    second = unique("b")
+    second = unique("berth-rt-b")
     try:
         with pytest.raises(DockerOperationError, match="already allocated|address already in use"):
             await impl.run_container(ContainerSpec(name=second, image=image, labels=RUN_LABEL,
@@ -220,7 +205,7 @@ async def test_fixed_port_conflict_fails_and_leaves_nothing(any_docker: tuple[Do
 
 async def test_anonymous_volumes_are_refused(any_docker: tuple[DockerApi, str]) -> None:
     impl, image = any_docker
-    name = unique("anon")
+    name = unique("berth-rt-anon")
     with pytest.raises(DockerOperationError, match="anonymous volumes"):
         await impl.run_container(ContainerSpec(name=name, image=image, volumes=["/data"]))
     with pytest.raises(NotFound):
@@ -245,7 +230,7 @@ async def test_ipv6_loopback_port_and_host_bind_as_the_api_accepts_them(
     (tmp_path / "index.html").write_text("served from the host\n")
     tmp_path.chmod(0o755)
     container_id = await engine.run_container(ContainerSpec(
-        name=unique("v6"), image=app_image, labels=RUN_LABEL, ports=["[::1]::8080"],
+        name=unique("berth-rt-v6"), image=app_image, labels=RUN_LABEL, ports=["[::1]::8080"],
         volumes=[f"{tmp_path}:/www:ro"]))
     try:
         info = await engine.inspect_container(container_id)
@@ -261,10 +246,10 @@ async def test_ipv6_loopback_port_and_host_bind_as_the_api_accepts_them(
 
 async def test_a_named_volume_with_options(engine: DockerEngine, app_image: str,
                                            docker_low: docker.APIClient) -> None:
-    volume = unique("optvol")
+    volume = unique("berth-rt-optvol")
     await engine.create_volume(volume, labels=RUN_LABEL)
     container_id = await engine.run_container(ContainerSpec(
-        name=unique("optc"), image=app_image, labels=RUN_LABEL, volumes=[f"{volume}:/data:ro,nocopy"]))
+        name=unique("berth-rt-optc"), image=app_image, labels=RUN_LABEL, volumes=[f"{volume}:/data:ro,nocopy"]))
     try:
         [mount] = docker_low.inspect_container(container_id)["Mounts"]
         assert (mount["Type"], mount["Name"], mount["Destination"], mount["RW"]) == ("volume", volume, "/data", False)
@@ -275,7 +260,7 @@ async def test_a_named_volume_with_options(engine: DockerEngine, app_image: str,
 
 async def test_volumes(any_docker: tuple[DockerApi, str]) -> None:
     impl, _ = any_docker
-    name = unique("vol")
+    name = unique("berth-rt-vol")
     assert await impl.volume_exists(name) is False
     volume = await impl.create_volume(name, labels=RUN_LABEL)
     assert volume.name == name and volume.labels == RUN_LABEL
@@ -312,7 +297,7 @@ async def test_build_run_and_probe_over_http(engine: DockerEngine, tmp_path: Pat
         assert image.id == image_id and image.has_healthcheck and image.labels["berth.test.build"] == "1"
         assert image.exposed_ports == ()
 
-        name = unique("http")
+        name = unique("berth-rt-http")
         container_id = await engine.run_container(ContainerSpec(name=name, image=tag, labels=RUN_LABEL,
                                                                 ports=["127.0.0.1::8080"]))
         try:
@@ -382,7 +367,7 @@ LOGGER = 'i=0; while true; do echo "out $i"; echo "err $i" >&2; i=$((i+1)); slee
 
 
 async def test_logs_stream_then_stop_closes_the_stream(engine: DockerEngine, app_image: str) -> None:
-    container_id = await engine.run_container(ContainerSpec(name=unique("logs"), image=app_image,
+    container_id = await engine.run_container(ContainerSpec(name=unique("berth-rt-logs"), image=app_image,
                                                             command=["sh", "-c", LOGGER], labels=RUN_LABEL))
     finished = threading.Event()
     original = engine._read_logs
@@ -420,7 +405,7 @@ async def test_stopping_delivers_what_the_daemon_logged_but_had_not_sent(engine:
                                                                          app_image: str) -> None:
     # `seq` logs its lines far faster than a follow stream delivers them.
     container_id = await engine.run_container(ContainerSpec(
-        name=unique("burst"), image=app_image, command=["sh", "-c", "seq 1 50000; echo done; sleep 600"],
+        name=unique("berth-rt-burst"), image=app_image, command=["sh", "-c", "seq 1 50000; echo done; sleep 600"],
         labels=RUN_LABEL))
     lines: list[tuple[str, str]] = []
     stop = asyncio.Event()
@@ -442,12 +427,12 @@ async def test_stopping_delivers_what_the_daemon_logged_but_had_not_sent(engine:
 
 async def test_only_networks_without_containers_are_removed(engine: DockerEngine, docker_low: docker.APIClient,
                                                             app_image: str) -> None:
-    project = unique("net")
+    project = unique("berth-rt-net")
     label = {"com.docker.compose.project": project}
     busy, idle = f"{project}_busy", f"{project}_idle"
     for network in (busy, idle):
         docker_low.create_network(network, labels={**RUN_LABEL, **label})
-    container_id = await engine.run_container(ContainerSpec(name=unique("netc"), image=app_image,
+    container_id = await engine.run_container(ContainerSpec(name=unique("berth-rt-netc"), image=app_image,
                                                             labels=RUN_LABEL, network=busy))
     try:
         assert await engine.remove_idle_networks(label) == [idle]
@@ -459,7 +444,7 @@ async def test_only_networks_without_containers_are_removed(engine: DockerEngine
 
 
 async def test_cancelling_the_awaiting_task_also_closes_the_stream(engine: DockerEngine, app_image: str) -> None:
-    container_id = await engine.run_container(ContainerSpec(name=unique("wf"), image=app_image,
+    container_id = await engine.run_container(ContainerSpec(name=unique("berth-rt-wf"), image=app_image,
                                                             command=["sh", "-c", LOGGER], labels=RUN_LABEL))
     finished = threading.Event()
     original = engine._read_logs
@@ -481,7 +466,7 @@ async def test_cancelling_the_awaiting_task_also_closes_the_stream(engine: Docke
 
 async def test_logs_follow_ends_when_the_container_exits(engine: DockerEngine, app_image: str) -> None:
     container_id = await engine.run_container(ContainerSpec(
-        name=unique("exit"), image=app_image, command=["sh", "-c", "sleep 1; echo bye; exit 4"],
+        name=unique("berth-rt-exit"), image=app_image, command=["sh", "-c", "sleep 1; echo bye; exit 4"],
         labels=RUN_LABEL, restart_policy="no"))
     lines: list[tuple[str, str]] = []
     try:

@@ -30,9 +30,9 @@ from tests.docker_fixtures import (
     delete_from_registry,
     http_get,
     published_url,
-    wait_until,
 )
 from tests.services import REGISTRY, docker_over_ssh, run, tls_config
+from tests.support.polling import wait_until
 
 
 @pytest.fixture

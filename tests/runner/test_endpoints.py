@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from berth.runner.docker_engine import DockerEngine
 from berth.runner.endpoints import DockerEndpoint, EndpointConfig, open_endpoint, pinned_host_keys
 from berth.runner.process import minimal_env
 from tests.services import DOCKER_HOST, docker_available, skip_or_fail
+from tests.support.polling import poll
 
 BUSYBOX = Path("/bin/busybox")
 RUN = uuid.uuid4().hex[:10]
@@ -52,15 +53,6 @@ def require_docker() -> str:
 def docker_cli(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["docker", "version", "--format", "{{.Server.APIVersion}}"], env=minimal_env(env),
                           capture_output=True, text=True, timeout=60, check=False)
-
-
-async def poll(check: Callable[[], Any], deadline: float, what: str) -> Any:
-    end = time.monotonic() + deadline
-    while not (result := check()):
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline} s waiting for {what}")
-        await asyncio.sleep(0.05)
-    return result
 
 
 async def logs_stop_promptly(engine: DockerEngine, context: Path) -> None:

@@ -17,11 +17,11 @@ from berth.domain.specs import HealthCheckSpec, SourceSpec
 from berth.models import Deployment, Service
 from berth.models.enums import DeploymentConclusion, DeploymentStatus, StepKind
 from tests.docker_fixtures import GIT_VERSION, REGISTRY, BusyboxImage, GitRepo, app_page
-from tests.live_server import free_port
 from tests.runner.conftest import postgres_only
 from tests.runner.executor_support import Harness, http_get
 from tests.runner.test_executor_image import assert_succeeded
 from tests.runner.throttle import SlowGitServer, throttled_registry
+from tests.support.live_server import free_port
 
 CANCEL_WITHIN_SECONDS = 5.0
 ORDER = ["CLONE", "BUILD", "PULL", "VOLUME", "START", "HEALTH", "FINALIZE"]

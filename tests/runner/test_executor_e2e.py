@@ -8,7 +8,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,14 +15,14 @@ from typing import Any
 
 import docker
 import docker.errors
-import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET_KEY
 from tests.databases import DatabaseTemplates
 from tests.docker_fixtures import GIT_VERSION, BusyboxImage, GitRepo, app_page, compose_yaml
-from tests.live_server import LiveServer
 from tests.runner.executor_support import Harness, container_url, http_get, offset_sqlite_file
+from tests.support.graphql import GraphQLClient
+from tests.support.live_server import LiveServer, running_server, server_env
+from tests.support.polling import wait_until
 
 DEPLOYMENT_FIELDS = """
   id status conclusion
@@ -42,11 +41,8 @@ class Api:
     client: docker.DockerClient
 
     def call(self, query: str, **variables: Any) -> dict[str, Any]:
-        response = httpx.post(self.server.url + "/graphql", json={"query": query, "variables": variables},
-                              headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
-        body = response.json()
-        assert response.status_code == 200 and not body.get("errors"), body
-        return body["data"]  # type: ignore[no-any-return]
+        with GraphQLClient(self.server.url, self.token, timeout=30) as client:
+            return client.query(query, variables)
 
     def payload(self, query: str, field: str, **variables: Any) -> dict[str, Any]:
         result = self.call(query, **variables)[field]
@@ -75,14 +71,17 @@ class Api:
                                "{ deployment { id } errors { code message field } } }",
                                "startDeployment", id=service_id)
         deployment_id = started["deployment"]["id"]
-        deadline = time.monotonic() + timeout
-        while True:
-            deployment = self.call(f"query($id: ID!) {{ deployment(id: $id) {{ {DEPLOYMENT_FIELDS} }} }}",
-                                   id=deployment_id)["deployment"]
-            if deployment["conclusion"] is not None:
-                return deployment  # type: ignore[no-any-return]
-            assert time.monotonic() < deadline, f"deployment still {deployment['status']}:\n{self.server.log()}"
-            time.sleep(0.3)
+
+        def concluded() -> dict[str, Any] | None:
+            deployment: dict[str, Any] = self.call(
+                f"query($id: ID!) {{ deployment(id: $id) {{ {DEPLOYMENT_FIELDS} }} }}", id=deployment_id
+            )["deployment"]
+            return deployment if deployment["conclusion"] is not None else None
+
+        try:
+            return wait_until(concluded, timeout, f"deployment {deployment_id} to conclude", interval=0.3)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{self.server.log()}") from None
 
     def serving(self) -> str:
         running = [c for c in self.client.api.containers()
@@ -106,26 +105,24 @@ def api(
     directory = tmp_path_factory.mktemp("e2e")
     database_url = database_templates.new_database("sqlite", directory)
     offset_sqlite_file(database_url.removeprefix("sqlite://"))
-    env = {
-        "BERTH_DATABASE_URL": database_url,
-        "BERTH_DATA_DIR": str(directory / "data"),
-        "BERTH_SECRET_KEY": TEST_SECRET_KEY,
-        "BERTH_ALLOW_FILE_REPOS": "1",
-        "BERTH_STABLE_SECONDS": "1",
-        "BERTH_RUNNER_POLL_SECONDS": "0.2",
-    }
-    server = LiveServer(env=env, log_path=directory / "server.log").start()
-    api = Api(server, "", f"e2e{secrets.token_hex(3)}", docker_client)
+    env = server_env(
+        database_url, directory / "data",
+        BERTH_ALLOW_FILE_REPOS="1", BERTH_STABLE_SECONDS="1", BERTH_RUNNER_POLL_SECONDS="0.2",
+    )
+    api: Api | None = None
     try:
-        created = subprocess.run(
-            [sys.executable, "-m", "berth", "token", "create", "--name", "e2e", "--role", "owner"],
-            env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=True,
-        )
-        api.token = created.stdout.strip()
-        yield api
+        with running_server(directory / "server.log", env) as server:
+            api = Api(server, "", f"e2e{secrets.token_hex(3)}", docker_client)
+            created = subprocess.run(
+                [sys.executable, "-m", "berth", "token", "create", "--name", "e2e", "--role", "owner"],
+                env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=True,
+            )
+            api.token = created.stdout.strip()
+            yield api
     finally:
-        server.stop()
-        api.cleanup()
+        # After the server stopped: nothing deploys any more while the containers go.
+        if api is not None:
+            api.cleanup()
 
 
 def assert_succeeded(deployment: dict[str, Any]) -> None:

@@ -9,9 +9,9 @@ from berth.domain.specs import EnvVarSpec, HealthCheckSpec, SourceSpec
 from berth.models import Deployment
 from berth.models.enums import DeploymentConclusion, DeploymentStatus, LogStream
 from tests.docker_fixtures import BusyboxImage
-from tests.live_server import free_port
 from tests.runner.conftest import postgres_only, sqlite_only
 from tests.runner.executor_support import Harness, http_get, human_name
+from tests.support.live_server import free_port
 
 IMAGE_STEPS = {"CLONE": "SKIPPED", "BUILD": "SKIPPED", "PULL": "SUCCEEDED", "VOLUME": "SUCCEEDED",
                "START": "SUCCEEDED", "HEALTH": "SUCCEEDED", "FINALIZE": "SUCCEEDED"}

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from berth.runner.docker_api import SYSTEM, Canceled, GitError, StepTimeout
 from berth.runner.git_cli import GitCli, redact_url
 from tests.services import skip_or_fail
+from tests.support.polling import poll
 
 
 @dataclass
@@ -125,14 +125,6 @@ def gone(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
-
-
-async def poll(check: Callable[[], object], deadline: float, what: str) -> None:
-    end = time.monotonic() + deadline
-    while not check():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def test_cancel_stops_a_hanging_clone(hanging_ssh: tuple[dict[str, str], Path], tmp_path: Path) -> None:

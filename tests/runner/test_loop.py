@@ -32,7 +32,6 @@ from berth.runner.docker_fake import FakeDocker
 from berth.runner.labels import deployment_labels
 from berth.runner.loop import Runner
 from berth.settings import Settings, get_settings
-from tests.live_server import LiveServer
 from tests.models.factories import make_deployment
 from tests.runner.runner_support import (
     REPO_ROOT,
@@ -44,8 +43,9 @@ from tests.runner.runner_support import (
     queue,
     ran_lines,
     status_moves,
-    wait_for,
 )
+from tests.support.live_server import LiveServer, running_server, server_env
+from tests.support.polling import poll
 
 S = DeploymentStatus
 
@@ -117,7 +117,7 @@ async def test_runner_runs_the_queue_in_order_within_the_limits(db, runners) -> 
         observed.append(service_id)
 
     await started(runners, Runner(settings(), fake_execute, after_deployment=after))
-    rows = await wait_for(lambda: concluded(ids), 30, "every deployment to conclude")
+    rows = await poll(lambda: concluded(ids), 30, "every deployment to conclude")
     assert {(row.conclusion, row.attempt) for row in rows} == {(DeploymentConclusion.SUCCEEDED, 1)}
     for row in rows:
         assert await status_moves(row.id) == ["PREPARE", "DEPLOY", "FINALIZE", "COMPLETED"]
@@ -134,7 +134,7 @@ async def test_runner_runs_the_queue_in_order_within_the_limits(db, runners) -> 
         running += delta
         peak = max(peak, running)
     assert peak <= 2
-    await wait_for(lambda: _true(len(observed) == len(ids)), 10, "the observer hook after each deployment")
+    await poll(lambda: _true(len(observed) == len(ids)), 10, "the observer hook after each deployment")
     assert sorted(observed) == sorted(s.id for s in services for _ in range(2))
 
 
@@ -149,7 +149,7 @@ async def test_heartbeat_renews_leases_and_notices_a_lost_claim(db, runners) -> 
     service = await make_service(await make_server())
     deployment = await queue(service)
     runner.wake()
-    await wait_for(lambda: _true(deployment.id in gate.entered), 10, "the deployment to start")
+    await poll(lambda: _true(deployment.id in gate.entered), 10, "the deployment to start")
     before = (await Deployment.get(id=deployment.id)).lease_expires_at
     await runner.heartbeat()
     after = await Deployment.get(id=deployment.id)
@@ -162,7 +162,7 @@ async def test_heartbeat_renews_leases_and_notices_a_lost_claim(db, runners) -> 
     await Deployment.filter(id=deployment.id).update(claimed_by="other:1:x", attempt=2)
     await runner.heartbeat()
     assert runner.healthy()
-    await wait_for(lambda: _true(deployment.id in gate.cancelled), 5, "the lost run to be cancelled")
+    await poll(lambda: _true(deployment.id in gate.cancelled), 5, "the lost run to be cancelled")
     assert runner.running_deployments == []
 
 
@@ -177,7 +177,7 @@ async def test_an_executor_error_concludes_runner_lost_at_once(db, runners) -> N
     await started(runners, Runner(settings(), broken, engine_factory=fake_engines(fake)))
     deployment = await queue(await make_service(await make_server()))
     runners[0].wake()
-    [row] = await wait_for(lambda: concluded([deployment.id]), 10, "the deployment to conclude")
+    [row] = await poll(lambda: concluded([deployment.id]), 10, "the deployment to conclude")
     assert (row.status, row.conclusion) == (S.FAILED, DeploymentConclusion.FAILED)
     assert row.error["code"] == "RUNNER_LOST" and "executor bug" in row.error["message"]
     assert row.error["step"] == "CLONE"
@@ -287,9 +287,9 @@ async def test_stop_lets_a_deployment_finish_within_the_grace_period(db) -> None
     await runner.start()
     first = await queue(await make_service(await make_server()))
     runner.wake()
-    await wait_for(lambda: _true(first.id in gate.entered), 10, "the deployment to start")
+    await poll(lambda: _true(first.id in gate.entered), 10, "the deployment to start")
     stopping = asyncio.create_task(runner.stop(grace=30))
-    await wait_for(lambda: _true(not runner.healthy()), 5, "the runner to stop claiming")
+    await poll(lambda: _true(not runner.healthy()), 5, "the runner to stop claiming")
     later = await queue(await make_service(await make_server()))
     runner.wake()
     gate.open.set()
@@ -307,7 +307,7 @@ async def test_stop_past_the_grace_period_leaves_the_deployment_for_reclaim(db) 
     await runner.start()
     deployment = await queue(await make_service(await make_server()))
     runner.wake()
-    await wait_for(lambda: _true(deployment.id in gate.entered), 10, "the deployment to start")
+    await poll(lambda: _true(deployment.id in gate.entered), 10, "the deployment to start")
     await asyncio.wait_for(runner.stop(grace=0.2), 10)
     assert gate.cancelled == [deployment.id]
     left = await Deployment.get(id=deployment.id)
@@ -357,7 +357,7 @@ async def test_two_runner_processes_share_the_queue(db, tmp_path: Path) -> None:
             for service in services:
                 ids.append((await queue(service)).id)
             await asyncio.sleep(0.15 * round_)  # paced arrivals: some run, some are superseded
-        rows = await wait_for(lambda: concluded(ids), 60, "all 20 deployments to conclude", interval=0.2)
+        rows = await poll(lambda: concluded(ids), 60, "all 20 deployments to conclude", interval=0.2)
     finally:
         for process in processes:
             process.stop()
@@ -409,11 +409,7 @@ def test_readyz_includes_the_runner_heartbeat(live_server: LiveServer) -> None:
 
 @pytest.mark.parametrize("database", ["postgres"], indirect=True)
 def test_api_only_processes_have_no_runner_check(database, tmp_path: Path) -> None:
-    env = {"BERTH_DATABASE_URL": database.url, "BERTH_DATA_DIR": str(database.data_dir),
-           "BERTH_SECRET_KEY": os.environ["BERTH_SECRET_KEY"]}
-    server = LiveServer(env=env, log_path=tmp_path / "api.log", args=["--no-runner"]).start()
-    try:
+    env = server_env(database.url, database.data_dir)
+    with running_server(tmp_path / "api.log", env, args=["--no-runner"]) as server:
         body = httpx.get(server.url + "/readyz", timeout=10).json()
         assert body["checks"] == {"database": "ok"}
-    finally:
-        server.stop()

@@ -31,9 +31,9 @@ from tests.runner.runner_support import (
     queue,
     spread_ids,
     succeed,
-    wait_for,
 )
 from tests.services import DOCKER_HOST
+from tests.support.polling import poll
 
 OBSERVED_LABEL = "berth.test.observer"
 
@@ -110,14 +110,14 @@ async def test_observer_on_the_real_daemon(db, busybox_image: BusyboxImage, dock
     try:
         fresh = await queue(service)
         runner.wake()
-        [done] = await wait_for(lambda: concluded([fresh.id]), 90, "the new deployment", interval=0.2)
+        [done] = await poll(lambda: concluded([fresh.id]), 90, "the new deployment", interval=0.2)
         assert done.conclusion == DeploymentConclusion.SUCCEEDED, done.error
 
         async def newest_in_sync() -> Observation | None:
             latest = await Observation.filter(service_id=service.id).order_by("-observed_at", "-id").first()
             return latest if latest and latest.compared_with_id == fresh.id else None  # type: ignore[attr-defined]
 
-        latest = await wait_for(newest_in_sync, 20, "the observation after the deployment")
+        latest = await poll(newest_in_sync, 20, "the observation after the deployment")
         assert latest.drift == DriftStatus.IN_SYNC, latest.differences
         assert [c["deploymentId"] for c in latest.containers] == [str(fresh.id)]
     finally:

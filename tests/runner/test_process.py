@@ -11,6 +11,7 @@ import pytest
 
 from berth.runner.docker_api import STDERR, STDOUT, Canceled, CommandFailed, StepTimeout
 from berth.runner.process import LineSplitter, minimal_env, run_process
+from tests.support.polling import poll
 
 
 def process_gone(pid: int) -> bool:
@@ -20,15 +21,6 @@ def process_gone(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
-
-
-async def wait_for(check: Callable[[], object], deadline: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    while not check():
-        if loop.time() > end:
-            raise AssertionError(f"timed out after {deadline} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def read_pids(path: Path) -> list[int] | None:
@@ -81,7 +73,7 @@ async def test_cancel_kills_child_and_grandchild(tmp_path: Path) -> None:
     cancel = asyncio.Event()
     task = asyncio.ensure_future(run_process(["sh", "-c", FAMILY.format(pids=pids_file)],
                                              env=minimal_env(), cancel=cancel))
-    await wait_for(lambda: read_pids(pids_file), 5, "the processes to start")
+    await poll(lambda: read_pids(pids_file), 5, "the processes to start")
     pids = read_pids(pids_file)
     assert pids is not None
     started = time.monotonic()
@@ -89,7 +81,7 @@ async def test_cancel_kills_child_and_grandchild(tmp_path: Path) -> None:
     with pytest.raises(Canceled):
         await asyncio.wait_for(task, 5)
     assert time.monotonic() - started < 5
-    await wait_for(lambda: all(process_gone(pid) for pid in pids), 3, "child and grandchild to exit")
+    await poll(lambda: all(process_gone(pid) for pid in pids), 3, "child and grandchild to exit")
 
 
 async def test_timeout_kills_even_a_child_that_ignores_sigterm(tmp_path: Path) -> None:
@@ -101,19 +93,19 @@ async def test_timeout_kills_even_a_child_that_ignores_sigterm(tmp_path: Path) -
     assert time.monotonic() - started < 5
     pids = read_pids(pids_file)
     assert pids is not None
-    await wait_for(lambda: all(process_gone(pid) for pid in pids), 3, "child and grandchild to exit")
+    await poll(lambda: all(process_gone(pid) for pid in pids), 3, "child and grandchild to exit")
 
 
 async def test_task_cancellation_kills_the_group(tmp_path: Path) -> None:
     pids_file = tmp_path / "pids"
     task = asyncio.ensure_future(run_process(["sh", "-c", FAMILY.format(pids=pids_file)], env=minimal_env()))
-    await wait_for(lambda: read_pids(pids_file), 5, "the processes to start")
+    await poll(lambda: read_pids(pids_file), 5, "the processes to start")
     pids = read_pids(pids_file)
     assert pids is not None
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await wait_for(lambda: all(process_gone(pid) for pid in pids), 3, "child and grandchild to exit")
+    await poll(lambda: all(process_gone(pid) for pid in pids), 3, "child and grandchild to exit")
 
 
 async def test_straggler_holding_the_pipes_does_not_hang_a_finished_command(tmp_path: Path) -> None:
@@ -123,7 +115,7 @@ async def test_straggler_holding_the_pipes_does_not_hang_a_finished_command(tmp_
     result = await run_process(["sh", "-c", script], env=minimal_env())
     assert result.returncode == 0
     assert time.monotonic() - started < 10
-    await wait_for(lambda: process_gone(int(pid_file.read_text())), 3, "the straggler to be killed")
+    await poll(lambda: process_gone(int(pid_file.read_text())), 3, "the straggler to be killed")
 
 
 def test_minimal_env_keeps_secrets_of_this_process_out(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,11 +23,11 @@ from berth.db import tortoise_config
 from berth.models.enums import Role
 from berth.settings import reset_settings
 from tests.auth.issuer import Issuer
-from tests.conftest import TEST_SECRET_KEY
 from tests.databases import DIALECTS, DatabaseTemplates
-from tests.live_server import LiveServer
-from tests.schema.client import GraphQLClient
 from tests.schema.world import UNREACHABLE_DOCKER, World, mint, seed_world
+from tests.support.graphql import GraphQLClient
+from tests.support.live_server import TEST_SECRET_KEY, LiveServer, running_server
+from tests.support.orm import run_with_orm
 
 T = TypeVar("T")
 
@@ -65,23 +65,7 @@ class Stack:
 
     def run(self, action: Callable[[], Awaitable[T]]) -> T:
         """Run `action` against the database from a sync context (module fixtures)."""
-
-        async def with_orm() -> T:
-            EXECUTOR_CACHE.clear()
-            await Tortoise.init(config=tortoise_config(self.url))
-            try:
-                return await action()
-            finally:
-                await Tortoise.close_connections()
-
-        with pytest.MonkeyPatch.context() as patch:
-            for key, value in _test_process_env(self.data_dir).items():
-                patch.setenv(key, value)
-            reset_settings()
-            try:
-                return asyncio.run(with_orm())
-            finally:
-                reset_settings()
+        return run_with_orm(self.url, action, _test_process_env(self.data_dir))
 
     def seeded(self) -> World:
         if self.world is None:
@@ -136,11 +120,10 @@ def stack(
     }
     # Settings of the outer environment (a developer's shell) must not leak in.
     inherited = {k for k in os.environ if k.startswith("BERTH_") and k not in env}
-    server = LiveServer(env=env, log_path=directory / "server.log", unset=inherited).start()
     try:
-        yield Stack(dialect=dialect, url=url, data_dir=data_dir, server=server, issuer=oauth_issuer)
+        with running_server(directory / "server.log", env, unset=inherited) as server:
+            yield Stack(dialect=dialect, url=url, data_dir=data_dir, server=server, issuer=oauth_issuer)
     finally:
-        server.stop()
         if dialect == "postgres":
             asyncio.run(database_templates.drop(url))
 

@@ -18,10 +18,12 @@ from tortoise import connections
 from berth.auth.scopes import ROLE_SCOPES
 from berth.models import ApiToken
 from berth.models.enums import Role
-from tests.schema.client import TRANSPORT_WS, raw_ws
 from tests.schema.conftest import Stack
-from tests.schema.world import World, gid, mint, unique
+from tests.schema.world import World, gid, mint
 from tests.services import skip_or_fail
+from tests.support.graphql import TRANSPORT_WS
+from tests.support.names import unique
+from tests.support.websocket import exchange
 
 CREATOR_SCOPES = ["deploy:read", "deploy:start", "service:read", "tokens:manage"]
 
@@ -167,7 +169,7 @@ async def test_create_within_limits_shows_the_secret_once_and_revocation_is_imme
             assert after.json()["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
         finally:
             new_client.close()
-        closed = await raw_ws(
+        closed = await exchange(
             client.ws_url, TRANSPORT_WS, [{"type": "connection_init", "payload": {"authorization": f"Bearer {secret}"}}]
         )
         assert closed.code == 4403

@@ -15,10 +15,12 @@ from berth.auth.api_tokens import revoke_api_token
 from berth.models import ApiToken, DeploymentStep, Service
 from berth.models.enums import Role
 from tests.auth.issuer import Issuer
-from tests.schema.client import LEGACY_WS, TRANSPORT_WS, Result, WsSession, bearer, raw_ws
 from tests.schema.conftest import Stack
 from tests.schema.walk import Step, all_edges, render, scope_map
-from tests.schema.world import World, expire_token, gid, make_deployment, mint, root_arguments, unique
+from tests.schema.world import World, expire_token, gid, make_deployment, mint, root_arguments
+from tests.support.graphql import LEGACY_WS, TRANSPORT_WS, Result, bearer
+from tests.support.names import unique
+from tests.support.websocket import RawSocket, exchange
 
 CHALLENGE = 'Bearer realm="berth", error="invalid_token"'
 VIEWER = "query { viewer { subject tokenKind } }"
@@ -112,8 +114,8 @@ async def test_bad_credential_closes_graphql_transport_ws_with_4403(
 ) -> None:
     credential = BAD_CREDENTIALS[kind](stack.issuer, prepared)
     url = stack.client().ws_url
-    in_payload = await raw_ws(url, TRANSPORT_WS, [{"type": "connection_init", "payload": {"authorization": credential}}])
-    in_header = await raw_ws(url, TRANSPORT_WS, [{"type": "connection_init", "payload": {}}],
+    in_payload = await exchange(url, TRANSPORT_WS, [{"type": "connection_init", "payload": {"authorization": credential}}])
+    in_header = await exchange(url, TRANSPORT_WS, [{"type": "connection_init", "payload": {}}],
                              headers={"Authorization": credential})
     for closed in (in_payload, in_header):
         assert closed.code == 4403, closed
@@ -125,7 +127,7 @@ async def test_bad_credential_gets_connection_error_on_legacy_graphql_ws(
     kind: str, stack: Stack, prepared: Prepared
 ) -> None:
     credential = BAD_CREDENTIALS[kind](stack.issuer, prepared)
-    closed = await raw_ws(
+    closed = await exchange(
         stack.client().ws_url, LEGACY_WS, [{"type": "connection_init", "payload": {"authorization": credential}}]
     )
     assert [m["type"] for m in closed.messages] == ["connection_error"], closed
@@ -151,7 +153,7 @@ async def test_good_credentials_are_accepted_over_websocket(where: str, stack: S
     for token, kind in ((stack.jwt(), "JWT"), (prepared.valid, "API_TOKEN")):
         payload = {"authorization": f"Bearer {token}"} if where == "payload" else {}
         headers = bearer(token) if where == "header" else {}
-        closed = await raw_ws(
+        closed = await exchange(
             stack.client().ws_url,
             TRANSPORT_WS,
             [
@@ -168,7 +170,7 @@ async def test_good_credentials_are_accepted_over_websocket(where: str, stack: S
 
         # Legacy graphql-ws carries subscriptions only.
         events = "subscription($id: ID!) { deploymentEvents(deploymentId: $id) { seq } }"
-        legacy = await raw_ws(
+        legacy = await exchange(
             stack.client().ws_url,
             LEGACY_WS,
             [
@@ -189,7 +191,7 @@ async def test_good_credentials_are_accepted_over_websocket(where: str, stack: S
 async def test_query_over_legacy_graphql_ws_is_a_client_error_not_a_masked_one(
     stack: Stack, prepared: Prepared
 ) -> None:
-    closed = await raw_ws(
+    closed = await exchange(
         stack.client().ws_url,
         LEGACY_WS,
         [
@@ -256,7 +258,7 @@ def test_bad_credential_never_downgrades_to_anonymous(stack: Stack, prepared: Pr
 
 async def test_empty_authorization_in_connection_init_is_refused(stack: Stack, prepared: Prepared) -> None:
     """Present but empty is malformed, not absent (even with a good handshake header)."""
-    closed = await raw_ws(
+    closed = await exchange(
         stack.client().ws_url,
         TRANSPORT_WS,
         [{"type": "connection_init", "payload": {"authorization": ""}}],
@@ -276,7 +278,7 @@ async def test_a_credential_that_stops_being_valid_ends_its_subscription(
     owner = orm.client(await mint(None))
     query = "subscription($id: ID!) { deploymentEvents(deploymentId: $id) { seq type } }"
     try:
-        async with WsSession(owner.ws_url, TRANSPORT_WS) as ws:
+        async with RawSocket(owner.ws_url, TRANSPORT_WS) as ws:
             await ws.send({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
             assert (await ws.receive())["type"] == "connection_ack"
             await ws.send({"type": "subscribe", "id": "1", "payload": {
@@ -315,7 +317,7 @@ async def test_each_websocket_operation_reads_fresh_data(orm: Stack, prepared: P
     variables = {"id": gid("Deployment", running.id)}
     token = await mint(None)
 
-    async def ask(ws: WsSession, operation_id: str) -> dict[str, object]:
+    async def ask(ws: RawSocket, operation_id: str) -> dict[str, object]:
         await ws.send({"type": "subscribe", "id": operation_id, "payload": {"query": query, "variables": variables}})
         message = await ws.receive()
         assert message["type"] == "next" and "errors" not in message["payload"], message
@@ -323,7 +325,7 @@ async def test_each_websocket_operation_reads_fresh_data(orm: Stack, prepared: P
         data: dict[str, object] = message["payload"]["data"]["deployment"]
         return data
 
-    async with WsSession(orm.client().ws_url, TRANSPORT_WS) as ws:
+    async with RawSocket(orm.client().ws_url, TRANSPORT_WS) as ws:
         await ws.send({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
         assert (await ws.receive())["type"] == "connection_ack"
         first = await ask(ws, "1")
@@ -345,7 +347,7 @@ async def test_a_revoked_credential_cannot_start_another_operation_on_an_open_so
     query = "subscription($id: ID!) { deploymentEvents(deploymentId: $id) { seq } }"
     variables = {"id": gid("Deployment", prepared.world.deployment_a1)}
     start = "subscribe" if protocol == TRANSPORT_WS else "start"
-    async with WsSession(orm.client().ws_url, protocol) as ws:
+    async with RawSocket(orm.client().ws_url, protocol) as ws:
         await ws.send({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
         assert (await ws.receive())["type"] == "connection_ack"
         await ws.send({"type": start, "id": "1", "payload": {"query": query, "variables": variables}})
@@ -355,9 +357,9 @@ async def test_a_revoked_credential_cannot_start_another_operation_on_an_open_so
         await revoke_api_token((await ApiToken.get(prefix=token[:14])).id)
         await ws.send({"type": start, "id": "2", "payload": {"query": query, "variables": variables}})
         if protocol == TRANSPORT_WS:
-            closed = await ws.closed()
+            closed = await ws.closed(silently=True)
             assert closed == 4403
         else:
             refused = await ws.receive()
             assert refused["type"] == "connection_error", refused
-            assert await ws.closed() is not None
+            assert await ws.closed(silently=True) is not None

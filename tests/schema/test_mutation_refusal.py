@@ -19,15 +19,8 @@ from berth.models import ApiToken, Deployment, Server, Service
 from berth.models.enums import Role
 from tests.schema.conftest import Stack
 from tests.schema.walk import Step, scope_map
-from tests.schema.world import (
-    World,
-    gid,
-    make_deployment,
-    make_project_service,
-    mint,
-    snapshot,
-    unique,
-)
+from tests.schema.world import World, gid, make_deployment, make_project_service, mint, snapshot
+from tests.support.names import unique
 
 ALL = frozenset(SCOPE_NAMES)
 MUTATIONS = sorted(scope_map().object_type("Mutation").fields)

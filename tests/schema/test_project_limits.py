@@ -13,9 +13,9 @@ import pytest
 from berth.auth.scopes import SCOPE_NAMES
 from berth.models import ApiToken, Server
 from berth.models.enums import Role
-from tests.schema.client import GraphQLClient
 from tests.schema.conftest import Stack
 from tests.schema.world import World, gid, mint, snapshot
+from tests.support.graphql import GraphQLClient
 
 ALL = sorted(SCOPE_NAMES)
 

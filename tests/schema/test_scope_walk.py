@@ -23,7 +23,6 @@ import pytest
 
 from berth.auth.scopes import SCOPE_NAMES
 from berth.models import Service
-from tests.schema.client import GraphQLClient, Result
 from tests.schema.conftest import Stack
 from tests.schema.walk import (
     ROOTS,
@@ -37,6 +36,7 @@ from tests.schema.walk import (
     scope_map,
 )
 from tests.schema.world import World, gid, make_deployment, root_arguments
+from tests.support.graphql import GraphQLClient, Result
 
 EDGES = all_edges()
 ALL = frozenset(SCOPE_NAMES)

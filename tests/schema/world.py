@@ -8,7 +8,6 @@ under a fake runner's lease) in one transaction, so it never has anything to pic
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,15 +44,12 @@ from berth.models.enums import (
 from berth.models.lifecycle import create_deployment
 from berth.schema.ids import to_global_id
 from tests.schema.walk import Step
+from tests.support.names import unique
 
 # A primary key no row has.
 MISSING_PK = 987_654_321
 # An address nothing listens on: a runner or observer that tries it fails fast.
 UNREACHABLE_DOCKER = "tcp://127.0.0.1:9"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def gid(type_name: str, pk: int) -> str:

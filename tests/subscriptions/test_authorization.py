@@ -16,12 +16,7 @@ from tests.subscriptions.conftest import postgres_only
 from tests.subscriptions.support import (
     EVENTS,
     FEED,
-    LEGACY_WS,
     LOGS,
-    ApiProcess,
-    Collector,
-    GqlStream,
-    RawSocket,
     gid,
     new_deployment,
     run_phases,
@@ -31,6 +26,10 @@ from tests.subscriptions.support import (
     token_with_id,
     until_live,
 )
+from tests.support.collector import Collector
+from tests.support.graphql import LEGACY_WS, GqlStream
+from tests.support.live_server import LiveServer
+from tests.support.websocket import RawSocket
 
 pytestmark = postgres_only
 
@@ -39,7 +38,7 @@ def codes(collector: Collector) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in collector.errors]
 
 
-async def test_revoking_the_token_ends_the_subscription_with_an_error(db: Database, api: ApiProcess) -> None:
+async def test_revoking_the_token_ends_the_subscription_with_an_error(db: Database, api: LiveServer) -> None:
     deployment = await new_deployment()
     token_id, secret = await token_with_id()
     phases = scripted_phases(deployment.id, lines_per_step=10, batch=5)
@@ -69,7 +68,7 @@ async def test_revoking_the_token_ends_the_subscription_with_an_error(db: Databa
 
 
 async def test_a_credential_expiring_during_the_subscription_ends_it_with_an_error(
-    db: Database, api: ApiProcess
+    db: Database, api: LiveServer
 ) -> None:
     service = await make_service()
     deployment = await make_deployment(service)
@@ -88,7 +87,7 @@ async def test_a_credential_expiring_during_the_subscription_ends_it_with_an_err
         assert codes(stream.collector) == ["UNAUTHENTICATED"], stream.collector.errors
 
 
-async def test_scopes_and_visibility_are_checked_at_subscribe_time(db: Database, api: ApiProcess) -> None:
+async def test_scopes_and_visibility_are_checked_at_subscribe_time(db: Database, api: LiveServer) -> None:
     mine = await make_service()
     other = await make_service()
     deployment = await make_deployment(mine)
@@ -117,7 +116,7 @@ async def test_scopes_and_visibility_are_checked_at_subscribe_time(db: Database,
 
 
 async def test_a_project_limited_feed_carries_no_other_project_s_deployments(
-    db: Database, api: ApiProcess
+    db: Database, api: LiveServer
 ) -> None:
     in_project = await make_service()
     elsewhere = await make_service()

@@ -9,77 +9,33 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import uvicorn
-from tortoise import Tortoise
-from tortoise.backends.base.executor import EXECUTOR_CACHE
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from berth.db import tortoise_config
 from berth.graphql_app import MAX_OPERATIONS_PER_CONNECTION
 from berth.settings import reset_settings
 from tests.conftest import Database
 from tests.databases import DatabaseTemplates
-from tests.live_server import free_port
-from tests.subscriptions.conftest import server_env, sqlite_only
-from tests.subscriptions.support import (
-    EVENTS,
-    FEED,
-    LEGACY_WS,
-    TRANSPORT_WS,
-    ApiProcess,
-    Collector,
-    RawSocket,
-    gid,
-    new_deployment,
-    token,
-)
-
-
-@dataclass
-class Shared:
-    """One `berth serve` for the protocol tests that need nothing of their own."""
-
-    server: ApiProcess
-    secret: str
-    deployment_id: int
-
-    @property
-    def ws_url(self) -> str:
-        return self.server.ws_url
+from tests.subscriptions.conftest import SharedServer, database_env, shared_server, sqlite_only
+from tests.subscriptions.support import EVENTS, FEED, gid
+from tests.support.collector import Collector
+from tests.support.graphql import LEGACY_WS, TRANSPORT_WS
+from tests.support.live_server import free_port, running_server
+from tests.support.websocket import RawSocket
 
 
 @pytest.fixture(scope="module")
-def shared(database_templates: DatabaseTemplates, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
-    directory = tmp_path_factory.mktemp("protocol")
-    url = database_templates.new_database("sqlite", directory)
-    database = Database(dialect="sqlite", url=url, data_dir=directory / "data")
-    env = server_env(database)
-
-    async def prepare() -> tuple[str, int]:
-        EXECUTOR_CACHE.clear()
-        await Tortoise.init(config=tortoise_config(url))
-        try:
-            return await token(), (await new_deployment()).id
-        finally:
-            await Tortoise.close_connections()
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        reset_settings()
-        secret, deployment_id = asyncio.run(prepare())
-    reset_settings()
-    server = ApiProcess(env=env, log_path=directory / "api.log").start()
-    yield Shared(server, secret, deployment_id)
-    server.stop()
+def shared(database_templates: DatabaseTemplates, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedServer]:
+    """One `berth serve` for the protocol tests that need nothing of their own."""
+    with shared_server(database_templates, tmp_path_factory.mktemp("protocol")) as server:
+        yield server
 
 
-async def test_4400_for_a_message_that_is_not_of_the_protocol(shared: Shared) -> None:
+async def test_4400_for_a_message_that_is_not_of_the_protocol(shared: SharedServer) -> None:
     secret = shared.secret
     async with RawSocket(shared.ws_url, TRANSPORT_WS) as socket:
         assert (await socket.init(secret) or {}).get("type") == "connection_ack"
@@ -93,14 +49,14 @@ async def test_4400_for_a_message_that_is_not_of_the_protocol(shared: Shared) ->
         assert await socket.closed() == 4400
 
 
-async def test_4401_for_a_subscription_before_the_connection_is_acknowledged(shared: Shared) -> None:
+async def test_4401_for_a_subscription_before_the_connection_is_acknowledged(shared: SharedServer) -> None:
     async with RawSocket(shared.ws_url, TRANSPORT_WS) as socket:
         await socket.subscribe("1", FEED)
         assert await socket.closed() == 4401
 
 
 async def test_4403_for_a_bad_credential_and_connection_error_on_the_legacy_protocol(
-    shared: Shared
+    shared: SharedServer
 ) -> None:
     bad = "berth_pat_" + "x" * 43
     async with RawSocket(shared.ws_url, TRANSPORT_WS) as socket:
@@ -114,14 +70,14 @@ async def test_4403_for_a_bad_credential_and_connection_error_on_the_legacy_prot
         assert all(m["type"] != "connection_ack" for m in socket.received)
 
 
-async def test_4408_when_connection_init_does_not_come_within_10_seconds(shared: Shared) -> None:
+async def test_4408_when_connection_init_does_not_come_within_10_seconds(shared: SharedServer) -> None:
     async with RawSocket(shared.ws_url, TRANSPORT_WS) as socket:
         started = time.monotonic()
         assert await socket.closed(timeout=20) == 4408
         assert 9.5 <= time.monotonic() - started < 15
 
 
-async def test_4409_for_a_second_subscription_with_an_id_in_use(shared: Shared) -> None:
+async def test_4409_for_a_second_subscription_with_an_id_in_use(shared: SharedServer) -> None:
     secret = shared.secret
     async with RawSocket(shared.ws_url, TRANSPORT_WS) as socket:
         await socket.init(secret)
@@ -130,7 +86,7 @@ async def test_4409_for_a_second_subscription_with_an_id_in_use(shared: Shared) 
         assert await socket.closed() == 4409
 
 
-async def test_4429_for_a_second_connection_init(shared: Shared) -> None:
+async def test_4429_for_a_second_connection_init(shared: SharedServer) -> None:
     secret = shared.secret
     async with RawSocket(shared.ws_url, TRANSPORT_WS) as socket:
         await socket.init(secret)
@@ -140,7 +96,7 @@ async def test_4429_for_a_second_connection_init(shared: Shared) -> None:
 
 @pytest.mark.parametrize("subprotocol", [TRANSPORT_WS, LEGACY_WS])
 async def test_at_most_100_operations_in_flight_per_connection(
-    subprotocol: str, shared: Shared
+    subprotocol: str, shared: SharedServer
 ) -> None:
     secret = shared.secret
     async with RawSocket(shared.ws_url, subprotocol) as socket:
@@ -167,7 +123,7 @@ async def test_at_most_100_operations_in_flight_per_connection(
     assert socket.close_code in (None, 1000)
 
 
-async def test_keep_alives_on_both_protocols(shared: Shared) -> None:
+async def test_keep_alives_on_both_protocols(shared: SharedServer) -> None:
     secret = shared.secret
     async with RawSocket(shared.ws_url, LEGACY_WS) as socket:
         await socket.init(secret)
@@ -181,10 +137,10 @@ async def test_keep_alives_on_both_protocols(shared: Shared) -> None:
 @contextlib.asynccontextmanager
 async def in_process_server(database: Database, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
     """A real uvicorn on loopback in this process (so the keep-alive interval can be short)."""
-    for name, value in server_env(database).items():
+    for name, value in database_env(database).items():
         monkeypatch.setenv(name, value)
     from berth.app import create_app
-    from berth.settings import get_settings, reset_settings
+    from berth.settings import get_settings
 
     reset_settings()
     port = free_port()
@@ -224,9 +180,8 @@ async def test_graphql_transport_ws_server_pings_every_interval(
 async def test_browser_handshakes_from_origins_not_configured_are_refused(
     database: Database, tmp_path: Path
 ) -> None:
-    env = {**server_env(database), "BERTH_ALLOWED_ORIGINS": "https://dashboard.example.test"}
-    server = ApiProcess(env=env, log_path=tmp_path / "api.log").start()
-    try:
+    env = {**database_env(database), "BERTH_ALLOWED_ORIGINS": "https://dashboard.example.test"}
+    with running_server(tmp_path / "api.log", env) as server:
         for origin in ("https://evil.example.test", "http://localhost:3000"):
             with pytest.raises(InvalidStatus) as refused:
                 async with connect(server.ws_url, subprotocols=[TRANSPORT_WS],  # type: ignore[list-item]
@@ -238,5 +193,3 @@ async def test_browser_handshakes_from_origins_not_configured_are_refused(
                                additional_headers={"Origin": origin}) as socket:
                 await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
                 assert json.loads(await socket.recv())["type"] == "connection_ack"
-    finally:
-        server.stop()

@@ -10,72 +10,45 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from berth.schema.ids import pk_of
 from tests.conftest import Database
 from tests.docker_fixtures import BusyboxImage, GitRepo, compose_yaml
-from tests.live_server import LiveServer
-from tests.subscriptions.conftest import postgres_only, server_env, sqlite_only
-from tests.subscriptions.support import (
-    EVENTS,
-    LOGS,
-    ROOT,
-    TRANSPORT_WS,
-    ApiProcess,
-    Collector,
-    GqlStream,
-    RawSocket,
-    stalled_connect_args,
-    stored_events,
-    stored_logs,
-    token,
-)
+from tests.subscriptions.conftest import database_env, postgres_only, sqlite_only
+from tests.subscriptions.support import EVENTS, LOGS, stored_events, stored_logs, token
+from tests.support.collector import Collector
+from tests.support.graphql import TRANSPORT_WS, GqlStream, GraphQLClient
+from tests.support.live_server import ROOT, LiveServer, running_server
+from tests.support.names import unique
+from tests.support.websocket import RawSocket, stalled_connect_args
 
 DEADLINE = 120.0
 LOUD_LINES = 10_000
 
 
-def graphql(server: LiveServer, secret: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    response = httpx.post(
-        server.url + "/graphql", json={"query": query, "variables": variables or {}},
-        headers={"Authorization": f"Bearer {secret}"}, timeout=30,
-    )
-    body: dict[str, Any] = response.json()
-    assert not body.get("errors"), body
-    return body["data"]
-
-
 def create_service(server: LiveServer, secret: str, source: dict[str, Any]) -> str:
-    servers = graphql(server, secret, "{ servers { id name } }")["servers"]
-    local = next(s["id"] for s in servers if s["name"] == "local")
-    project = graphql(
-        server, secret,
-        "mutation ($n: String!) { createProject(input: {name: $n}) { project { id } errors { code message } } }",
-        {"n": f"p-{uuid.uuid4().hex[:8]}"},
-    )["createProject"]
-    assert project["errors"] == [], project
-    service = graphql(
-        server, secret,
-        "mutation ($i: CreateServiceInput!) { createService(input: $i) { service { id } errors { code message field } } }",
-        {"i": {"projectId": project["project"]["id"], "environment": "production",
-               "name": f"s-{uuid.uuid4().hex[:8]}", "serverId": local, "source": source}},
-    )["createService"]
+    with GraphQLClient(server.url, secret, timeout=30) as client:
+        servers = client.query("{ servers { id name } }")["servers"]
+        local = next(s["id"] for s in servers if s["name"] == "local")
+        project = client.mutate("createProject", {"name": unique("p")}, "project { id }")
+        assert project["errors"] == [], project
+        service = client.mutate(
+            "createService",
+            {"projectId": project["project"]["id"], "environment": "production",
+             "name": unique("s"), "serverId": local, "source": source},
+            "service { id }",
+        )
     assert service["errors"] == [], service
     return str(service["service"]["id"])
 
 
 def start_deployment(server: LiveServer, secret: str, service_id: str) -> str:
-    started = graphql(
-        server, secret,
-        "mutation ($s: ID!) { startDeployment(input: {serviceId: $s}) { deployment { id } errors { code message } } }",
-        {"s": service_id},
-    )["startDeployment"]
+    with GraphQLClient(server.url, secret, timeout=30) as client:
+        started = client.mutate("startDeployment", {"serviceId": service_id}, "deployment { id }")
     assert started["errors"] == [], started
     return str(started["deployment"]["id"])
 
@@ -90,7 +63,7 @@ def loud_command(lines: int) -> list[str]:
 
 
 async def follow_mid_deployment(
-    watch_on: ApiProcess, subscribe_on: ApiProcess, secret: str, deployment_id: str, timeout: float = DEADLINE
+    watch_on: LiveServer, subscribe_on: LiveServer, secret: str, deployment_id: str, timeout: float = DEADLINE
 ) -> tuple[Collector, Collector]:
     """Watch the deployment until it has started running, then subscribe to its events and
     logs (mid-deployment) and read both to their completion."""
@@ -123,16 +96,15 @@ async def assert_complete_and_exact(deployment_id: str, events: Collector, logs:
 @pytest.fixture
 def sqlite_server(database: Database, tmp_path: Path) -> Any:
     """`berth serve` with its embedded runner, file repositories allowed."""
-    env = {**server_env(database), "BERTH_ALLOW_FILE_REPOS": "1"}
-    server = ApiProcess(env=env, log_path=tmp_path / "serve.log").start()
-    yield server
-    server.stop()
+    env = database_env(database, BERTH_ALLOW_FILE_REPOS="1")
+    with running_server(tmp_path / "serve.log", env) as server:
+        yield server
 
 
 @sqlite_only
 @pytest.mark.parametrize("source_type", ["IMAGE", "DOCKERFILE", "COMPOSE"])
 async def test_mid_deployment_subscription_for_each_source_type(
-    source_type: str, db: Database, sqlite_server: ApiProcess, busybox_image: BusyboxImage, git_repo: GitRepo,
+    source_type: str, db: Database, sqlite_server: LiveServer, busybox_image: BusyboxImage, git_repo: GitRepo,
 ) -> None:
     secret = await token()
     sources: dict[str, dict[str, Any]] = {
@@ -150,7 +122,7 @@ async def test_mid_deployment_subscription_for_each_source_type(
 
 @sqlite_only
 async def test_a_container_printing_10000_lines_streams_every_line_once(
-    db: Database, sqlite_server: ApiProcess, busybox_image: BusyboxImage
+    db: Database, sqlite_server: LiveServer, busybox_image: BusyboxImage
 ) -> None:
     secret = await token()
     service_id = create_service(
@@ -179,28 +151,28 @@ async def test_a_container_printing_10000_lines_streams_every_line_once(
 async def test_three_processes_a_subscriber_on_the_second_api_sees_a_deployment_started_on_the_first(
     db: Database, database: Database, tmp_path: Path, busybox_image: BusyboxImage
 ) -> None:
-    env = server_env(database)
-    first = ApiProcess(env=env, log_path=tmp_path / "api-1.log", args=["--no-runner"]).start()
-    second = ApiProcess(env=env, log_path=tmp_path / "api-2.log", args=["--no-runner"]).start()
-    runner_log = (tmp_path / "runner.log").open("ab")
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "berth", "runner"], env={**os.environ, **env}, cwd=ROOT,
-        stdout=runner_log, stderr=subprocess.STDOUT,
-    )
-    try:
-        secret = await token()
-        service_id = create_service(
-            first, secret, {"type": "IMAGE", "image": busybox_image.ref("v1"), "command": loud_command(500)}
+    env = database_env(database)
+    with (
+        running_server(tmp_path / "api-1.log", env, args=["--no-runner"]) as first,
+        running_server(tmp_path / "api-2.log", env, args=["--no-runner"]) as second,
+    ):
+        runner_log = (tmp_path / "runner.log").open("ab")
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "berth", "runner"], env={**os.environ, **env}, cwd=ROOT,
+            stdout=runner_log, stderr=subprocess.STDOUT,
         )
-        deployment_id = start_deployment(first, secret, service_id)
-        events, logs = await follow_mid_deployment(first, second, secret, deployment_id)
-        await assert_complete_and_exact(deployment_id, events, logs)
-        assert events.items[-1]["conclusion"] == "SUCCEEDED", (tmp_path / "runner.log").read_text()[-3000:]
-    finally:
-        runner.terminate()
         try:
-            runner.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            runner.kill()
-        first.stop()
-        second.stop()
+            secret = await token()
+            service_id = create_service(
+                first, secret, {"type": "IMAGE", "image": busybox_image.ref("v1"), "command": loud_command(500)}
+            )
+            deployment_id = start_deployment(first, secret, service_id)
+            events, logs = await follow_mid_deployment(first, second, secret, deployment_id)
+            await assert_complete_and_exact(deployment_id, events, logs)
+            assert events.items[-1]["conclusion"] == "SUCCEEDED", (tmp_path / "runner.log").read_text()[-3000:]
+        finally:
+            runner.terminate()
+            try:
+                runner.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                runner.kill()

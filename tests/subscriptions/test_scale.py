@@ -10,32 +10,27 @@ import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-import httpx
-
 from berth.schema.ids import pk_of
 from tests.conftest import Database
 from tests.models.factories import make_service
-from tests.subscriptions.conftest import postgres_only, server_env
+from tests.subscriptions.conftest import database_env, postgres_only
 from tests.subscriptions.support import (
     EVENTS,
     FEED,
     LOGS,
-    ROOT,
-    TRANSPORT_WS,
-    ApiProcess,
-    Collector,
-    GqlStream,
-    RawSocket,
     gid,
     new_deployment,
     run_phases,
     scripted_phases,
-    stalled_connect_args,
     stored_events,
     stored_logs,
     token,
     until_live,
 )
+from tests.support.collector import Collector
+from tests.support.graphql import TRANSPORT_WS, GqlStream, GraphQLClient
+from tests.support.live_server import ROOT, LiveServer, running_server
+from tests.support.websocket import RawSocket, stalled_connect_args
 
 pytestmark = postgres_only
 
@@ -53,21 +48,19 @@ async def test_a_subscriber_on_another_api_process_sees_every_event(
     """Three OS processes besides the test: two API processes and one that runs the
     deployment (writing as a runner does). The deployment is started through the first
     API process and followed on the second."""
-    env = server_env(database)
-    first = ApiProcess(env=env, log_path=tmp_path / "api-1.log", args=["--no-runner"]).start()
-    second = ApiProcess(env=env, log_path=tmp_path / "api-2.log", args=["--no-runner"]).start()
-    try:
+    env = database_env(database)
+    with (
+        running_server(tmp_path / "api-1.log", env, args=["--no-runner"]) as first,
+        running_server(tmp_path / "api-2.log", env, args=["--no-runner"]) as second,
+    ):
         service = await make_service()
         secret = await token()
         feed = GqlStream(second.ws_url, secret, FEED, {"project": gid("Project", service.project_id)}).start()  # type: ignore[attr-defined]
         primed = await until_live(feed, service)
-        mutation = "mutation ($s: ID!) { startDeployment(input: {serviceId: $s}) { deployment { id } errors { code message } } }"
-        response = httpx.post(
-            first.url + "/graphql", headers={"Authorization": f"Bearer {secret}"}, timeout=10,
-            json={"query": mutation, "variables": {"s": gid("Service", service.id)}},
-        ).json()
-        assert response["data"]["startDeployment"]["errors"] == [], response
-        deployment_id = response["data"]["startDeployment"]["deployment"]["id"]
+        with GraphQLClient(first.url, secret) as client:
+            started = client.mutate("startDeployment", {"serviceId": gid("Service", service.id)}, "deployment { id }")
+        assert started["errors"] == [], started
+        deployment_id = started["deployment"]["id"]
         # The CREATED event was committed by the first process: the second hears of it.
         await feed.collector.wait(
             lambda c: any(i["deployment"]["id"] == deployment_id for i in c.items) or c.done,
@@ -106,12 +99,9 @@ async def test_a_subscriber_on_another_api_process_sees_every_event(
             gid("Deployment", pk), *(gid("Deployment", p) for p in primed)
         }
         await feed.stop()
-    finally:
-        first.stop()
-        second.stop()
 
 
-async def test_200_concurrent_subscribers_each_receive_every_event(db: Database, api: ApiProcess) -> None:
+async def test_200_concurrent_subscribers_each_receive_every_event(db: Database, api: LiveServer) -> None:
     deployment = await new_deployment()
     secret = await token()
     variables = {"id": gid("Deployment", deployment.id)}
@@ -138,7 +128,7 @@ async def test_200_concurrent_subscribers_each_receive_every_event(db: Database,
 
 
 async def test_a_subscriber_reading_nothing_for_10_seconds_delays_nobody_and_catches_up(
-    db: Database, api: ApiProcess
+    db: Database, api: LiveServer
 ) -> None:
     deployment = await new_deployment()
     secret = await token()

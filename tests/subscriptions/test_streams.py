@@ -7,7 +7,6 @@ import asyncio
 from datetime import timedelta
 
 import asyncpg
-import httpx
 
 from berth.events.pg_listener import APPLICATION_NAME
 from berth.models import Deployment
@@ -18,21 +17,19 @@ from tests.models.factories import make_deployment, make_service
 from tests.subscriptions.conftest import postgres_only, sqlite_only
 from tests.subscriptions.support import (
     EVENTS,
-    LEGACY_WS,
     LOGS,
-    ApiProcess,
-    Collector,
-    GqlStream,
-    RawSocket,
     gid,
     new_deployment,
     run_phases,
     scripted_phases,
-    seqs,
     stored_events,
     stored_logs,
     token,
 )
+from tests.support.collector import Collector, seqs
+from tests.support.graphql import LEGACY_WS, GqlStream, GraphQLClient
+from tests.support.live_server import LiveServer
+from tests.support.websocket import RawSocket
 
 
 def assert_events_match(collector: Collector, stored: list[tuple[int, str]], after: int = 0) -> None:
@@ -51,7 +48,7 @@ def assert_logs_match(collector: Collector, stored: list[tuple[int, str]], after
 
 @postgres_only
 async def test_mid_deployment_subscribers_get_every_item_once_in_order_then_completion(
-    db: Database, api: ApiProcess
+    db: Database, api: LiveServer
 ) -> None:
     """Subscribed while the deployment runs (written by another process): the replay and
     the live part join without a gap or a duplicate, and both streams complete."""
@@ -78,7 +75,7 @@ async def test_mid_deployment_subscribers_get_every_item_once_in_order_then_comp
 
 @postgres_only
 async def test_reconnecting_with_after_seq_resumes_without_gap_or_duplicate(
-    db: Database, api: ApiProcess
+    db: Database, api: LiveServer
 ) -> None:
     deployment = await new_deployment()
     secret = await token()
@@ -108,7 +105,7 @@ async def test_reconnecting_with_after_seq_resumes_without_gap_or_duplicate(
 
 
 @postgres_only
-async def test_legacy_graphql_ws_streams_replay_then_live(db: Database, api: ApiProcess) -> None:
+async def test_legacy_graphql_ws_streams_replay_then_live(db: Database, api: LiveServer) -> None:
     deployment = await new_deployment()
     secret = await token()
     phases = scripted_phases(deployment.id, lines_per_step=30, batch=10)
@@ -141,7 +138,7 @@ async def test_legacy_graphql_ws_streams_replay_then_live(db: Database, api: Api
     assert_logs_match(logs, await stored_logs(deployment.id))
 
 
-async def test_a_concluded_deployment_replays_from_after_seq_and_completes(db: Database, api: ApiProcess) -> None:
+async def test_a_concluded_deployment_replays_from_after_seq_and_completes(db: Database, api: LiveServer) -> None:
     deployment = await new_deployment()
     secret = await token()
     await run_phases(scripted_phases(deployment.id, lines_per_step=5))
@@ -181,7 +178,7 @@ async def _server(server_id: int):  # type: ignore[no-untyped-def]
 
 @sqlite_only
 async def test_changes_made_by_the_api_process_reach_its_subscribers_on_sqlite(
-    db: Database, api: ApiProcess
+    db: Database, api: LiveServer
 ) -> None:
     """One process on SQLite: its own commits wake its subscribers (no LISTEN there)."""
     service = await make_service()
@@ -192,12 +189,9 @@ async def test_changes_made_by_the_api_process_reach_its_subscribers_on_sqlite(
     events = GqlStream(api.ws_url, secret, EVENTS, variables).start()
     logs = GqlStream(api.ws_url, secret, LOGS, variables).start()
     await events.collector.wait_count(1)  # CREATED: replayed, now live
-    mutation = "mutation ($id: ID!) { cancelDeployment(input: {deploymentId: $id}) { errors { code } } }"
-    response = httpx.post(
-        api.url + "/graphql", json={"query": mutation, "variables": variables},
-        headers={"Authorization": f"Bearer {secret}"}, timeout=10,
-    )
-    assert response.json()["data"]["cancelDeployment"]["errors"] == [], response.text
+    with GraphQLClient(api.url, secret) as client:
+        canceled = client.mutate("cancelDeployment", {"deploymentId": variables["id"]}, "")
+    assert canceled["errors"] == [], canceled
     await events.collector.wait_done()
     await logs.collector.wait_done()
     assert_events_match(events.collector, await stored_events(deployment.id))
@@ -207,7 +201,7 @@ async def test_changes_made_by_the_api_process_reach_its_subscribers_on_sqlite(
 
 @postgres_only
 async def test_a_dropped_listen_connection_reconnects_and_subscribers_catch_up(
-    db: Database, database: Database, api: ApiProcess
+    db: Database, database: Database, api: LiveServer
 ) -> None:
     deployment = await new_deployment()
     secret = await token()

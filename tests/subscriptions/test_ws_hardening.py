@@ -8,29 +8,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
-from tortoise import Tortoise
-from tortoise.backends.base.executor import EXECUTOR_CACHE
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from berth.db import tortoise_config
-from berth.settings import reset_settings
-from tests.conftest import Database
 from tests.databases import DatabaseTemplates
-from tests.subscriptions.conftest import server_env
-from tests.subscriptions.support import (
-    LEGACY_WS,
-    TRANSPORT_WS,
-    ApiProcess,
-    RawSocket,
-    gid,
-    new_deployment,
-    token,
-)
+from tests.subscriptions.conftest import SharedServer, shared_server
+from tests.subscriptions.support import gid
+from tests.support.graphql import LEGACY_WS, TRANSPORT_WS
+from tests.support.polling import poll
+from tests.support.websocket import RawSocket
 
 PUBLIC_URL = "https://berth.example.test"
 DASHBOARD = "https://dashboard.example.test"
@@ -45,46 +34,19 @@ HEAVY_SUBSCRIPTION = "subscription ($id: ID!) { deploymentEvents(deploymentId: $
 LARGE_QUERY = "{ __schema { types { name description fields { name description } } } }"
 
 
-@dataclass
-class Hardened:
-    server: ApiProcess
-    secret: str
-    deployment_id: int
-
-
 @pytest.fixture(scope="module")
-def hardened(database_templates: DatabaseTemplates, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hardened]:
-    directory = tmp_path_factory.mktemp("hardening")
-    url = database_templates.new_database("sqlite", directory)
-    database = Database(dialect="sqlite", url=url, data_dir=directory / "data")
-    env = {
-        **server_env(database),
-        "BERTH_PUBLIC_URL": PUBLIC_URL,
-        "BERTH_ALLOWED_ORIGINS": DASHBOARD,
-        "BERTH_WS_INIT_TIMEOUT_SECONDS": str(INIT_TIMEOUT),
-        "BERTH_MAX_RESPONSE_BYTES": str(MAX_RESPONSE),
-    }
-
-    async def prepare() -> tuple[str, int]:
-        EXECUTOR_CACHE.clear()
-        await Tortoise.init(config=tortoise_config(url))
-        try:
-            return await token(), (await new_deployment()).id
-        finally:
-            await Tortoise.close_connections()
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        reset_settings()
-        secret, deployment_id = asyncio.run(prepare())
-    reset_settings()
-    server = ApiProcess(env=env, log_path=directory / "api.log").start()
-    yield Hardened(server, secret, deployment_id)
-    server.stop()
+def hardened(database_templates: DatabaseTemplates, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedServer]:
+    with shared_server(
+        database_templates, tmp_path_factory.mktemp("hardening"),
+        BERTH_PUBLIC_URL=PUBLIC_URL,
+        BERTH_ALLOWED_ORIGINS=DASHBOARD,
+        BERTH_WS_INIT_TIMEOUT_SECONDS=str(INIT_TIMEOUT),
+        BERTH_MAX_RESPONSE_BYTES=str(MAX_RESPONSE),
+    ) as server:
+        yield server
 
 
-async def test_the_legacy_protocol_closes_a_socket_without_connection_init(hardened: Hardened) -> None:
+async def test_the_legacy_protocol_closes_a_socket_without_connection_init(hardened: SharedServer) -> None:
     async with RawSocket(hardened.server.ws_url, LEGACY_WS) as socket:
         started = time.monotonic()
         assert await socket.closed(timeout=10) == 4408
@@ -106,7 +68,7 @@ async def refused(url: str, origin: str) -> int:
     return refusal.value.response.status_code
 
 
-async def test_origins_other_than_the_configured_ones_and_the_public_url_are_refused(hardened: Hardened) -> None:
+async def test_origins_other_than_the_configured_ones_and_the_public_url_are_refused(hardened: SharedServer) -> None:
     url = hardened.server.ws_url
     # Equal to the Host header (what DNS rebinding produces), but neither configured nor public.
     assert await refused(url, hardened.server.url) == 403
@@ -118,7 +80,7 @@ async def test_origins_other_than_the_configured_ones_and_the_public_url_are_ref
             assert "connection_ack" in str(await socket.recv())
 
 
-async def test_a_token_in_the_url_is_refused_and_no_query_string_reaches_the_log(hardened: Hardened) -> None:
+async def test_a_token_in_the_url_is_refused_and_no_query_string_reaches_the_log(hardened: SharedServer) -> None:
     secret = hardened.secret
     server = hardened.server
     for query in (f"token={secret}", f"access_token={secret}", f"x={secret}"):
@@ -137,9 +99,8 @@ async def test_a_token_in_the_url_is_refused_and_no_query_string_reaches_the_log
     def logged() -> str:
         return server.log()
 
-    deadline = time.monotonic() + 10
-    while "GET /graphql HTTP" not in logged() and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)  # a poll with a deadline: the log is written by another process
+    # The log is written by another process.
+    await poll(lambda: "GET /graphql HTTP" in logged(), 10, "the access log line")
     log = logged()
     assert "GET /graphql HTTP" in log
     assert secret not in log
@@ -147,7 +108,7 @@ async def test_a_token_in_the_url_is_refused_and_no_query_string_reaches_the_log
 
 
 @BOTH
-async def test_a_message_over_the_body_limit_closes_the_socket_with_1009(hardened: Hardened, protocol: str) -> None:
+async def test_a_message_over_the_body_limit_closes_the_socket_with_1009(hardened: SharedServer, protocol: str) -> None:
     async with RawSocket(hardened.server.ws_url, protocol, connect_args={"max_size": None}) as socket:
         await socket.send({"type": "connection_init", "payload": {"padding": "x" * (257 * 1024)}})
         assert await socket.closed(timeout=10) == 1009
@@ -155,7 +116,7 @@ async def test_a_message_over_the_body_limit_closes_the_socket_with_1009(hardene
 
 @BOTH
 async def test_a_subscription_over_the_cost_limit_is_refused_at_subscribe_time(
-    hardened: Hardened, protocol: str
+    hardened: SharedServer, protocol: str
 ) -> None:
     async with RawSocket(hardened.server.ws_url, protocol) as socket:
         await socket.init(hardened.secret)
@@ -167,7 +128,7 @@ async def test_a_subscription_over_the_cost_limit_is_refused_at_subscribe_time(
         assert errors[0]["extensions"]["limit"] == 100_000
 
 
-async def test_a_result_over_the_size_cap_is_replaced_over_the_websocket(hardened: Hardened) -> None:
+async def test_a_result_over_the_size_cap_is_replaced_over_the_websocket(hardened: SharedServer) -> None:
     async with RawSocket(hardened.server.ws_url, TRANSPORT_WS) as socket:
         await socket.init(hardened.secret)
         await socket.subscribe("big", LARGE_QUERY)

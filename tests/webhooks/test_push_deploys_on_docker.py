@@ -15,9 +15,10 @@ from berth.auth.api_tokens import create_api_token
 from berth.models.enums import Role
 from berth.runner.labels import DEPLOYMENT
 from berth.schema.ids import pk_of
-from tests.conftest import TEST_SECRET_KEY, Database
-from tests.docker_fixtures import PAGE_PATH, GitRepo, app_page, wait_until
-from tests.live_server import LiveServer
+from tests.conftest import Database
+from tests.docker_fixtures import PAGE_PATH, GitRepo, app_page
+from tests.support.live_server import LiveServer, running_server, server_env
+from tests.support.polling import wait_until
 from tests.webhooks.payloads import encode, push_payload, signed_headers
 
 DEADLINE = 180.0
@@ -25,15 +26,9 @@ DEADLINE = 180.0
 
 @pytest.fixture
 def server(database: Database, tmp_path: Path) -> Iterator[LiveServer]:
-    env = {
-        "BERTH_DATABASE_URL": database.url,
-        "BERTH_DATA_DIR": str(database.data_dir),
-        "BERTH_SECRET_KEY": TEST_SECRET_KEY,
-        "BERTH_ALLOW_FILE_REPOS": "1",
-    }
-    live = LiveServer(env=env, log_path=tmp_path / "server.log").start()
-    yield live
-    live.stop()
+    env = server_env(database.url, database.data_dir, BERTH_ALLOW_FILE_REPOS="1")
+    with running_server(tmp_path / "server.log", env) as live:
+        yield live
 
 
 def graphql(server: LiveServer, secret: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
