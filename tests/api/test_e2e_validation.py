@@ -251,7 +251,7 @@ PRIVILEGE_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     *[(name, {"type": "COMPOSE", "composeContent": content}, at("source", "composeContent"))
       for name, content in PRIVILEGED_COMPOSE.items()],
     ("image-host-bind", src(image="nginx", volumes=["data:/data", "/srv/data:/data2"]), at("source", "volumes", "1")),
-    ("dockerfile-host-bind", src(type="DOCKERFILE", repository=REPO, volumes=["./cache:/cache"]),
+    ("dockerfile-host-bind", src(type="DOCKERFILE", repository=REPO, volumes=["/srv/cache:/cache"]),
      at("source", "volumes", "0")),
 ]
 
