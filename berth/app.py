@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -57,8 +58,10 @@ def create_app(
 ) -> Starlette:
     settings = settings or get_settings()
     from berth.graphql_app import build_graphql_app  # the schema is large: import lazily
+    from berth.graphql_http import GraphQLOverHTTP
     from berth.http.artifact import artifact_endpoint
     from berth.http.graphiql import ASSET_ROUTE, graphiql_asset
+    from berth.http.headers import ApiResponseHeaders
     from berth.http.webhooks import webhook_endpoint
 
     graphql_app = build_graphql_app(settings)
@@ -86,14 +89,15 @@ def create_app(
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        # Methods are checked by the wrapper: a coded 405 with `Allow`, not plain text.
+        Route("/graphql", GraphQLOverHTTP(graphql_app)),
         WebSocketRoute("/graphql", graphql_app),
         Route("/api/v1/deployments/{deployment_id}/artifact", artifact_endpoint),
         Route("/hooks/{provider}/{hook_id}", webhook_endpoint, methods=["POST"]),
     ]
     if not settings.production:  # GraphiQL is off in production, and so are its files
         routes.append(Route(ASSET_ROUTE, graphiql_asset, methods=["GET", "HEAD"]))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=[Middleware(ApiResponseHeaders)], lifespan=lifespan)
     app.state.settings = settings
     app.state.readiness_probes = {}
     return app

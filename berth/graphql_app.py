@@ -32,6 +32,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from berth.auth.authenticate import authenticate_authorization
 from berth.auth.errors import WWW_AUTHENTICATE, InvalidCredential
+from berth.graphql_http import GraphQLOverHTTPView, error_body
 from berth.http.graphiql import graphiql_page
 from berth.http.origins import allowed_origins, origin_allowed
 from berth.http.url_credentials import REFUSAL, credential_in_query
@@ -134,7 +135,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
         await super().handle_start(message)
 
 
-class BerthGraphQL(GraphQL):  # type: ignore[type-arg]
+class BerthGraphQL(GraphQLOverHTTPView, GraphQL):  # type: ignore[type-arg,misc]
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
@@ -197,8 +198,7 @@ def _json_response(status: int, body: dict[str, Any], headers: dict[str, str] | 
     ]
 
 
-def _error_body(message: str, code: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+_error_body = error_body
 
 
 class AuthenticatedGraphQL:

@@ -12,8 +12,8 @@ BERTH = Path(__file__).resolve().parent.parent / "berth"
 
 SCHEMA_ROOTS = ("berth.schema.query", "berth.schema.mutation", "berth.schema.subscription", "berth.schema.build")
 # The ASGI transport serves the schema over HTTP and WebSocket: it is strawberry's by nature.
-STRAWBERRY_USERS = ("berth.schema", "berth.resolvers", "berth.graphql_app")
-GRAPHQL_LAYER = ("berth.schema", "berth.resolvers", "berth.graphql_app")
+STRAWBERRY_USERS = ("berth.schema", "berth.resolvers", "berth.graphql_app", "berth.graphql_http")
+GRAPHQL_LAYER = ("berth.schema", "berth.resolvers", "berth.graphql_app", "berth.graphql_http")
 
 
 def module_name(path: Path, root: Path) -> str:

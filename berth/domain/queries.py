@@ -8,21 +8,24 @@ at most one existence probe), and every read is filtered to the caller's project
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from berth.auth.principal import Principal
+from berth.domain.cursors import (
+    MAX_INT,
+    decode_deployment_cursor,
+    encode_deployment_cursor,
+)
 from berth.domain.errors import ErrorList, FieldPath, UserErrorCode, UserFacingError
+from berth.domain.moments import BadMoment, to_utc
 from berth.domain.specs import DeploymentFilterSpec
 from berth.models import Deployment, LogLine, Project, Server
 from berth.models.enums import DeploymentConclusion, DeploymentStatus, DeploymentTrigger
@@ -30,9 +33,6 @@ from berth.models.sql import fetch_rows
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
-# Column ranges: ids are BIGINT, sequence numbers INTEGER.
-MAX_BIGINT = 2**63 - 1
-MAX_INT = 2**31 - 1
 
 M = TypeVar("M", bound=Model)
 N = TypeVar("N")
@@ -81,44 +81,21 @@ async def all_servers() -> list[Server]:
 
 # ---------------------------------------------------------------- cursors
 
-def _encode_cursor(payload: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
-
-
-def _decode_cursor(cursor: str, field_name: str, errors: ErrorList) -> dict[str, Any] | None:
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        payload = None
-    if not isinstance(payload, dict):
-        errors.add([field_name], f"{field_name} is not a cursor from this list")
-        return None
-    return payload
-
-
 def deployment_cursor(deployment: Deployment) -> str:
     """Opaque keyset position: (created_at, id) survives rows arriving before or after it."""
-    return _encode_cursor({"t": deployment.created_at.isoformat(), "i": deployment.id})
+    return encode_deployment_cursor(deployment.created_at, deployment.id)
 
 
 def _deployment_position(cursor: str, field_name: str, errors: ErrorList) -> tuple[datetime, int] | None:
-    payload = _decode_cursor(cursor, field_name, errors)
-    if payload is None:
-        return None
-    try:
-        moment, pk = _utc(datetime.fromisoformat(payload["t"])), int(payload["i"])
-    except (KeyError, TypeError, ValueError):
-        moment, pk = None, 0
-    if moment is None or not 0 < pk <= MAX_BIGINT:
-        # Out of range is not a cursor either (the database would refuse to compare it).
+    position = decode_deployment_cursor(cursor)
+    if position is None:
         errors.add([field_name], f"{field_name} is not a cursor from this list")
-        return None
-    return moment, pk
+    return position
 
 
 def keyset_cursor(moment: datetime, pk: int) -> str:
     """The (moment, id) cursor of any newest-first list (deployments, webhook deliveries)."""
-    return _encode_cursor({"t": moment.isoformat(), "i": pk})
+    return encode_deployment_cursor(moment, pk)
 
 
 def keyset_position(cursor: str, field_name: str, errors: ErrorList) -> tuple[datetime, int] | None:
@@ -182,17 +159,18 @@ def _filtered(principal: Principal, spec: DeploymentFilterSpec, errors: ErrorLis
         if values is not None:
             query = query.filter(**{f"{name}__in": values})
     # Both bounds are exclusive: "after" and "before" a moment.
-    if spec.created_after is not None:
-        query = query.filter(created_at__gt=_utc(spec.created_after))
-    if spec.created_before is not None:
-        query = query.filter(created_at__lt=_utc(spec.created_before))
+    for name, argument, lookup in (("created_after", "createdAfter", "created_at__gt"),
+                                   ("created_before", "createdBefore", "created_at__lt")):
+        bound = getattr(spec, name)
+        if bound is None:
+            continue
+        try:
+            # SQLite compares stored timestamps as text: a bound with another offset must
+            # be converted to UTC before it is compared.
+            query = query.filter(**{lookup: to_utc(bound)})
+        except BadMoment as problem:
+            errors.add(["filter", argument], f"{argument} {problem}")
     return query
-
-
-def _utc(moment: datetime) -> datetime:
-    """A moment in UTC (naive ones are taken as UTC). SQLite compares stored timestamps as
-    text, so a bound given with another offset must be converted before it is compared."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _older_than(position: tuple[datetime, int]) -> Q:
@@ -318,7 +296,8 @@ async def list_log_lines(
 def _after_seq(after: str | None) -> int:
     if after is None:
         return 0
-    # Sequence numbers are INTEGER columns: a larger cursor is not one of ours.
-    if not (after.isascii() and after.isdigit() and int(after) <= MAX_INT):
+    # Sequence numbers are INTEGER columns: a larger cursor is not one of ours (and the
+    # length check comes first: int() refuses texts of thousands of digits with an error).
+    if not (after.isascii() and after.isdigit() and len(after) <= 10 and int(after) <= MAX_INT):
         raise UserFacingError(UserErrorCode.INVALID_INPUT, "`after` is not a log cursor.", ["after"])
     return int(after)

@@ -19,6 +19,8 @@ from berth.schema.documents import CachedDocuments, DocumentCache
 from berth.schema.errors import MaskUnexpectedErrors
 from berth.schema.mutation import Mutation
 from berth.schema.query import Query
+from berth.schema.request_errors import RequestErrors
+from berth.schema.scalars import SCALARS
 from berth.schema.scope_guard import install_scope_guards, type_scopes
 from berth.schema.types.deployment import Deployment
 from berth.schema.types.identity import ApiToken
@@ -115,6 +117,7 @@ def build_schema(
         lambda: CachedDocuments(documents),
         # After CachedDocuments: it needs the document that one validated.
         lambda: QueryCostLimit(max_query_cost, costs),
+        RequestErrors,
     ]
     from berth.schema.subscription import Subscription
 
@@ -124,7 +127,7 @@ def build_schema(
         subscription=Subscription,
         types=[Deployment, Service, Project, Environment, Server, ApiToken],
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=production),
+        config=StrawberryConfig(disable_field_suggestions=production, scalar_map=SCALARS),
     )
     schema.documents = documents
     schema.query_timeout_seconds = query_timeout_seconds

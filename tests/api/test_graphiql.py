@@ -175,11 +175,17 @@ SUBSCRIBE_LIKE_GRAPHIQL = """(async () => {
   const fetcher = GraphiQL.createFetcher({url, subscriptionUrl: url.replace(/^http/, "ws")});
   const result = await fetcher(
     {query: 'subscription { deploymentLogs(deploymentId: "RGVwbG95bWVudDox") { seq } }'},
-    {headers: %s},
+    // The editor hands the fetcher the parsed document; that is how it tells a subscription
+    // (WebSocket) from a query (HTTP). A minimal AST of one anonymous subscription does it.
+    {headers: %s, documentAST: {kind: "Document", definitions: [
+      {kind: "OperationDefinition", operation: "subscription"}]}},
   );
   const first = await result[Symbol.asyncIterator]().next();
   return JSON.stringify(first.value);
-})().catch((error) => "failed: " + error)"""
+})().catch((error) =>
+  // graphql-ws rejects with the `error` message's GraphQL errors when the server refuses
+  // the operation at subscribe time; anything else (a close event, a network error) failed.
+  Array.isArray(error) ? JSON.stringify({errors: error}) : "failed: " + JSON.stringify(error))"""
 
 
 class DevTools:
