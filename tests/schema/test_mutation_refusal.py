@@ -19,7 +19,16 @@ from berth.models import ApiToken, Deployment, Server, Service
 from berth.models.enums import Role
 from tests.schema.conftest import Stack
 from tests.schema.walk import Step, scope_map
-from tests.schema.world import World, gid, make_deployment, make_project_service, mint, snapshot
+from tests.schema.world import (
+    World,
+    gid,
+    make_deployment,
+    make_git_hook,
+    make_ping_delivery,
+    make_project_service,
+    mint,
+    snapshot,
+)
 from tests.support.names import unique
 
 ALL = frozenset(SCOPE_NAMES)
@@ -84,6 +93,23 @@ async def revoke_token_input(world: World) -> dict[str, Any]:
     return {"id": gid("ApiToken", row.id)}
 
 
+async def create_git_hook_input(world: World) -> dict[str, Any]:
+    return {"input": {"serviceId": gid("Service", world.service_a), "provider": "GITEA", "repository": "acme/web"}}
+
+
+async def delete_git_hook_input(world: World) -> dict[str, Any]:
+    hook = await make_git_hook(await Service.get(id=world.service_a))
+    return {"id": gid("GitHook", hook.id)}
+
+
+async def redeliver_webhook_input(world: World) -> dict[str, Any]:
+    # A stored ping of a hook of its own (the walk reads the seeded hook's ledger):
+    # processing it again records a new delivery row.
+    hook = await make_git_hook(await Service.get(id=world.service_a))
+    delivery = await make_ping_delivery(hook)
+    return {"id": gid("WebhookDelivery", delivery.id)}
+
+
 VALID_INPUTS: dict[str, Inputs] = {
     "startDeployment": start_input,
     "cancelDeployment": cancel_input,
@@ -95,6 +121,9 @@ VALID_INPUTS: dict[str, Inputs] = {
     "deleteService": delete_service_input,
     "createApiToken": create_token_input,
     "revokeApiToken": revoke_token_input,
+    "createGitHook": create_git_hook_input,
+    "deleteGitHook": delete_git_hook_input,
+    "redeliverWebhook": redeliver_webhook_input,
 }
 
 

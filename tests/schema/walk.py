@@ -256,6 +256,11 @@ def all_edges() -> list[Step]:
 # ---------------------------------------------------------------- operation text
 
 
+# Connections this deep in a route are asked for SHORT_PAGE items.
+SHORT_PAGE_BELOW = 3
+SHORT_PAGE = 1
+
+
 def render(route: Route, arguments: dict[Step, dict[str, object]], scopes: ScopeMap | None = None) -> tuple[str, dict[str, object]]:
     """The operation for a route and its variables. `arguments` gives the values of the
     required arguments of root steps (by step)."""
@@ -285,6 +290,10 @@ def render(route: Route, arguments: dict[Step, dict[str, object]], scopes: Scope
     def select(index: int) -> str:
         step = route[index]
         text = step.field + (argument_text(step) if step.parent in ROOTS else "")
+        if index >= SHORT_PAGE_BELOW and "first" in m.object_type(step.parent).fields[step.field].args:
+            # Deep routes (projects > services > gitHooks > deliveries > …) multiply list sizes;
+            # a short page keeps them within the server's query cost limit.
+            text += f"(first: {SHORT_PAGE})"
         returned = m.returns(step)
         if index == len(route) - 1:
             inner = leaf_selection(returned)

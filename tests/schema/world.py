@@ -18,6 +18,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from berth.auth.api_tokens import create_api_token
+from berth.domain.secrets import encrypt
 from berth.models import (
     ApiToken,
     Deployment,
@@ -36,11 +37,14 @@ from berth.models.enums import (
     DeploymentStatus,
     DeploymentTrigger,
     DriftStatus,
+    GitProvider,
     LogStream,
     Role,
     SourceType,
     StepStatus,
+    WebhookOutcome,
 )
+from berth.models.git import GitHook, WebhookDelivery
 from berth.models.lifecycle import create_deployment
 from berth.schema.ids import to_global_id
 from tests.schema.walk import Step
@@ -157,10 +161,30 @@ class World:
     service_b: int
     deployment_b1: int
     api_token: int
+    # A push hook on service A with one stored (ping) delivery that names deployment a2.
+    git_hook: int
+    webhook_delivery: int
     extra: dict[str, Any] = field(default_factory=dict)
 
     def gid(self, type_name: str, attribute: str) -> str:
         return gid(type_name, getattr(self, attribute))
+
+
+async def make_git_hook(service: Service) -> GitHook:
+    return await GitHook.create(
+        service=service, provider=GitProvider.GITHUB, repository=f"acme/{unique('repo')}", branch="main",
+        secret_enc=encrypt("seeded-hook-secret"), created_at=datetime.now(UTC),
+    )
+
+
+async def make_ping_delivery(hook: GitHook, deployment: Deployment | None = None) -> WebhookDelivery:
+    """A stored, verified ping as the endpoint records it (a seeded one also names a deployment,
+    so `WebhookDelivery.deployment` has data)."""
+    return await WebhookDelivery.create(
+        hook=hook, delivery_id=unique("delivery"), dedupe_key=None, event="ping", received_at=datetime.now(UTC),
+        outcome=WebhookOutcome.SKIPPED, reason="ping: the hook is connected", commit_sha=None,
+        payload={"zen": "seeded", "repository": {"full_name": hook.repository}}, deployment=deployment,
+    )
 
 
 async def seed_world() -> World:
@@ -182,7 +206,11 @@ async def seed_world() -> World:
         name=unique("listed"), role=Role.VIEWER, scopes=None, project_ids=[], expires_in_days=None,
         created_by="test", creator=None,
     )
+    hook = await make_git_hook(service_a)
+    delivery = await make_ping_delivery(hook, deployment=a2)
     return World(
+        git_hook=hook.id,
+        webhook_delivery=delivery.id,
         server=server.id,
         project_a=project_a.id,
         environment_a=environment_a.id,
@@ -247,6 +275,8 @@ def node_ids(world: World) -> dict[str, str]:
         "ApiToken": gid("ApiToken", world.api_token),
         "Deployment": gid("Deployment", world.deployment_a2),
         "Environment": gid("Environment", world.environment_a),
+        "GitHook": gid("GitHook", world.git_hook),
+        "WebhookDelivery": gid("WebhookDelivery", world.webhook_delivery),
         "Project": gid("Project", world.project_a),
         "Server": gid("Server", world.server),
         "Service": gid("Service", world.service_a),
@@ -276,6 +306,9 @@ def refused_inputs(world: World) -> dict[str, dict[str, Any]]:
         "deleteService": {"input": {"serviceId": missing_service}},
         "createApiToken": {"input": {"name": "", "role": "VIEWER"}},
         "revokeApiToken": {"id": gid("ApiToken", MISSING_PK)},
+        "createGitHook": {"input": {"serviceId": missing_service, "provider": "GITHUB", "repository": "acme/walk"}},
+        "deleteGitHook": {"id": gid("GitHook", MISSING_PK)},
+        "redeliverWebhook": {"id": gid("WebhookDelivery", MISSING_PK)},
     }
 
 
