@@ -18,6 +18,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.transactions import in_transaction
 
+from berth.models import commit_outbox
 from berth.models.deployment import Deployment, DeploymentEvent, DeploymentStep, LogLine
 from berth.models.enums import (
     STEP_ORDER,
@@ -209,6 +210,8 @@ async def create_deployment(conn: BaseDBAsyncClient, **fields: Any) -> Deploymen
         step=None,
         payload={},
     )
+    # The commit-status outbox row commits (or rolls back) with the deployment itself.
+    await commit_outbox.record_queued(conn, deployment, created_at)
     await _notify_in_transaction(conn, deployment.id, 1, None)
     return deployment
 
@@ -314,6 +317,7 @@ async def apply_change(
                 deployment_updates["error"] = error
                 add_event(DeploymentEventType.STATUS_CHANGED, to_status, None, {"from": str(from_status)})
                 add_event(DeploymentEventType.CONCLUDED, to_status, None, {"error": error})
+                await commit_outbox.record_concluded(conn, deployment_id, conclusion, error, moment)
         if deployment_updates:
             await Deployment.filter(id=deployment_id).using_db(conn).update(**deployment_updates)
         if events:
