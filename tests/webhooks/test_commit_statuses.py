@@ -187,6 +187,20 @@ async def test_a_failed_deployment_reports_failure_and_a_canceled_one_error(
     assert by_sha["d" * 40][1].body["description"].endswith("canceled")
 
 
+async def test_a_superseded_deployment_reports_error(
+    db: Database, receiver: StatusReceiver, sender: StatusSender,
+) -> None:
+    hook = await make_hook("github", receiver)
+    older = await push(hook, "a" * 40)
+    newer = await push(hook, "b" * 40)  # supersedes the older one, still QUEUED
+    assert (await Deployment.get(id=older.id)).conclusion == DeploymentConclusion.SKIPPED
+    rows = await settled(older, 2)
+    assert [r.state for r in rows] == [CommitState.PENDING, CommitState.ERROR]
+    assert rows[1].description.endswith("skipped (a newer deployment superseded it)")
+    [pending] = await settled(newer, 1)
+    assert pending.state == CommitState.PENDING
+
+
 async def test_a_provider_failing_twice_gets_the_status_on_the_third_attempt(
     db: Database, receiver: StatusReceiver, sender: StatusSender,
 ) -> None:
