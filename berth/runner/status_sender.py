@@ -99,6 +99,18 @@ class StatusSender:
 
     async def _send(self, claim: Claimed) -> None:
         try:
+            await self._attempt(claim)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Unexpected (the database away mid-way, a row gone): counted as a failed attempt,
+            # so a status that keeps failing this way is still abandoned in the end.
+            log.warning("commit status %s attempt %s: %s", claim.row.id, claim.attempt, type(exc).__name__)
+            with contextlib.suppress(Exception):
+                await self._failed(claim, f"internal error: {type(exc).__name__}", None, permanent=False)
+
+    async def _attempt(self, claim: Claimed) -> None:
+        try:
             prepared = await prepare(claim, self.settings.public_url)
         except NotSendable as problem:
             await mark_failed(claim, str(problem), None)
@@ -110,7 +122,9 @@ class StatusSender:
             log.info("commit status %s (%s) sent for deployment %s", claim.row.id, claim.row.state.value,
                      claim.row.deployment_id)
             return
-        error = scrub(error, prepared.token)
+        await self._failed(claim, scrub(error, prepared.token), retry_after, permanent=permanent)
+
+    async def _failed(self, claim: Claimed, error: str, retry_after: float | None, *, permanent: bool) -> None:
         give_up = permanent or claim.attempt >= self.settings.status_max_attempts
         retry_at = None if give_up else now() + timedelta(seconds=retry_delay(
             claim.attempt, self.settings.status_retry_base_seconds, self.settings.status_retry_max_seconds,

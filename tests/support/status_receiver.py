@@ -34,6 +34,9 @@ class StatusReceiver:
     def __init__(self, echo_credentials: bool = False) -> None:
         self.requests: list[Received] = []
         self._answers: deque[int] = deque()
+        # Seconds to hold each of the next requests before answering (a provider too slow).
+        self._holds: deque[float] = deque()
+        self._release = threading.Event()
         self._lock = threading.Lock()
         # Failing answers quote the request's credential headers back, as a careless proxy
         # might: whatever Berth records of an answer must still not hold the token.
@@ -52,6 +55,9 @@ class StatusReceiver:
                 with receiver._lock:
                     receiver.requests.append(Received("POST", self.path, headers, body))
                     status = receiver._answers.popleft() if receiver._answers else 201
+                    hold = receiver._holds.popleft() if receiver._holds else 0.0
+                if hold:
+                    receiver._release.wait(hold)
                 answer: dict[str, Any] = {"id": len(receiver.requests)}
                 if status >= 300:
                     answer = {"message": "stand-in failure"}
@@ -79,6 +85,11 @@ class StatusReceiver:
         with self._lock:
             self._answers.extend(statuses)
 
+    def hold(self, seconds: float, count: int = 1) -> None:
+        """Keep the next `count` requests waiting `seconds` before answering (or until exit)."""
+        with self._lock:
+            self._holds.extend([seconds] * count)
+
     def answer_always(self, status: int, count: int = 1000) -> None:
         self.script(*([status] * count))
 
@@ -100,5 +111,6 @@ class StatusReceiver:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._release.set()
         self._server.shutdown()
         self._server.server_close()

@@ -7,6 +7,7 @@ GitLab and Gitea (the real providers are unreachable here), retries and abandonm
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -245,6 +246,29 @@ async def test_a_refused_request_is_abandoned_at_once(
     assert pending.attempts == 1 and pending.abandoned_at is not None
     assert pending.last_error is not None and pending.last_error.startswith("attempt 1: HTTP 401")
     assert TOKEN not in pending.last_error
+
+
+async def test_an_unreachable_or_slow_provider_is_retried_then_abandoned(
+    db: Database, receiver: StatusReceiver, sender: StatusSender,
+) -> None:
+    # Nothing listens on this port: every attempt is refused at connect.
+    with StatusReceiver() as closed:
+        gone = closed.url
+    hook = await make_hook("github", receiver)
+    await GitHook.filter(id=hook.id).update(status_api_url=gone)
+    deployment = await push(hook)
+    [row] = await settled(deployment, 1)
+    assert row.attempts == 3 and row.abandoned_at is not None
+    assert row.last_error is not None and "attempt 3: ConnectError" in row.last_error
+
+    # A provider slower than the timeout (2 s here): the attempt is cut off and retried.
+    slow = await make_hook("gitea", receiver)
+    receiver.hold(30)
+    started = time.monotonic()
+    waiting = await push(slow, "5" * 40)
+    rows = await settled(waiting, 1)
+    assert rows[0].sent_at is not None and rows[0].attempts == 2
+    assert time.monotonic() - started < 15, "the sender waited for the slow provider beyond its timeout"
 
 
 async def test_hooks_without_a_token_report_nothing(db: Database, receiver: StatusReceiver) -> None:
