@@ -7,8 +7,11 @@ sender (`berth.runner.status_sender`). This is the one place that decides which 
 report and what they say; how each provider is told lives in `berth.domain.commit_statuses`.
 
 A deployment reports when a git hook with a status token started it for an exact commit
-(actor `githook:<id>`, `input.commitSha`): it gets `pending` when queued. Its conclusion is
-reported only when it got that `pending` row, so the two always come as a pair.
+(actor `githook:<id>`, `input.commitSha`): `pending` when queued, its conclusion when it
+concludes. Both ask the same question of the same rows (a hook's token cannot change, and
+deleting the hook deletes its statuses), so the two always come as a pair; and neither
+searches the outbox, which has no index by deployment: a deployment no hook started costs
+one primary-key read when it concludes.
 
 The stored `target_url` is the deployment's link relative to BERTH_PUBLIC_URL: this layer
 cannot know the address the server is reached at (`berth serve` derives it from its listening
@@ -17,6 +20,7 @@ address), the sender does and makes it absolute.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -66,28 +70,50 @@ def _description(label: str, words: str) -> str:
     return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 1] + "…"
 
 
-async def _label(conn: BaseDBAsyncClient, deployment: Deployment) -> str:
-    """`project/env/service #N`: how people name a deployment (never by row id)."""
-    project = await Project.filter(id=deployment.project_id).using_db(conn).only("name").get()
-    environment = await Environment.filter(id=deployment.environment_id).using_db(conn).only("name").get()
-    service = await Service.filter(id=deployment.service_id).using_db(conn).only("name").get()
-    return f"{project.name}/{environment.name}/{service.name} #{deployment.number}"
+@dataclass(frozen=True)
+class _Reporting:
+    hook_id: int
+    commit_sha: str
+    label: str
+
+
+_FIELDS = ("actor", "input", "number", "project_id", "environment_id", "service_id")
+
+
+async def _reporting(conn: BaseDBAsyncClient, row: dict[str, Any]) -> _Reporting | None:
+    """Whom a deployment (`row`: its `_FIELDS`) reports to: its hook, when a status-reporting
+    hook started it for an exact commit; None for every other deployment, without a query."""
+    hook_id = hook_id_of(row["actor"])
+    commit = row["input"].get("commitSha") if isinstance(row["input"], dict) else None
+    if hook_id is None or not isinstance(commit, str) or not commit:
+        return None
+    hook = await GitHook.filter(id=hook_id).using_db(conn).values_list("status_token_enc", flat=True)
+    if not hook or not hook[0]:
+        return None
+    # `project/env/service #N`: how people name a deployment (never by row id).
+    project = await Project.filter(id=row["project_id"]).using_db(conn).values_list("name", flat=True)
+    environment = await Environment.filter(id=row["environment_id"]).using_db(conn).values_list("name", flat=True)
+    service = await Service.filter(id=row["service_id"]).using_db(conn).values_list("name", flat=True)
+    label = f"{project[0]}/{environment[0]}/{service[0]} #{row['number']}"
+    return _Reporting(hook_id=hook_id, commit_sha=commit, label=label)
+
+
+async def _write(conn: BaseDBAsyncClient, deployment_id: int, row: dict[str, Any], state: CommitState,
+                 words: str, moment: datetime) -> None:
+    reporting = await _reporting(conn, row)
+    if reporting is None:
+        return
+    await CommitStatus.create(
+        using_db=conn, hook_id=reporting.hook_id, deployment_id=deployment_id, commit_sha=reporting.commit_sha,
+        state=state, description=_description(reporting.label, words), target_url=deployment_link(deployment_id),
+        created_at=moment, next_attempt_at=moment,
+    )
 
 
 async def record_queued(conn: BaseDBAsyncClient, deployment: Deployment, moment: datetime) -> None:
     """`pending` for a new deployment a status-reporting hook started; nothing otherwise."""
-    hook_id = hook_id_of(deployment.actor)
-    commit = (deployment.input or {}).get("commitSha") if isinstance(deployment.input, dict) else None
-    if hook_id is None or not commit:
-        return
-    hook = await GitHook.filter(id=hook_id).using_db(conn).only("id", "status_token_enc").first()
-    if hook is None or not hook.status_token_enc:
-        return
-    await CommitStatus.create(
-        using_db=conn, hook_id=hook.id, deployment_id=deployment.id, commit_sha=commit,
-        state=CommitState.PENDING, description=_description(await _label(conn, deployment), "queued"),
-        target_url=deployment_link(deployment.id), created_at=moment, next_attempt_at=moment,
-    )
+    row = {name: getattr(deployment, name) for name in _FIELDS}
+    await _write(conn, deployment.id, row, CommitState.PENDING, "queued", moment)
 
 
 async def record_concluded(
@@ -97,22 +123,12 @@ async def record_concluded(
     error: dict[str, Any] | None,
     moment: datetime,
 ) -> None:
-    """The conclusion of a deployment that reported `pending`; nothing for the others."""
+    """The conclusion of a deployment that reports statuses; nothing for the others."""
     if conclusion is None:
         return
-    pending = (
-        await CommitStatus.filter(deployment_id=deployment_id, state=CommitState.PENDING)
-        .using_db(conn).order_by("id").first()
-    )
-    if pending is None:
-        return
-    deployment = await Deployment.filter(id=deployment_id).using_db(conn).get()
     words = _CONCLUSION_WORDS[conclusion]
     if conclusion == DeploymentConclusion.FAILED and isinstance(error, dict) and error.get("code"):
         words += f" ({error['code']})"
-    await CommitStatus.create(
-        using_db=conn, hook_id=pending.hook_id, deployment_id=deployment_id, commit_sha=pending.commit_sha,
-        state=CONCLUSION_STATES[conclusion],
-        description=_description(await _label(conn, deployment), words),
-        target_url=pending.target_url, created_at=moment, next_attempt_at=moment,
-    )
+    rows = await Deployment.filter(id=deployment_id).using_db(conn).values(*_FIELDS)
+    if rows:
+        await _write(conn, deployment_id, rows[0], CONCLUSION_STATES[conclusion], words, moment)

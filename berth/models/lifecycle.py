@@ -3,9 +3,11 @@
 Every change is a guarded update (`… WHERE id = ? AND status = ?`, plus the runner's
 attempt as a fencing token) in one transaction with the events it appends, so a
 concluded deployment can never change again and two writers can never both move it.
-Event and log sequence numbers are handed out by bumping a counter on the deployment
-row inside that transaction: the row lock serialises writers, and a rolled-back
-transaction gives its numbers back, so sequences stay gap-free.
+The commit-status outbox row a change reports to a git provider is written in that same
+transaction too (`berth.models.commit_outbox`). Event and log sequence numbers are handed
+out by bumping a counter on the deployment row inside that transaction: the row lock
+serialises writers, and a rolled-back transaction gives its numbers back, so sequences
+stay gap-free.
 """
 
 from __future__ import annotations
