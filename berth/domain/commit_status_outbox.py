@@ -39,7 +39,14 @@ class Claimed:
     attempt: int
 
 
-async def claim_due(lease_seconds: float, limit: int, moment: datetime | None = None) -> list[Claimed]:
+@dataclass(frozen=True)
+class Round:
+    claimed: list[Claimed]
+    # When the earliest outstanding row not claimed now falls due (None: none waits).
+    next_due: datetime | None
+
+
+async def claim_due(lease_seconds: float, limit: int, moment: datetime | None = None) -> Round:
     moment = moment or now()
     outstanding = await CommitStatus.filter(sent_at__isnull=True, abandoned_at__isnull=True).order_by(
         "id").limit(SCAN_LIMIT)
@@ -47,10 +54,12 @@ async def claim_due(lease_seconds: float, limit: int, moment: datetime | None = 
     for row in outstanding:
         heads.setdefault((row.hook_id, row.commit_sha), row)
     claimed: list[Claimed] = []
+    next_due: datetime | None = None
     for row in sorted(heads.values(), key=lambda r: r.id):
         if len(claimed) >= limit:
             break
         if row.next_attempt_at > moment:
+            next_due = row.next_attempt_at if next_due is None else min(next_due, row.next_attempt_at)
             continue
         taken = await CommitStatus.filter(
             id=row.id, attempts=row.attempts, sent_at__isnull=True, abandoned_at__isnull=True,
@@ -59,7 +68,7 @@ async def claim_due(lease_seconds: float, limit: int, moment: datetime | None = 
         if taken == 1:
             row.attempts += 1
             claimed.append(Claimed(row, row.attempts))
-    return claimed
+    return Round(claimed, next_due)
 
 
 async def mark_sent(claim: Claimed) -> bool:

@@ -2,8 +2,8 @@
 and the standalone `berth runner` process.
 
 `berth serve` enters `background_services(settings)`: local wake-ups for subscribers, and
-(unless `--no-runner`) the runner with its observer and the commit-status sender. `berth runner` runs the same runner
-and observer without the API (`run_standalone`), until SIGTERM or SIGINT.
+(unless `--no-runner`) the runner with its observer and the commit-status sender. `berth
+runner` runs the same three without the API (`run_standalone`), until SIGTERM or SIGINT.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from berth.domain.commit_status_outbox import (
     Claimed,
     NotSendable,
     Prepared,
+    Round,
     claim_due,
     mark_failed,
     mark_sent,
@@ -42,9 +43,8 @@ STOP_SECONDS = 10.0
 
 
 class StatusSender:
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._transport = transport
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
@@ -60,7 +60,7 @@ class StatusSender:
 
     async def start(self) -> None:
         timeout = httpx.Timeout(self.settings.status_timeout_seconds)
-        self._client = httpx.AsyncClient(timeout=timeout, transport=self._transport, follow_redirects=False)
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         add_commit_listener(self._on_commit)
         self._task = asyncio.create_task(self._loop(), name="berth-status-sender")
 
@@ -77,25 +77,32 @@ class StatusSender:
 
     async def _loop(self) -> None:
         while True:
+            # Cleared before looking, so a commit made while we look wakes the next wait.
+            self._wake.clear()
+            pause = self.settings.status_poll_seconds
             try:
-                busy = await self.run_once()
+                round_ = await self._round()
+                if round_.claimed:
+                    continue  # a sent row may have let the next one of its commit go
+                if round_.next_due is not None:
+                    # A retry due before the next poll is tried on time.
+                    pause = max(0.0, min(pause, (round_.next_due - now()).total_seconds()))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database away for a moment: try again at the next poll
                 log.warning("commit statuses: round failed: %s", type(exc).__name__)
-                busy = False
-            if busy:
-                continue  # a sent row may have let the next one of its commit go
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.status_poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), pause)
 
     async def run_once(self) -> bool:
         """Claim and send one batch; whether anything was claimed."""
-        claims = await claim_due(self.lease_seconds, BATCH)
-        if claims:
-            await asyncio.gather(*(self._send(claim) for claim in claims))
-        return bool(claims)
+        return bool((await self._round()).claimed)
+
+    async def _round(self) -> Round:
+        round_ = await claim_due(self.lease_seconds, BATCH)
+        if round_.claimed:
+            await asyncio.gather(*(self._send(claim) for claim in round_.claimed))
+        return round_
 
     async def _send(self, claim: Claimed) -> None:
         try:

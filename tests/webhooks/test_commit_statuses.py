@@ -60,8 +60,10 @@ def receiver() -> Iterator[StatusReceiver]:
 
 @pytest.fixture
 async def sender(db: Database) -> AsyncIterator[StatusSender]:
+    # A poll longer than any test's deadline: statuses go because lifecycle commits wake the
+    # sender and because it waits exactly until a retry falls due, not because it polls.
     settings = replace(
-        get_settings(), public_url=PUBLIC_URL, status_poll_seconds=0.05, status_timeout_seconds=2.0,
+        get_settings(), public_url=PUBLIC_URL, status_poll_seconds=600.0, status_timeout_seconds=2.0,
         status_retry_base_seconds=0.05, status_retry_max_seconds=0.2, status_max_attempts=3,
     )
     running = StatusSender(settings)
