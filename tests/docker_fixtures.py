@@ -21,8 +21,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import docker
 import docker.errors
@@ -433,6 +434,20 @@ def git_repo(_git_template: Path, busybox_image: BusyboxImage, tmp_path: Path) -
     )
 
 
+LEFTOVER_AGE = timedelta(minutes=30)
+
+
+def _created(attrs: dict[str, Any]) -> datetime:
+    """Docker's `Created` (RFC 3339 with nanoseconds); unreadable counts as new (kept)."""
+    text = str(attrs.get("Created") or "")
+    head, _, rest = text.partition(".")
+    zone = rest[rest.find("+"):] if "+" in rest else ("+00:00" if rest.endswith("Z") or not rest else "")
+    try:
+        return datetime.fromisoformat(head + zone)
+    except ValueError:
+        return datetime.now(UTC)
+
+
 def prune_leftover_compose_networks(client: docker.DockerClient) -> int:
     """Remove unused networks of Berth compose projects (`berth-…`) left by interrupted runs.
 
@@ -441,11 +456,14 @@ def prune_leftover_compose_networks(client: docker.DockerClient) -> int:
     fail with "could not find an available, non-overlapping IPv4 address pool".
     """
     removed = 0
+    # A network this young may belong to a run going on beside this one (another checkout's
+    # suite on the same daemon), created by `compose up` a moment before its containers.
+    young = datetime.now(UTC) - LEFTOVER_AGE
     for network in client.networks.list(filters={"label": "com.docker.compose.project"}):
         if not network.name.startswith("berth-"):
             continue
         network.reload()
-        if network.attrs.get("Containers"):
+        if network.attrs.get("Containers") or _created(network.attrs) > young:
             continue
         try:
             network.remove()
