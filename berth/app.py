@@ -62,6 +62,7 @@ def create_app(
     from berth.http.artifact import artifact_endpoint
     from berth.http.graphiql import ASSET_ROUTE, graphiql_asset
     from berth.http.headers import ApiResponseHeaders
+    from berth.http.metrics import HttpMetrics, metrics_endpoint
     from berth.http.webhooks import webhook_endpoint
 
     graphql_app = build_graphql_app(settings)
@@ -89,6 +90,7 @@ def create_app(
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
         # Methods are checked by the wrapper: a coded 405 with `Allow`, not plain text.
         Route("/graphql", GraphQLOverHTTP(graphql_app)),
         WebSocketRoute("/graphql", graphql_app),
@@ -97,7 +99,7 @@ def create_app(
     ]
     if not settings.production:  # GraphiQL is off in production, and so are its files
         routes.append(Route(ASSET_ROUTE, graphiql_asset, methods=["GET", "HEAD"]))
-    app = Starlette(routes=routes, middleware=[Middleware(ApiResponseHeaders)], lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=[Middleware(HttpMetrics), Middleware(ApiResponseHeaders)], lifespan=lifespan)
     app.state.settings = settings
     app.state.readiness_probes = {}
     return app

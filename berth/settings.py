@@ -104,6 +104,8 @@ class Settings:
     status_retry_base_seconds: float = 5.0
     status_retry_max_seconds: float = 600.0
     status_max_attempts: int = 10
+    # BERTH_METRICS_TOKEN: the bearer credential `/metrics` wants; None: it is open.
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -155,6 +157,7 @@ class Settings:
             status_retry_base_seconds=_env_float("BERTH_STATUS_RETRY_BASE_SECONDS", 5.0),
             status_retry_max_seconds=_env_float("BERTH_STATUS_RETRY_MAX_SECONDS", 600.0),
             status_max_attempts=_env_int("BERTH_STATUS_MAX_ATTEMPTS", 10),
+            metrics_token=os.environ.get("BERTH_METRICS_TOKEN") or None,
         )
 
     def with_public_url(self, host: str, port: int) -> Settings:
