@@ -96,9 +96,16 @@ def compose_project_suffix(pull_request: int) -> str:
     return f"-pr{pull_request}"
 
 
-def compose_ports(document: dict[str, Any]) -> dict[str, Any]:
-    """A compose document with its services' ports on ephemeral loopback ports and without
-    fixed `container_name`s (compose then names them after the preview's project)."""
+def isolated_compose(document: dict[str, Any]) -> dict[str, Any]:
+    """A compose document as a preview runs it: its services' ports on ephemeral loopback
+    ports, and no fixed names (`container_name`, a volume's or network's own `name`, unless
+    external): compose then names them all after the preview's project."""
+    for section in ("volumes", "networks"):
+        declared = document.get(section)
+        if isinstance(declared, dict):
+            for config in declared.values():
+                if isinstance(config, dict) and not config.get("external"):
+                    config.pop("name", None)
     services = document.get("services")
     if not isinstance(services, dict):
         return document

@@ -200,3 +200,12 @@ async def addresses_of(preview: PreviewEnvironment) -> list[str]:
     ).only("id", "frozen_input").first()
     recorded = ((newest.frozen_input or {}).get("preview") or {}) if newest is not None else {}
     return [str(address) for address in recorded.get("addresses") or []]
+
+
+async def close_services_deleted() -> list[PreviewEnvironment]:
+    """Close the ACTIVE previews of deleted services (the runner cleans them next)."""
+    deleted = await Service.filter(deleted_at__isnull=False).values_list("id", flat=True)
+    open_previews = await PreviewEnvironment.filter(
+        service_id__in=list(deleted), status=PreviewStatus.ACTIVE
+    ).order_by("id")
+    return [await close(preview, "its service was deleted") for preview in open_previews]
