@@ -13,11 +13,12 @@ import pytest
 
 from berth.auth.api_tokens import create_api_token
 from berth.models.enums import Role
-from berth.runner.labels import DEPLOYMENT
+from berth.runner.labels import DEPLOYMENT, INSTALLATION, load_installation
 from berth.schema.ids import pk_of
 from tests.conftest import Database
 from tests.docker_fixtures import PAGE_PATH, GitRepo, app_page
 from tests.support.live_server import LiveServer, running_server, server_env
+from tests.support.names import unique
 from tests.support.polling import wait_until
 from tests.webhooks.payloads import encode, push_payload, signed_headers
 
@@ -55,7 +56,7 @@ async def test_the_pushed_commit_deploys_not_the_branch_tip(
         server, secret,
         "mutation ($i: CreateServiceInput!) { createService(input: $i) { service { id } errors { message } } }",
         {"i": {"projectId": project["createProject"]["project"]["id"], "environment": "production",
-               "name": "web", "serverId": local,
+               "name": unique("web"), "serverId": local,
                "source": {"type": "DOCKERFILE", "repository": git_repo.url, "branch": "main"}}},
     )["createService"]["service"]
     created = graphql(
@@ -77,6 +78,8 @@ async def test_the_pushed_commit_deploys_not_the_branch_tip(
     record = wait_until(concluded, DEADLINE, "the webhook's deployment to conclude", interval=0.5)
     assert record["conclusion"] == "SUCCEEDED", (record, server.log()[-3000:])
     assert record["input"]["commitSha"] == first
-    [container] = docker_client.containers.list(filters={"label": f"{DEPLOYMENT}={pk_of(deployment_id, 'Deployment')}"})
+    # Row ids repeat across the test databases sharing the daemon: this installation's only.
+    wanted = [f"{DEPLOYMENT}={pk_of(deployment_id, 'Deployment')}", f"{INSTALLATION}={await load_installation()}"]
+    [container] = docker_client.containers.list(filters={"label": wanted})
     code, output = container.exec_run(["cat", "/www/index.html"])
     assert code == 0 and output.decode() == app_page("pushed-first")
