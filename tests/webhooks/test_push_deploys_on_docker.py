@@ -13,7 +13,7 @@ import pytest
 
 from berth.auth.api_tokens import create_api_token
 from berth.models.enums import Role
-from berth.runner.labels import DEPLOYMENT, INSTALLATION, load_installation
+from berth.runner.labels import DEPLOYMENT
 from berth.schema.ids import pk_of
 from tests.conftest import Database
 from tests.docker_fixtures import PAGE_PATH, GitRepo, app_page
@@ -49,6 +49,8 @@ async def test_the_pushed_commit_deploys_not_the_branch_tip(
     newer = git_repo.commit({PAGE_PATH: app_page("pushed-newer")}, "newer")
     assert first != newer and git_repo.head_sha() == newer
 
+    # Unique: other Berth databases on this daemon have deployments with the same row ids.
+    name = unique("web")
     local = next(s["id"] for s in graphql(server, secret, "{ servers { id name } }")["servers"]
                  if s["name"] == "local")
     project = graphql(server, secret, 'mutation { createProject(input: {name: "hookapp"}) { project { id } } }')
@@ -56,7 +58,7 @@ async def test_the_pushed_commit_deploys_not_the_branch_tip(
         server, secret,
         "mutation ($i: CreateServiceInput!) { createService(input: $i) { service { id } errors { message } } }",
         {"i": {"projectId": project["createProject"]["project"]["id"], "environment": "production",
-               "name": unique("web"), "serverId": local,
+               "name": name, "serverId": local,
                "source": {"type": "DOCKERFILE", "repository": git_repo.url, "branch": "main"}}},
     )["createService"]["service"]
     created = graphql(
@@ -78,8 +80,7 @@ async def test_the_pushed_commit_deploys_not_the_branch_tip(
     record = wait_until(concluded, DEADLINE, "the webhook's deployment to conclude", interval=0.5)
     assert record["conclusion"] == "SUCCEEDED", (record, server.log()[-3000:])
     assert record["input"]["commitSha"] == first
-    # Row ids repeat across the test databases sharing the daemon: this installation's only.
-    wanted = [f"{DEPLOYMENT}={pk_of(deployment_id, 'Deployment')}", f"{INSTALLATION}={await load_installation()}"]
-    [container] = docker_client.containers.list(filters={"label": wanted})
+    [container] = docker_client.containers.list(
+        filters={"label": f"{DEPLOYMENT}={pk_of(deployment_id, 'Deployment')}", "name": f"berth-{name}-"})
     code, output = container.exec_run(["cat", "/www/index.html"])
     assert code == 0 and output.decode() == app_page("pushed-first")
