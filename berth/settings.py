@@ -93,6 +93,8 @@ class Settings:
     observer_interval_seconds: float = 30.0
     shutdown_grace_seconds: float = 20.0
     stable_seconds: float = 5.0
+    # Previews no pull-request event touched for this long are closed and cleaned.
+    preview_ttl_hours: float = 72.0
     health_default_timeout_seconds: int = 60
     health_default_interval_seconds: int = 2
     step_deadlines: StepDeadlines = field(default_factory=StepDeadlines)
@@ -151,6 +153,7 @@ class Settings:
             observer_interval_seconds=_env_float("BERTH_OBSERVER_INTERVAL_SECONDS", 30.0),
             shutdown_grace_seconds=_env_float("BERTH_SHUTDOWN_GRACE_SECONDS", 20.0),
             stable_seconds=_env_float("BERTH_STABLE_SECONDS", 5.0),
+            preview_ttl_hours=_env_float("BERTH_PREVIEW_TTL_HOURS", 72.0),
             step_deadlines=deadlines,
             status_poll_seconds=_env_float("BERTH_STATUS_POLL_SECONDS", 2.0),
             status_timeout_seconds=_env_float("BERTH_STATUS_TIMEOUT_SECONDS", 10.0),

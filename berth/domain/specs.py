@@ -117,3 +117,5 @@ class DeploymentFilterSpec:
     trigger: Sequence[str] | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    # One preview's deployments (PreviewEnvironment.deployments).
+    preview_id: int | None = None

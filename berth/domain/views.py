@@ -15,7 +15,9 @@ rollback replays; keys are camelCase like the GraphQL fields:
     readinessGate: {healthCheck, imageHealthcheck: true},
     imageOverride: {tag, variable} | null (COMPOSE: the runner exports the tag to compose as
         `variable`, BERTH_IMAGE_TAG, so files opt in with ${BERTH_IMAGE_TAG:-...}),
-    preview: null (reserved for preview metadata)
+    preview: null for the service itself; a pull request's preview deployment carries
+        {id, pullRequest, title, headRef, headSha, baseRef, author, fork, fetchRef,
+        secretsWithheld, ports} and runs isolated (berth.domain.preview_isolation)
 
 Fields marked * are null until the runner resolves them (RUNTIME_FIELDS).
 """
@@ -31,7 +33,9 @@ from typing import Any
 
 from tortoise.models import Model
 
+from berth.domain import preview_isolation
 from berth.domain.grammars import split_image, with_tag
+from berth.domain.preview_isolation import PreviewTarget
 from berth.domain.secrets import encrypt_json, redact, redact_env, secret_env_values
 from berth.models import Deployment, DeploymentStep, Environment, Observation, Project, Server, Service
 from berth.models.enums import SourceType
@@ -61,6 +65,13 @@ class Overrides:
     # A pushed commit a git hook deploys: the runner checks out exactly this, never the
     # ref's tip at clone time.
     commit_sha: str | None = None
+    # A pull request's preview this deployment runs in (isolated from the service).
+    preview: PreviewTarget | None = None
+
+    @property
+    def withholds_secrets(self) -> bool:
+        """A fork's preview never receives secret env values."""
+        return self.preview is not None and self.preview.fork
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -108,8 +119,9 @@ def declared_config_view(
     }
 
 
-def compose_project_name(target: Target) -> str:
-    return f"berth-{target.project.name}-{target.environment.name}-{target.service.name}"
+def compose_project_name(target: Target, preview: PreviewTarget | None = None) -> str:
+    name = f"berth-{target.project.name}-{target.environment.name}-{target.service.name}"
+    return name + preview_isolation.compose_project_suffix(preview.pull_request) if preview else name
 
 
 def resolved_ref(service: Service, overrides: Overrides) -> str | None:
@@ -164,6 +176,11 @@ def frozen_input(target: Target, overrides: Overrides) -> dict[str, Any]:
     override: dict[str, Any] | None = None
     if overrides.image_tag:
         override = {"tag": overrides.image_tag, "variable": IMAGE_TAG_VARIABLE if is_compose else None}
+    preview = overrides.preview
+    ports, volumes = source.get("ports"), source.get("volumes")
+    if preview is not None:
+        ports = preview_isolation.isolated_ports(ports)
+        volumes = preview_isolation.isolated_volumes(volumes, preview.preview_id)
     return {
         "version": FROZEN_VERSION,
         "sourceType": str(service.source_type),
@@ -178,9 +195,9 @@ def frozen_input(target: Target, overrides: Overrides) -> dict[str, Any]:
         "buildContext": source.get("buildContext"),
         "composeFiles": _compose_files(source) if is_compose else None,
         "composeProfiles": source.get("composeProfiles"),
-        "composeProject": compose_project_name(target) if is_compose else None,
-        "ports": source.get("ports"),
-        "volumes": source.get("volumes"),
+        "composeProject": compose_project_name(target, preview) if is_compose else None,
+        "ports": ports,
+        "volumes": volumes,
         "command": source.get("command"),
         "env": [
             {
@@ -193,7 +210,7 @@ def frozen_input(target: Target, overrides: Overrides) -> dict[str, Any]:
         ],
         "readinessGate": {"healthCheck": service.health_check, "imageHealthcheck": True},
         "imageOverride": override,
-        "preview": None,
+        "preview": preview.metadata(overrides.withholds_secrets) if preview else None,
     }
 
 
@@ -246,7 +263,7 @@ def start_record(target: Target, overrides: Overrides) -> dict[str, Any]:
         ),
         "config_snapshot": config_snapshot(target, overrides),
         "frozen_input": frozen_input(target, overrides),
-        "frozen_secrets_enc": frozen_secrets(target.service),
+        "frozen_secrets_enc": None if overrides.withholds_secrets else frozen_secrets(target.service),
     }
 
 

@@ -142,6 +142,12 @@ class VolumeInfo:
 
 
 @dataclass(frozen=True)
+class NetworkInfo:
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """What `run_container` creates and starts.
 
@@ -350,6 +356,10 @@ class DockerApi(Protocol):
     async def remove_volume(self, name: str) -> bool:
         """Remove a volume; False when it was not there. A volume in use is refused
         (`DockerOperationError`): data a running container holds is never removed here."""
+        ...
+
+    async def list_networks(self, labels: Mapping[str, str | None] | None = None) -> list[NetworkInfo]:
+        """Networks carrying every label (value None: the key alone)."""
         ...
 
     async def remove_idle_networks(self, labels: Mapping[str, str | None]) -> list[str]:

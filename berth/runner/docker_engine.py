@@ -42,6 +42,7 @@ from berth.runner.docker_api import (
     EngineVersion,
     ImageInfo,
     LogLine,
+    NetworkInfo,
     NotFound,
     OnLine,
     PortBinding,
@@ -411,6 +412,11 @@ class DockerEngine:
         except NotFound:
             return False
         return True
+
+    async def list_networks(self, labels: Mapping[str, str | None] | None = None) -> list[NetworkInfo]:
+        found = await self._call("list networks", lambda: self._api.networks(filters=_label_filter(labels)))
+        return [NetworkInfo(name=str(n.get("Name") or n["Id"][:12]), labels=dict(n.get("Labels") or {}))
+                for n in found or []]
 
     async def remove_idle_networks(self, labels: Mapping[str, str | None]) -> list[str]:
         def run() -> list[str]:

@@ -43,6 +43,7 @@ from berth.runner.docker_api import (
     EngineVersion,
     ImageInfo,
     LogLine,
+    NetworkInfo,
     NotFound,
     OnLine,
     PortBinding,
@@ -332,6 +333,11 @@ class FakeDocker:
             raise DockerOperationError(f"remove {name}: volume is in use - [{', '.join(users)}]", status_code=409)
         del self.volumes[name]
         return True
+
+    async def list_networks(self, labels: Mapping[str, str | None] | None = None) -> list[NetworkInfo]:
+        await self._enter("list_networks", "")
+        return [NetworkInfo(name=name, labels=dict(network_labels))
+                for name, network_labels in self.networks.items() if _labels_match(network_labels, labels)]
 
     async def remove_idle_networks(self, labels: Mapping[str, str | None]) -> list[str]:
         await self._enter("remove_idle_networks", "")

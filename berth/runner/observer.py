@@ -14,7 +14,10 @@ service's newest SUCCEEDED deployment:
 
 Services with a deployment in progress are left out of the periodic pass (their
 containers are changing on purpose); the runner observes each service again once a
-deployment of it has finished.
+deployment of it has finished. Pull requests' previews are not the service: their
+containers are left out of its observation, their deployments are never its baseline, and
+each pass also closes idle previews, tears closed ones down and sweeps the objects of
+previews that are gone (`berth.runner.preview_teardown`).
 
 Several runner processes on one PostgreSQL each run an observer: a periodic check of a
 server is "claimed" by moving its `last_checked_at` forward with a guarded update, so
@@ -37,6 +40,7 @@ from tortoise.expressions import Q
 from berth.models import Deployment, Observation, Server, Service
 from berth.models.enums import DeploymentConclusion, DriftStatus, SourceType
 from berth.models.lifecycle import RUNNING_STATUSES, now
+from berth.runner import labels, preview_teardown
 from berth.runner.docker_api import COMPOSE_SERVICE_LABEL, ContainerInfo, DockerApi
 from berth.runner.labels import DEPLOYMENT, service_filter
 from berth.runner.service_removal import pending_removals, record_removed, remove_service
@@ -190,7 +194,7 @@ def _digest_difference(name: str, expected: str, container: ObservedContainer) -
 
 async def _baseline(service_id: int) -> Deployment | None:
     return await Deployment.filter(
-        service_id=service_id, conclusion=DeploymentConclusion.SUCCEEDED
+        service_id=service_id, conclusion=DeploymentConclusion.SUCCEEDED, preview_id=None
     ).order_by("-concluded_at", "-id").first()
 
 
@@ -243,6 +247,10 @@ class Observer:
         checked within the last half interval."""
         servers = await Server.all().order_by("id")
         semaphore = asyncio.Semaphore(PARALLEL_SERVERS)
+        try:
+            await preview_teardown.close_expired(self.settings.preview_ttl_hours)
+        except Exception:
+            log.exception("observer: closing idle previews failed")
 
         async def one(server: Server) -> list[Observation]:
             async with semaphore:
@@ -250,6 +258,7 @@ class Observer:
                     return []
                 observations = await self.observe_server(server, skip_busy=True)
                 await self.remove_deleted_services(server)
+                await self.clean_previews(server)
                 return observations
 
         results = await asyncio.gather(*(one(server) for server in servers))
@@ -272,7 +281,7 @@ class Observer:
         busy: set[int] = set()
         if skip_busy and services:
             busy = set(await Deployment.filter(
-                service_id__in=[s.id for s in services], status__in=list(RUNNING_STATUSES)
+                service_id__in=[s.id for s in services], status__in=list(RUNNING_STATUSES), preview_id=None
             ).values_list("service_id", flat=True))  # type: ignore[arg-type]
         wanted = [service for service in services if service.id not in busy]
         try:
@@ -301,7 +310,8 @@ class Observer:
                 containers = await engine.list_containers(
                     service_filter(service.id, service.environment_id)  # type: ignore[attr-defined]
                 )
-                per_service[service.id] = await _describe(engine, containers)
+                own = [c for c in containers if labels.in_lane(c.labels, None)]
+                per_service[service.id] = await _describe(engine, own)
             return version[:64], per_service
         finally:
             with contextlib.suppress(Exception):
@@ -331,6 +341,30 @@ class Observer:
             with contextlib.suppress(Exception):
                 await engine.close()
         return finished
+
+    async def clean_previews(self, server: Server) -> int:
+        """Tear down the server's closed previews and sweep orphaned preview objects;
+        returns how many previews became CLEANED. What is left is retried next pass."""
+        pending = await preview_teardown.pending_teardowns(server.id)
+        try:
+            await labels.load_installation()  # the sweep must see only this installation's
+            engine = await self._engine_factory(server)
+        except Exception as error:
+            log.info("observer: server %s unreachable for previews: %s", server.name, error)
+            return 0
+        cleaned = 0
+        try:
+            for preview in pending:
+                teardown = await asyncio.wait_for(preview_teardown.tear_down(engine, preview),
+                                                  timeout=SERVER_TIMEOUT_SECONDS)
+                cleaned += teardown.done
+            await asyncio.wait_for(preview_teardown.sweep_orphans(engine), timeout=SERVER_TIMEOUT_SECONDS)
+        except Exception as error:
+            log.info("observer: cleaning previews on %s: %s", server.name, error)
+        finally:
+            with contextlib.suppress(Exception):
+                await engine.close()
+        return cleaned
 
     async def _claim_server(self, server: Server) -> bool:
         moment = now()

@@ -37,6 +37,7 @@ def _previous_labels(ctx: RunContext, previous: Deployment) -> dict[str, str]:
         project_id=ctx.records.project.id,
         deployment_id=int(previous.id),
         attempt=previous.attempt,
+        preview_id=ctx.preview_id,
     )
 
 
@@ -95,7 +96,7 @@ async def restore_containers(ctx: RunContext, docker: DockerApi) -> str:
                         "its image is no longer on the server")
             frozen = previous.frozen_input or {}
             env = env_values(frozen, decrypt_secrets(previous.frozen_secrets_enc))
-            name = container_name(ctx.service.name, int(previous.id), previous.attempt)
+            name = container_name(ctx.service.name, int(previous.id), previous.attempt, ctx.pull_request)
             await docker.run_container(container_spec(name, image, frozen, env, _previous_labels(ctx, previous)))
             note = f"rolled back to deployment {ctx.name_of(previous.number)}: recreated container {name}"
     except DockerOperationError as exc:

@@ -25,6 +25,7 @@ from tests.schema.world import (
     make_deployment,
     make_git_hook,
     make_ping_delivery,
+    make_preview,
     make_project_service,
     mint,
     snapshot,
@@ -110,6 +111,12 @@ async def redeliver_webhook_input(world: World) -> dict[str, Any]:
     return {"id": gid("WebhookDelivery", delivery.id)}
 
 
+async def close_preview_input(world: World) -> dict[str, Any]:
+    # A preview of its own (the walk reads the seeded one): closing it marks it CLOSED.
+    preview = await make_preview(await Service.get(id=world.service_a))
+    return {"id": gid("PreviewEnvironment", preview.id)}
+
+
 VALID_INPUTS: dict[str, Inputs] = {
     "startDeployment": start_input,
     "cancelDeployment": cancel_input,
@@ -124,6 +131,7 @@ VALID_INPUTS: dict[str, Inputs] = {
     "createGitHook": create_git_hook_input,
     "deleteGitHook": delete_git_hook_input,
     "redeliverWebhook": redeliver_webhook_input,
+    "closePreview": close_preview_input,
 }
 
 

@@ -44,7 +44,7 @@ from berth.models.enums import (
     StepStatus,
     WebhookOutcome,
 )
-from berth.models.git import GitHook, WebhookDelivery
+from berth.models.git import GitHook, PreviewEnvironment, WebhookDelivery
 from berth.models.lifecycle import create_deployment
 from berth.schema.ids import to_global_id
 from tests.schema.walk import Step
@@ -154,7 +154,8 @@ class World:
     environment_a: int
     service_a: int
     deployment_a1: int
-    # A rollback of a1 (so `rollbackOf` has data); the newest deployment of service A.
+    # A rollback of a1 (so `rollbackOf` has data), in the preview below; the newest
+    # deployment of service A.
     deployment_a2: int
     project_b: int
     environment_b: int
@@ -164,6 +165,9 @@ class World:
     # A push hook on service A with one stored (ping) delivery that names deployment a2.
     git_hook: int
     webhook_delivery: int
+    # An ACTIVE preview of service A; a2 runs in it (so `Deployment.preview` and
+    # `PreviewEnvironment.deployments` have data wherever the walk reaches a2).
+    preview: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def gid(self, type_name: str, attribute: str) -> str:
@@ -187,11 +191,30 @@ async def make_ping_delivery(hook: GitHook, deployment: Deployment | None = None
     )
 
 
+async def make_preview(service: Service) -> PreviewEnvironment:
+    """An ACTIVE preview as a pull request's opening leaves it (a new pull request number each)."""
+    moment = datetime.now(UTC)
+    return await PreviewEnvironment.create(
+        service=service, pull_request=_next_pr(),
+        title="Seeded change", head_ref="feature/seeded", head_sha="a" * 40, base_ref="main", author="bob",
+        fork=False, created_at=moment, updated_at=moment,
+    )
+
+
+_PULL_REQUESTS = iter(range(1, 10**6))
+
+
+def _next_pr() -> int:
+    return next(_PULL_REQUESTS)
+
+
 async def seed_world() -> World:
     server = await make_server()
     project_a, environment_a, service_a = await make_project_service(server)
     a1 = await make_deployment(service_a, logs=["a1: pulling", "a1: started"])
-    a2 = await make_deployment(service_a, logs=["a2: replaying a1", "a2: started"], rollback_of_id=a1.id)
+    preview = await make_preview(service_a)
+    a2 = await make_deployment(service_a, logs=["a2: replaying a1", "a2: started"], rollback_of_id=a1.id,
+                               preview_id=preview.id)
     await Observation.create(
         service=service_a,
         observed_at=datetime.now(UTC),
@@ -209,6 +232,7 @@ async def seed_world() -> World:
     hook = await make_git_hook(service_a)
     delivery = await make_ping_delivery(hook, deployment=a2)
     return World(
+        preview=preview.id,
         git_hook=hook.id,
         webhook_delivery=delivery.id,
         server=server.id,
@@ -277,6 +301,7 @@ def node_ids(world: World) -> dict[str, str]:
         "Environment": gid("Environment", world.environment_a),
         "GitHook": gid("GitHook", world.git_hook),
         "WebhookDelivery": gid("WebhookDelivery", world.webhook_delivery),
+        "PreviewEnvironment": gid("PreviewEnvironment", world.preview),
         "Project": gid("Project", world.project_a),
         "Server": gid("Server", world.server),
         "Service": gid("Service", world.service_a),
@@ -309,6 +334,7 @@ def refused_inputs(world: World) -> dict[str, dict[str, Any]]:
         "createGitHook": {"input": {"serviceId": missing_service, "provider": "GITHUB", "repository": "acme/walk"}},
         "deleteGitHook": {"id": gid("GitHook", MISSING_PK)},
         "redeliverWebhook": {"id": gid("WebhookDelivery", MISSING_PK)},
+        "closePreview": {"id": gid("PreviewEnvironment", MISSING_PK)},
     }
 
 

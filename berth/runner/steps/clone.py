@@ -32,12 +32,15 @@ async def clone(ctx: RunContext) -> str:
     if recorded:
         ctx.log.system(f"replaying commit {recorded} (ref {ctx.frozen.get('ref') or 'default branch'})")
     dest = ctx.workdir() / "checkout"
+    preview = ctx.frozen.get("preview") or {}
     try:
         checkout = await GitCli().clone_at_ref(
             repository, ref, dest,
             on_line=ctx.log.on_line(StepKind.CLONE),
             cancel=ctx.cancel,
             step_timeout=ctx.step_timeout(ctx.settings.step_deadlines.clone),
+            # A pull request's head (a fork's commits are only there).
+            fetch_ref=str(preview["fetchRef"]) if preview.get("fetchRef") else None,
         )
     except GitError as exc:
         raise StepFailure(f"cannot clone {redact_url(repository)} at {ref}: {exc.message}") from None

@@ -269,6 +269,8 @@ async def finalize(ctx: RunContext) -> str:
     pins = await _image_pins(docker, started)
     if pins:
         ctx.record_frozen(**{compose_files.IMAGES_KEY: pins})
+    if addresses := ctx.record_preview_addresses([c.container for c in started]):
+        ctx.log.system(f"preview answers at {', '.join(addresses)}")
     states = [f"{c.service}: {c.container.state}" + (f" ({c.container.health})" if c.container.health else "")
               for c in started]
     return "; ".join(states + ([f"retired {', '.join(retired)}"] if retired else []))

@@ -38,10 +38,11 @@ def health_spec(ctx: RunContext) -> HealthSpec:
 
 
 async def previous_containers(ctx: RunContext, docker: DockerApi) -> list[ContainerInfo]:
-    """The service's containers on this server that this deployment did not start."""
+    """The containers of this deployment's lane (the service, or its preview) on this server
+    that this deployment did not start."""
     mine = str(ctx.deployment_id)
     found = await docker.list_containers(ctx.service_filter())
-    return [c for c in found if c.labels.get(labels.DEPLOYMENT) != mine]
+    return [c for c in found if c.labels.get(labels.DEPLOYMENT) != mine and labels.in_lane(c.labels, ctx.preview_id)]
 
 
 # --------------------------------------------------------------------------- VOLUME
@@ -90,7 +91,7 @@ async def start(ctx: RunContext) -> str:
                     ctx.log.system(f"stopping previous container {old.name} (fixed host port)")
                     ctx.stopped_old.append(old.id)
                     await docker.stop_container(old.id, grace_seconds=STOP_GRACE_SECONDS)
-        name = container_name(ctx.service.name, ctx.deployment_id, ctx.attempt)
+        name = container_name(ctx.service.name, ctx.deployment_id, ctx.attempt, ctx.pull_request)
         spec = container_spec(name, images.image_to_run(ctx), ctx.frozen, env, ctx.labels())
         ctx.deploy_started = True
         ctx.log.system(f"starting container {name} from {spec.image}")
@@ -157,10 +158,15 @@ async def finalize(ctx: RunContext) -> str:
     retired = await retire(ctx, docker, await previous_containers(ctx, docker))
     states = []
     in_use: set[str] = set()
+    running = []
     for container_id in ctx.new_containers:
         info = await docker.inspect_container(container_id)
+        running.append(info)
         in_use.add(info.image_id)
         states.append(f"{info.name} {info.state}" + (f" ({info.health})" if info.health else ""))
+    if addresses := ctx.record_preview_addresses(running):
+        ctx.log.system(f"preview answers at {', '.join(addresses)}")
+        states.append(f"at {', '.join(addresses)}")
     pruned: list[str] = []
     if ctx.source_type == "DOCKERFILE":
         pruned = await images.prune_built_images(ctx, docker, in_use)

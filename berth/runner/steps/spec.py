@@ -10,9 +10,11 @@ from berth.runner.docker_api import ContainerSpec
 RESTART_POLICY = "unless-stopped"
 
 
-def container_name(service_name: str, deployment_id: int, attempt: int) -> str:
-    """One name per deployment and attempt, so a new container can start beside the old."""
-    return f"berth-{service_name}-{deployment_id}-{attempt}"
+def container_name(service_name: str, deployment_id: int, attempt: int, pull_request: int | None = None) -> str:
+    """One name per deployment and attempt, so a new container can start beside the old;
+    a preview's say which pull request they run (`berth-web-pr7-41-1`)."""
+    lane = f"-pr{pull_request}" if pull_request is not None else ""
+    return f"berth-{service_name}{lane}-{deployment_id}-{attempt}"
 
 
 def container_spec(

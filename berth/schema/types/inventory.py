@@ -13,6 +13,7 @@ from berth.models import Environment as EnvironmentRow
 from berth.models import Project as ProjectRow
 from berth.models import Server as ServerRow
 from berth.models import Service as ServiceRow
+from berth.models.enums import PreviewStatus
 from berth.schema.directives import requires
 from berth.schema.ids import to_global_id
 from berth.schema.types.common import SourceType
@@ -25,13 +26,14 @@ if TYPE_CHECKING:
         DeploymentFilter,
         ObservedState,
     )
-    from berth.schema.types.git import GitHook
+    from berth.schema.types.git import GitHook, PreviewEnvironment
 
 DeploymentT = Annotated["Deployment", strawberry.lazy("berth.schema.types.deployment")]
 DeploymentConnectionT = Annotated["DeploymentConnection", strawberry.lazy("berth.schema.types.deployment")]
 DeploymentFilterT = Annotated["DeploymentFilter", strawberry.lazy("berth.schema.types.deployment")]
 ObservedStateT = Annotated["ObservedState", strawberry.lazy("berth.schema.types.deployment")]
 GitHookT = Annotated["GitHook", strawberry.lazy("berth.schema.types.git")]
+PreviewEnvironmentT = Annotated["PreviewEnvironment", strawberry.lazy("berth.schema.types.git")]
 
 
 @strawberry.type(name="Server", directives=requires("server:read"))
@@ -219,3 +221,9 @@ class Service(Node):
         from berth.schema.git_pages import resolve_service_hooks
 
         return await resolve_service_hooks(self.row.pk)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def previews(self, status: PreviewStatus | None = None) -> list[PreviewEnvironmentT] | None:
+        from berth.schema.git_pages import resolve_service_previews
+
+        return await resolve_service_previews(self.row.pk, status)  # type: ignore[return-value]
