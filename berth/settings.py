@@ -95,6 +95,8 @@ class Settings:
     stable_seconds: float = 5.0
     health_default_timeout_seconds: int = 60
     health_default_interval_seconds: int = 2
+    # BERTH_PROXY_IMAGE: the Caddy 2 image of each server's proxy (berth.runner.proxy).
+    proxy_image: str = "caddy:2-alpine"
     step_deadlines: StepDeadlines = field(default_factory=StepDeadlines)
 
     @property
@@ -141,6 +143,7 @@ class Settings:
             observer_interval_seconds=_env_float("BERTH_OBSERVER_INTERVAL_SECONDS", 30.0),
             shutdown_grace_seconds=_env_float("BERTH_SHUTDOWN_GRACE_SECONDS", 20.0),
             stable_seconds=_env_float("BERTH_STABLE_SECONDS", 5.0),
+            proxy_image=os.environ.get("BERTH_PROXY_IMAGE") or "caddy:2-alpine",
             step_deadlines=deadlines,
         )
 

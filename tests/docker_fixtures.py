@@ -490,6 +490,10 @@ def remove_installation_objects(uid: str) -> None:
             for volume in client.volumes.list(filters=selector):
                 with contextlib.suppress(docker.errors.APIError):
                     volume.remove(force=True)
+            # The proxy's network (berth.runner.proxy): one per installation.
+            for network in client.networks.list(filters=selector):
+                with contextlib.suppress(docker.errors.APIError):
+                    network.remove()
             prune_leftover_compose_networks(client)
         finally:
             client.close()

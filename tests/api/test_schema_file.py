@@ -44,3 +44,14 @@ def test_printed_schema_honours_the_git_fragment() -> None:
                              "--with", str(GIT_FRAGMENT)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 difference(s)" in result.stdout
+
+
+TRAFFIC_FRAGMENT = ROOT.parent / "shared" / "contract" / "v2" / "traffic.graphql"
+
+
+@pytest.mark.skipif(not TRAFFIC_FRAGMENT.exists(), reason="the shared contract is not beside this checkout")
+def test_printed_schema_honours_the_traffic_fragment() -> None:
+    result = subprocess.run([sys.executable, str(CONTRACT_CHECK), str(ROOT / "schema.graphql"),
+                             "--with", str(TRAFFIC_FRAGMENT)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 difference(s)" in result.stdout
