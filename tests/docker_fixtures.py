@@ -33,6 +33,7 @@ from tests.services import (
     DOCKER2_HOST,
     DOCKER_HOST,
     PG_DSN,
+    PROXY_IMAGE,
     REGISTRY,
     SSH_DOCKER_HOST,
     SSH_KEY,
@@ -400,6 +401,21 @@ def busybox_image(
         context = build_busybox_context(tmp_path_factory.mktemp(f"app-{tag}"), tag)
         digests[tag] = build_and_push(docker_client, context, APP_REPO, tag)
     return BusyboxImage(repo=APP_REPO, tags=APP_TAGS, digests=digests)
+
+
+@pytest.fixture(scope="session")
+def proxy_image() -> str:
+    """The Caddy 2 image of the per-server proxy, as scripts/test-services pushed it."""
+    if reason := registry_available():
+        skip_or_fail(reason)
+    name, _, tag = PROXY_IMAGE.removeprefix(f"{REGISTRY}/").rpartition(":")
+    request = urllib.request.Request(f"http://{REGISTRY}/v2/{name}/manifests/{tag}", method="HEAD", headers={
+        "Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+    try:
+        urllib.request.urlopen(request, timeout=10).close()
+    except (OSError, urllib.error.URLError) as exc:
+        skip_or_fail(f"the proxy image {PROXY_IMAGE} is not in the registry ({exc}): run scripts/test-services")
+    return PROXY_IMAGE
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,130 @@
+"""Zero-downtime rollouts through the server's Caddy proxy (issue 16), on the real daemon with
+the real proxy image: requests flow through the published proxy port during deployments."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterator
+
+import docker
+import pytest
+
+from berth.domain.specs import RouteSpec, SourceSpec
+from berth.models import Deployment, Server, Service
+from berth.models.enums import DeploymentConclusion, DeploymentStatus
+from berth.runner.labels import PROXY, SERVER
+from tests.docker_fixtures import APP_PORT, BusyboxImage
+from tests.runner.conftest import postgres_only
+from tests.runner.executor_support import Harness
+from tests.runner.traffic import TrafficLoop, get
+from tests.support.live_server import free_port
+from tests.support.polling import poll
+
+pytestmark = postgres_only
+
+
+@pytest.fixture
+def routed(harness: Harness, proxy_image: str) -> Iterator[Harness]:
+    harness.settings = dataclasses.replace(harness.settings, proxy_image=proxy_image)
+    yield harness
+
+
+async def routed_service(harness: Harness, image: str, host: str, **source: object) -> tuple[Server, Service, int]:
+    port = free_port()
+    server = await harness.server(proxy_listen=f"127.0.0.1:{port}")
+    service = await harness.service(SourceSpec(type="IMAGE", image=image, **source),  # type: ignore[arg-type]
+                                    server=server, route=RouteSpec(host=host, container_port=APP_PORT,
+                                                                   drain_seconds=1))
+    return server, service, port
+
+
+def page(version: str) -> str:
+    return BusyboxImage.page(version)
+
+
+def assert_succeeded(deployment: Deployment) -> None:
+    assert (deployment.status, deployment.conclusion) == (
+        DeploymentStatus.COMPLETED, DeploymentConclusion.SUCCEEDED), deployment.error
+
+
+def proxy_containers(client: docker.DockerClient, server: Server) -> list[str]:
+    found = client.api.containers(all=True, filters={"label": [f"{PROXY}=true", f"{SERVER}={server.id}"]})
+    return [c["Id"] for c in found]
+
+
+async def test_requests_move_from_v1_to_v2_without_an_error(routed: Harness, busybox_image: BusyboxImage) -> None:
+    host = f"{routed.token}.example.test"
+    server, service, port = await routed_service(routed, busybox_image.ref("v1"), host)
+    first = await routed.deploy(service)
+    assert_succeeded(first)
+    assert get(port, host).body == page("v1")
+
+    with TrafficLoop(port, host) as loop:
+        await poll(lambda: loop.count(lambda a: a.body == page("v1")) >= 5, 20, "v1 answering through the proxy")
+        second = await routed.deploy(service, image_tag="v2")
+        assert_succeeded(second)
+        seen = loop.count(lambda a: True)
+        await poll(lambda: loop.count(lambda a: True) >= seen + 5, 20, "requests after the deployment")
+    answers = loop.stop()
+
+    errors = [a for a in answers if not a.ok]
+    assert not errors, f"{len(errors)} of {len(answers)} requests failed, first: {errors[0]}"
+    bodies = [a.body for a in answers]
+    assert set(bodies) == {page("v1"), page("v2")}
+    switch = bodies.index(page("v2"))
+    assert all(b == page("v1") for b in bodies[:switch]) and all(b == page("v2") for b in bodies[switch:]), \
+        "a v1 answer came after the first v2 answer"
+    assert bodies[-1] == page("v2")
+
+    finalize = (await routed.steps(second.id))["FINALIZE"]
+    assert "traffic switched to berth-" in (finalize.detail or "") and " ms" in (finalize.detail or "")
+    # The old container is retired after the drain; only v2's runs.
+    assert [c.name for c in routed.containers(service)] == [c.name for c in routed.deployment_containers(second)]
+    # What the proxy itself reports.
+    status = (await Server.get(id=server.id)).proxy_status
+    assert status["state"] == "RUNNING" and status["httpAddress"] == f"127.0.0.1:{port}"
+    [upstream] = status["upstreams"]
+    assert upstream["host"] == host and upstream["deploymentId"] == second.id
+    assert upstream["upstream"] == f"{routed.deployment_containers(second)[0].name}:{APP_PORT}"
+
+
+async def test_a_failing_health_check_never_switches(routed: Harness, busybox_image: BusyboxImage) -> None:
+    host = f"{routed.token}.example.test"
+    server, service, port = await routed_service(routed, busybox_image.ref("v1"), host)
+    assert_succeeded(await routed.deploy(service))
+    # v2 listens on the wrong port: its image's HEALTHCHECK (port 8080) never passes.
+    await routed.update(service, source=SourceSpec(
+        type="IMAGE", image=busybox_image.ref("v2"),
+        command=["/bin/sh", "-c", "trap 'exit 0' TERM; httpd -f -p 9090 -h /www & wait"]))
+
+    with TrafficLoop(port, host) as loop:
+        await poll(lambda: loop.count(lambda a: a.ok) >= 5, 20, "v1 answering through the proxy")
+        failed = await routed.deploy(service)
+        seen = loop.count(lambda a: True)
+        await poll(lambda: loop.count(lambda a: True) >= seen + 5, 20, "requests after the deployment")
+    answers = loop.stop()
+
+    assert failed.status == DeploymentStatus.FAILED and failed.error["step"] == "HEALTH", failed.error
+    assert [a for a in answers if not a.ok] == []
+    assert {a.body for a in answers} == {page("v1")}
+    assert routed.deployment_containers(failed) == []  # the new one is removed
+    status = (await Server.get(id=server.id)).proxy_status
+    assert [u["upstream"].rsplit("-", 2)[0] for u in status["upstreams"]] == [f"berth-{service.name}"]
+    assert get(port, host).body == page("v1")
+
+
+async def test_the_proxy_removed_by_hand_comes_back_on_the_next_deployment(
+    routed: Harness, busybox_image: BusyboxImage,
+) -> None:
+    host = f"{routed.token}.example.test"
+    server, service, port = await routed_service(routed, busybox_image.ref("v1"), host)
+    assert_succeeded(await routed.deploy(service))
+    [proxy] = proxy_containers(routed.client, server)
+    await asyncio.to_thread(routed.client.api.remove_container, proxy, force=True)
+    assert get(port, host).status is None  # nothing listens any more
+
+    assert_succeeded(await routed.deploy(service, image_tag="v2"))
+    [again] = proxy_containers(routed.client, server)
+    assert again != proxy
+    assert get(port, host).body == page("v2")
