@@ -12,8 +12,13 @@ import pytest
 
 from berth.domain.specs import RouteSpec, SourceSpec
 from berth.models import Deployment, Server, Service
-from berth.models.enums import DeploymentConclusion, DeploymentStatus
+from berth.models.enums import DeploymentConclusion, DeploymentStatus, DriftStatus
+from berth.runner.engines import open_engine
 from berth.runner.labels import PROXY, SERVER
+from berth.runner.observer import Observer
+from berth.runner.proxy.caddy import ProxyRoute
+from berth.runner.proxy.container import find_proxy
+from berth.runner.proxy.control import load_config
 from tests.docker_fixtures import APP_PORT, BusyboxImage
 from tests.runner.conftest import postgres_only
 from tests.runner.executor_support import Harness
@@ -128,3 +133,38 @@ async def test_the_proxy_removed_by_hand_comes_back_on_the_next_deployment(
     [again] = proxy_containers(routed.client, server)
     assert again != proxy
     assert get(port, host).body == page("v2")
+
+
+async def test_the_observer_reports_drift_and_puts_a_removed_proxy_back(
+    routed: Harness, busybox_image: BusyboxImage,
+) -> None:
+    host = f"{routed.token}.example.test"
+    server, service, port = await routed_service(routed, busybox_image.ref("v1"), host)
+    deployed = await routed.deploy(service)
+    assert_succeeded(deployed)
+    observer = Observer(routed.settings)
+    observed = await observer.observe_service(service.id)
+    assert observed is not None and observed.drift == DriftStatus.IN_SYNC, observed.differences
+
+    # The host routed elsewhere by hand: one config load with another upstream.
+    engine = await open_engine(server)
+    try:
+        proxy = await find_proxy(engine, server)
+        assert proxy is not None
+        await load_config(engine, proxy.id, [ProxyRoute(service.id, host, None, "elsewhere.invalid:80")])
+    finally:
+        await engine.close()
+    observed = await observer.observe_service(service.id)
+    assert observed is not None and observed.drift == DriftStatus.DRIFTED
+    [container] = routed.deployment_containers(deployed)
+    assert {"field": "route.upstream", "expected": f"{container.name}:{APP_PORT}",
+            "actual": "elsewhere.invalid:80"} in observed.differences
+
+    # Removed by hand: the next observation starts it again, with the route of the deployment.
+    for proxy_id in proxy_containers(routed.client, server):
+        await asyncio.to_thread(routed.client.api.remove_container, proxy_id, force=True)
+    observed = await observer.observe_service(service.id)
+    assert observed is not None and observed.drift == DriftStatus.IN_SYNC, observed.differences
+    assert len(proxy_containers(routed.client, server)) == 1
+    assert get(port, host).body == page("v1")
+    assert (await Server.get(id=server.id)).proxy_status["state"] == "RUNNING"

@@ -62,32 +62,52 @@ async def _rebuilt_route(docker: DockerApi, service: Service) -> ProxyRoute | No
     return None
 
 
-async def set_route(docker: DockerApi, server: Server, settings: Settings, route: ProxyRoute,
-                    report: Report = lambda text: None) -> int:
-    """Make the proxy send `route`'s host (and prefix) to its upstream; returns the
-    milliseconds the config load took."""
+async def _apply(docker: DockerApi, server: Server, settings: Settings, route: ProxyRoute | None,
+                 report: Report) -> int | None:
+    """Ensure the proxy, complete the routes it lacks, put `route` in (if given) and load
+    the result when anything changed; returns the milliseconds of the load (None: none)."""
     lock = _locks.setdefault(server.id, asyncio.Lock())
     async with lock:
         proxy, fresh = await ensure_proxy(docker, server, settings, report)
         current = {r.service_id: r for r in routes_in(await read_config(docker, proxy.id))}
+        wanted = dict(current)
         routed = await Service.filter(server_id=server.id, deleted_at__isnull=True, route__isnull=False)
         for service in routed:
-            if service.id != route.service_id and service.id not in current:
+            if service.id not in wanted and (route is None or service.id != route.service_id):
                 if (rebuilt := await _rebuilt_route(docker, service)) is not None:
-                    current[service.id] = rebuilt
+                    wanted[service.id] = rebuilt
         if fresh:
-            report(f"proxy is new: restored {len(current)} other route{'s' if len(current) != 1 else ''}")
+            others = len(wanted) - (1 if route is not None and route.service_id in wanted else 0)
+            report(f"proxy is new: restored {others} route{'s' if others != 1 else ''}")
+        if route is not None:
+            wanted[route.service_id] = route
         # Only services that still have a route keep one.
-        keep = {service.id for service in routed}
-        routes = [r for sid, r in current.items() if sid in keep and sid != route.service_id] + [route]
+        keep = {service.id for service in routed} | ({route.service_id} if route is not None else set())
+        wanted = {sid: r for sid, r in wanted.items() if sid in keep}
+        if wanted == current:
+            return None
         started = time.monotonic()
         try:
-            await load_config(docker, proxy.id, routes)
+            await load_config(docker, proxy.id, list(wanted.values()))
         except DockerOperationError as exc:
             raise ProxyError(f"proxy: {exc.message}") from None
-        elapsed = round((time.monotonic() - started) * 1000)
+        return round((time.monotonic() - started) * 1000)
+
+
+async def set_route(docker: DockerApi, server: Server, settings: Settings, route: ProxyRoute,
+                    report: Report = lambda text: None) -> int:
+    """Make the proxy send `route`'s host (and prefix) to its upstream; returns the
+    milliseconds the config load took."""
+    elapsed = await _apply(docker, server, settings, route, report)
     await record_status(docker, server, settings)
-    return elapsed
+    return elapsed or 0
+
+
+async def restore_routes(docker: DockerApi, server: Server, settings: Settings,
+                         report: Report = lambda text: None) -> None:
+    """The proxy running with every routed service's route (the observer's repair after
+    the proxy was removed or stopped by hand); routes it has are left as they are."""
+    await _apply(docker, server, settings, None, report)
 
 
 async def routed_upstream(docker: DockerApi, server: Server, service_id: int) -> str | None:
