@@ -12,7 +12,7 @@ import pytest
 
 from berth.domain.specs import RouteSpec, SourceSpec
 from berth.models import Deployment, Server, Service
-from berth.models.enums import DeploymentConclusion, DeploymentStatus, DriftStatus
+from berth.models.enums import DeploymentConclusion, DeploymentStatus, DriftStatus, StepKind
 from berth.runner.engines import open_engine
 from berth.runner.labels import PROXY, SERVER
 from berth.runner.observer import Observer
@@ -168,3 +168,53 @@ async def test_the_observer_reports_drift_and_puts_a_removed_proxy_back(
     assert len(proxy_containers(routed.client, server)) == 1
     assert get(port, host).body == page("v1")
     assert (await Server.get(id=server.id)).proxy_status["state"] == "RUNNING"
+
+
+async def test_a_rollback_moves_traffic_back_the_same_way(routed: Harness, busybox_image: BusyboxImage) -> None:
+    host = f"{routed.token}.example.test"
+    server, service, port = await routed_service(routed, busybox_image.ref("v1"), host)
+    first = await routed.deploy(service)
+    assert_succeeded(first)
+    assert_succeeded(await routed.deploy(service, image_tag="v2"))
+    assert get(port, host).body == page("v2")
+
+    with TrafficLoop(port, host) as loop:
+        await poll(lambda: loop.count(lambda a: a.ok) >= 5, 20, "v2 answering through the proxy")
+        back = await routed.rollback(service, to=first)
+        assert_succeeded(back)
+        seen = loop.count(lambda a: True)
+        await poll(lambda: loop.count(lambda a: True) >= seen + 5, 20, "requests after the rollback")
+    answers = loop.stop()
+    assert [a for a in answers if not a.ok] == []
+    bodies = [a.body for a in answers]
+    switch = bodies.index(page("v1"))
+    assert set(bodies[:switch]) == {page("v2")} and set(bodies[switch:]) == {page("v1")}
+    assert back.frozen_input["route"] == first.frozen_input["route"]
+    assert "traffic switched to" in ((await routed.steps(back.id))["FINALIZE"].detail or "")
+
+
+async def test_a_cancel_before_the_switch_leaves_the_old_version_serving(
+    routed: Harness, busybox_image: BusyboxImage,
+) -> None:
+    host = f"{routed.token}.example.test"
+    server, service, port = await routed_service(routed, busybox_image.ref("v1"), host)
+    assert_succeeded(await routed.deploy(service))
+    # Never healthy (wrong port), so HEALTH runs until the cancel.
+    await routed.update(service, source=SourceSpec(
+        type="IMAGE", image=busybox_image.ref("v2"),
+        command=["/bin/sh", "-c", "trap 'exit 0' TERM; httpd -f -p 9090 -h /www & wait"]))
+
+    with TrafficLoop(port, host) as loop:
+        await poll(lambda: loop.count(lambda a: a.ok) >= 5, 20, "v1 answering through the proxy")
+        queued = await routed.queue(service)
+        running = asyncio.create_task(routed.execute(queued.id))
+        await routed.cancel_when(queued.id, StepKind.HEALTH)
+        canceled = await asyncio.wait_for(running, 60)
+        seen = loop.count(lambda a: True)
+        await poll(lambda: loop.count(lambda a: True) >= seen + 5, 20, "requests after the cancel")
+    answers = loop.stop()
+    assert (canceled.status, canceled.conclusion) == (DeploymentStatus.FAILED, DeploymentConclusion.CANCELED)
+    assert canceled.error["step"] == "HEALTH", canceled.error
+    assert [a for a in answers if not a.ok] == []
+    assert {a.body for a in answers} == {page("v1")}
+    assert routed.deployment_containers(canceled) == []
