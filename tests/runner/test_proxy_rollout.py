@@ -19,7 +19,7 @@ from berth.runner.observer import Observer
 from berth.runner.proxy.caddy import ProxyRoute
 from berth.runner.proxy.container import find_proxy
 from berth.runner.proxy.control import load_config
-from tests.docker_fixtures import APP_PORT, BusyboxImage
+from tests.docker_fixtures import APP_PORT, APP_REPO, BusyboxImage, build_and_push, build_busybox_context
 from tests.runner.conftest import postgres_only
 from tests.runner.executor_support import Harness
 from tests.runner.traffic import TrafficLoop, get
@@ -35,12 +35,28 @@ def routed(harness: Harness, proxy_image: str) -> Iterator[Harness]:
     yield harness
 
 
-async def routed_service(harness: Harness, image: str, host: str, **source: object) -> tuple[Server, Service, int]:
+SLOW_CGI = "#!/bin/sh\nsleep 2\necho 'Content-Type: text/plain'\necho\necho slow {version}\n"
+
+
+@pytest.fixture(scope="module")
+def slow_images(docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The app whose GET /cgi-bin/slow takes 2 s, as slow-v1 and slow-v2."""
+    refs = {}
+    for version in ("slow-v1", "slow-v2"):
+        context = build_busybox_context(tmp_path_factory.mktemp(version), version,
+                                        extra_files={"/www/cgi-bin/slow": SLOW_CGI.format(version=version)})
+        build_and_push(docker_client, context, APP_REPO, version)
+        refs[version] = f"{APP_REPO}:{version}"
+    return refs
+
+
+async def routed_service(harness: Harness, image: str, host: str, drain_seconds: int = 1,
+                         **source: object) -> tuple[Server, Service, int]:
     port = free_port()
     server = await harness.server(proxy_listen=f"127.0.0.1:{port}")
     service = await harness.service(SourceSpec(type="IMAGE", image=image, **source),  # type: ignore[arg-type]
                                     server=server, route=RouteSpec(host=host, container_port=APP_PORT,
-                                                                   drain_seconds=1))
+                                                                   drain_seconds=drain_seconds))
     return server, service, port
 
 
@@ -218,3 +234,22 @@ async def test_a_cancel_before_the_switch_leaves_the_old_version_serving(
     assert [a for a in answers if not a.ok] == []
     assert {a.body for a in answers} == {page("v1")}
     assert routed.deployment_containers(canceled) == []
+
+
+async def test_a_slow_request_started_before_the_switch_completes(
+    routed: Harness, slow_images: dict[str, str],
+) -> None:
+    host = f"{routed.token}.example.test"
+    # The old version drains 4 s: longer than a slow request.
+    server, service, port = await routed_service(routed, slow_images["slow-v1"], host, drain_seconds=4)
+    assert_succeeded(await routed.deploy(service))
+    with TrafficLoop(port, host) as fast, TrafficLoop(port, host, path="/cgi-bin/slow", pause=0.0) as slow:
+        await poll(lambda: slow.count(lambda a: a.ok) >= 1, 20, "a slow answer through the proxy")
+        assert_succeeded(await routed.deploy(service, image_tag="slow-v2"))
+        await poll(lambda: slow.count(lambda a: "slow-v2" in a.body) >= 1, 20, "a slow answer of v2")
+    fast_answers, slow_answers = fast.stop(), slow.stop()
+    assert [a for a in fast_answers + slow_answers if not a.ok] == []
+    switched_at = next(a.at for a in fast_answers if a.body == page("slow-v2"))
+    # Started on v1 before the switch, answered by v1 after it: the drain let it finish.
+    spanning = [a for a in slow_answers if a.body.strip() == "slow slow-v1" and a.started < switched_at < a.at]
+    assert spanning, [(round(a.started - switched_at, 2), round(a.at - switched_at, 2), a.body) for a in slow_answers]

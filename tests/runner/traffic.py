@@ -6,6 +6,7 @@ what it got (status and body, or the error) is kept in order. Bounded in count a
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import threading
 import time
@@ -16,9 +17,11 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Answer:
     at: float
+    """When the answer (or the error) came."""
     status: int | None
     body: str
     """The body, or the error when there was no HTTP answer."""
+    started: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -38,9 +41,9 @@ def get(port: int, host: str, path: str = "/", timeout: float = 5.0) -> Answer:
 
 
 class TrafficLoop:
-    def __init__(self, port: int, host: str, *, max_requests: int = 5000, max_seconds: float = 180.0,
-                 pause: float = 0.01) -> None:
-        self.port, self.host = port, host
+    def __init__(self, port: int, host: str, *, path: str = "/", max_requests: int = 5000,
+                 max_seconds: float = 180.0, pause: float = 0.01) -> None:
+        self.port, self.host, self.path = port, host, path
         self.max_requests, self.max_seconds, self.pause = max_requests, max_seconds, pause
         self.answers: list[Answer] = []
         self._stop = threading.Event()
@@ -49,7 +52,9 @@ class TrafficLoop:
     def _run(self) -> None:
         deadline = time.monotonic() + self.max_seconds
         while not self._stop.is_set() and len(self.answers) < self.max_requests and time.monotonic() < deadline:
-            self.answers.append(get(self.port, self.host))
+            started = time.monotonic()
+            answer = get(self.port, self.host, self.path)
+            self.answers.append(dataclasses.replace(answer, started=started))
             self._stop.wait(self.pause)  # pacing, so the loop leaves the CPU to the deployment
 
     def __enter__(self) -> TrafficLoop:
