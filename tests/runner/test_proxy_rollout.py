@@ -4,22 +4,33 @@ the real proxy image: requests flow through the published proxy port during depl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import Iterator
+from typing import Any
 
 import docker
+import docker.errors
 import pytest
 
-from berth.domain.specs import RouteSpec, SourceSpec
+from berth.domain.specs import HealthCheckSpec, RouteSpec, SourceSpec
 from berth.models import Deployment, Server, Service
 from berth.models.enums import DeploymentConclusion, DeploymentStatus, DriftStatus, StepKind
 from berth.runner.engines import open_engine
 from berth.runner.labels import PROXY, SERVER
 from berth.runner.observer import Observer
 from berth.runner.proxy.caddy import ProxyRoute
-from berth.runner.proxy.container import find_proxy
+from berth.runner.proxy.container import find_proxy, network_name
 from berth.runner.proxy.control import load_config
-from tests.docker_fixtures import APP_PORT, APP_REPO, BusyboxImage, build_and_push, build_busybox_context
+from tests.docker_fixtures import (
+    APP_PORT,
+    APP_REPO,
+    BusyboxImage,
+    SshDocker,
+    TlsDocker,
+    build_and_push,
+    build_busybox_context,
+)
 from tests.runner.conftest import postgres_only
 from tests.runner.executor_support import Harness
 from tests.runner.traffic import TrafficLoop, get
@@ -253,3 +264,53 @@ async def test_a_slow_request_started_before_the_switch_completes(
     # Started on v1 before the switch, answered by v1 after it: the drain let it finish.
     spanning = [a for a in slow_answers if a.body.strip() == "slow slow-v1" and a.started < switched_at < a.at]
     assert spanning, [(round(a.started - switched_at, 2), round(a.at - switched_at, 2), a.body) for a in slow_answers]
+
+
+def drop_proxy(client: docker.DockerClient, server: Server) -> None:
+    """The proxy and its network on a daemon the installation cleanup does not visit."""
+    for proxy_id in proxy_containers(client, server):
+        client.api.remove_container(proxy_id, force=True)
+    for network in client.networks.list(names=[network_name()]):
+        with contextlib.suppress(docker.errors.APIError):
+            network.remove()
+
+
+async def rollout_on(routed: Harness, busybox_image: BusyboxImage, client: docker.DockerClient,
+                     **endpoint: Any) -> None:
+    """v1 -> v2 with an HTTP health check: the runner cannot reach the proxy network of a
+    remote server, so HEALTH probes the new container from the proxy."""
+    host = f"{routed.token}.example.test"
+    port = free_port()
+    server = await routed.server(proxy_listen=f"127.0.0.1:{port}", **endpoint)
+    try:
+        service = await routed.service(
+            SourceSpec(type="IMAGE", image=busybox_image.ref("v1")), server=server,
+            health=HealthCheckSpec(kind="HTTP", port=APP_PORT, timeout_seconds=30, interval_seconds=1),
+            route=RouteSpec(host=host, container_port=APP_PORT, drain_seconds=1))
+        assert_succeeded(await routed.deploy(service))
+        with TrafficLoop(port, host) as loop:
+            await poll(lambda: loop.count(lambda a: a.ok) >= 5, 20, "v1 answering through the proxy")
+            second = await routed.deploy(service, image_tag="v2")
+            assert_succeeded(second)
+            seen = loop.count(lambda a: True)
+            await poll(lambda: loop.count(lambda a: True) >= seen + 5, 20, "requests after the deployment")
+        answers = loop.stop()
+        assert [a for a in answers if not a.ok] == []
+        bodies = [a.body for a in answers]
+        switch = bodies.index(page("v2"))
+        assert set(bodies[:switch]) == {page("v1")} and set(bodies[switch:]) == {page("v2")}
+        health = (await routed.steps(second.id))["HEALTH"].detail or ""
+        assert "(from the proxy) -> HTTP 200" in health, health
+    finally:
+        await asyncio.to_thread(drop_proxy, client, server)
+
+
+async def test_a_tls_target(routed: Harness, busybox_image: BusyboxImage, tls_docker: TlsDocker) -> None:
+    await rollout_on(routed, busybox_image, routed.docker_for(tls_docker.host), docker_host=tls_docker.host, tls_ca_cert=tls_docker.ca_cert,
+                     tls_client_cert=tls_docker.client_cert, tls_client_key=tls_docker.client_key)
+
+
+async def test_an_ssh_target(routed: Harness, busybox_image: BusyboxImage, ssh_docker: SshDocker) -> None:
+    # ssh://root@127.0.0.1:2222 is the first daemon behind sshd.
+    await rollout_on(routed, busybox_image, routed.client, docker_host=ssh_docker.host, ssh_private_key=ssh_docker.private_key,
+                     ssh_known_hosts=ssh_docker.known_hosts)
