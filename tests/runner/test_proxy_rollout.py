@@ -25,7 +25,9 @@ from berth.runner.proxy.control import load_config
 from tests.docker_fixtures import (
     APP_PORT,
     APP_REPO,
+    GIT_VERSION,
     BusyboxImage,
+    GitRepo,
     SshDocker,
     TlsDocker,
     build_and_push,
@@ -314,3 +316,25 @@ async def test_an_ssh_target(routed: Harness, busybox_image: BusyboxImage, ssh_d
     # ssh://root@127.0.0.1:2222 is the first daemon behind sshd.
     await rollout_on(routed, busybox_image, routed.client, docker_host=ssh_docker.host, ssh_private_key=ssh_docker.private_key,
                      ssh_known_hosts=ssh_docker.known_hosts)
+
+
+async def test_a_dockerfile_service_switches_the_same_way(routed: Harness, git_repo: GitRepo) -> None:
+    host = f"{routed.token}.example.test"
+    port = free_port()
+    server = await routed.server(proxy_listen=f"127.0.0.1:{port}")
+    service = await routed.service(SourceSpec(type="DOCKERFILE", repository=git_repo.url, branch="main"),
+                                   server=server, route=RouteSpec(host=host, container_port=APP_PORT,
+                                                                  drain_seconds=1))
+    assert_succeeded(await routed.deploy(service))
+    assert get(port, host).body == page(GIT_VERSION)
+    git_repo.set_version("git-v2")
+    with TrafficLoop(port, host) as loop:
+        await poll(lambda: loop.count(lambda a: a.ok) >= 5, 20, "the first build answering through the proxy")
+        assert_succeeded(await routed.deploy(service))
+        seen = loop.count(lambda a: True)
+        await poll(lambda: loop.count(lambda a: True) >= seen + 5, 20, "requests after the deployment")
+    answers = loop.stop()
+    assert [a for a in answers if not a.ok] == []
+    bodies = [a.body for a in answers]
+    switch = bodies.index(page("git-v2"))
+    assert set(bodies[:switch]) == {page(GIT_VERSION)} and set(bodies[switch:]) == {page("git-v2")}
