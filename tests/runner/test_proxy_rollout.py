@@ -338,3 +338,63 @@ async def test_a_dockerfile_service_switches_the_same_way(routed: Harness, git_r
     bodies = [a.body for a in answers]
     switch = bodies.index(page("git-v2"))
     assert set(bodies[:switch]) == {page(GIT_VERSION)} and set(bodies[switch:]) == {page("git-v2")}
+
+
+def routed_compose(image_repo: str, command: str = "") -> str:
+    return f"""\
+services:
+  web:
+    image: {image_repo}:${{BERTH_IMAGE_TAG:-v1}}{command}
+    volumes:
+      - data:/data
+volumes:
+  data: {{}}
+"""
+
+
+async def test_compose_blue_green(routed: Harness, busybox_image: BusyboxImage) -> None:
+    host = f"{routed.token}.example.test"
+    port = free_port()
+    server = await routed.server(proxy_listen=f"127.0.0.1:{port}")
+    service = await routed.service(
+        SourceSpec(type="COMPOSE", compose_content=routed_compose(busybox_image.repo)), server=server,
+        route=RouteSpec(host=host, container_port=APP_PORT, compose_service="web", drain_seconds=1))
+    first = await routed.deploy(service)
+    assert_succeeded(first)
+    base = first.frozen_input["composeProject"].removesuffix("-blue")
+    assert first.frozen_input["composeProject"] == f"{base}-blue"
+    assert get(port, host).body == page("v1")
+
+    with TrafficLoop(port, host) as loop:
+        await poll(lambda: loop.count(lambda a: a.ok) >= 5, 20, "blue answering through the proxy")
+        second = await routed.deploy(service, image_tag="v2")
+        assert_succeeded(second)
+        seen = loop.count(lambda a: True)
+        await poll(lambda: loop.count(lambda a: True) >= seen + 5, 20, "requests after the deployment")
+    answers = loop.stop()
+    assert [a for a in answers if not a.ok] == []
+    bodies = [a.body for a in answers]
+    switch = bodies.index(page("v2"))
+    assert set(bodies[:switch]) == {page("v1")} and set(bodies[switch:]) == {page("v2")}
+    assert second.frozen_input["composeProject"] == f"{base}-green"
+    # Only green runs now; both colours mounted the one volume, which stays.
+    running = routed.containers(service)
+    assert {c.labels["com.docker.compose.project"] for c in running} == {f"{base}-green"}
+    mounts = {m["Name"] for c in running for m in c.attrs["Mounts"] if m["Type"] == "volume"}
+    assert mounts == {f"{base}_data"}
+    assert "traffic switched to" in ((await routed.steps(second.id))["FINALIZE"].detail or "")
+
+    # A version that never gets healthy (httpd on the wrong port): green stays, blue comes
+    # and goes, nobody notices.
+    wrong_port = '\n    command: ["/bin/sh", "-c", "trap \'exit 0\' TERM; httpd -f -p 9090 -h /www & wait"]'
+    await routed.update(service, source=SourceSpec(
+        type="COMPOSE", compose_content=routed_compose(busybox_image.repo, wrong_port)))
+    with TrafficLoop(port, host) as loop:
+        await poll(lambda: loop.count(lambda a: a.ok) >= 5, 20, "green answering through the proxy")
+        failed = await routed.deploy(service, image_tag="v1")
+        seen = loop.count(lambda a: True)
+        await poll(lambda: loop.count(lambda a: True) >= seen + 5, 20, "requests after the failure")
+    answers = loop.stop()
+    assert failed.status == DeploymentStatus.FAILED and failed.error["step"] == "HEALTH", failed.error
+    assert [a for a in answers if not a.ok] == [] and {a.body for a in answers} == {page("v2")}
+    assert {c.labels["com.docker.compose.project"] for c in routed.containers(service)} == {f"{base}-green"}

@@ -19,7 +19,7 @@ from typing import Any
 from berth.models import Deployment, Server, Service
 from berth.models.enums import DeploymentConclusion
 from berth.runner import labels
-from berth.runner.docker_api import ContainerInfo, DockerApi, DockerOperationError
+from berth.runner.docker_api import COMPOSE_SERVICE_LABEL, ContainerInfo, DockerApi, DockerOperationError
 from berth.runner.proxy.caddy import ProxyRoute, config_for, routes_in
 from berth.runner.proxy.container import (
     ProxyError,
@@ -56,7 +56,10 @@ async def _rebuilt_route(docker: DockerApi, service: Service) -> ProxyRoute | No
               .order_by("-created_at", "-id").first())
     if latest is None:
         return None
-    for container in await docker.list_containers(labels.deployment_filter(latest.id), all=False):
+    wanted: dict[str, str | None] = dict(labels.deployment_filter(latest.id))
+    if route.get("composeService"):
+        wanted[COMPOSE_SERVICE_LABEL] = str(route["composeService"])
+    for container in await docker.list_containers(wanted, all=False):
         return ProxyRoute(service.id, str(route["host"]), route.get("pathPrefix"),
                           upstream_of(container, int(route["containerPort"])))
     return None

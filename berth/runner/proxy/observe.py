@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from berth.models import Server, Service
-from berth.runner.docker_api import ContainerInfo, DockerApi, RunnerError
+from berth.runner.docker_api import COMPOSE_SERVICE_LABEL, ContainerInfo, DockerApi, RunnerError
 from berth.runner.labels import DEPLOYMENT
 from berth.runner.proxy.caddy import routes_in
 from berth.runner.proxy.container import find_proxy, read_config
@@ -47,7 +47,9 @@ def route_differences(frozen: Mapping[str, Any] | None, baseline_id: int | None,
     if not route or baseline_id is None:
         return []
     port = int(route["containerPort"])
-    expected = sorted(upstream_of(c, port) for c in containers if c.labels.get(DEPLOYMENT) == str(baseline_id))
+    service = route.get("composeService")
+    expected = sorted(upstream_of(c, port) for c in containers if c.labels.get(DEPLOYMENT) == str(baseline_id)
+                      and (not service or c.labels.get(COMPOSE_SERVICE_LABEL) == service))
     if actual in expected:
         return []
     return [{"field": "route.upstream", "expected": expected[0] if expected else None, "actual": actual}]

@@ -27,13 +27,17 @@ def route_of(ctx: RunContext) -> dict[str, Any] | None:
     return dict(route) if route else None
 
 
-async def join_proxy_network(ctx: RunContext, docker: DockerApi, spec: ContainerSpec) -> ContainerSpec:
-    """START: the proxy runs (made again when it disappeared) and the new container joins
-    its network, with no host port: the proxy is the way in."""
+async def ensure_proxy_for(ctx: RunContext, docker: DockerApi) -> None:
+    """START: the proxy runs (made again when it disappeared), and with it its network."""
     try:
         await ensure_proxy(docker, ctx.server, ctx.settings, lambda text: ctx.log.system(text, StepKind.START))
     except ProxyError as exc:
         raise StepFailure(exc.message) from None
+
+
+async def join_proxy_network(ctx: RunContext, docker: DockerApi, spec: ContainerSpec) -> ContainerSpec:
+    """The new container joins the proxy's network, with no host port: the proxy is the way in."""
+    await ensure_proxy_for(ctx, docker)
     return dataclasses.replace(spec, network=network_name())
 
 
@@ -59,15 +63,17 @@ def proxy_probe(ctx: RunContext, docker: DockerApi) -> Probe:
     return probe
 
 
-async def switch_traffic(ctx: RunContext, docker: DockerApi, route: dict[str, Any], *, drain: bool) -> str:
+async def switch_traffic(ctx: RunContext, docker: DockerApi, route: dict[str, Any], *, drain: bool,
+                         target: ContainerInfo | None = None) -> str:
     """FINALIZE: the route's upstream moves to the new container, then (`drain`: an old
     version runs) the old version serves what it has in flight for drainSeconds. Returns
-    the step detail's part."""
-    new = await docker.inspect_container(ctx.new_containers[0])
+    the step detail's part. `target`: the container that gets the traffic (COMPOSE: the
+    route's compose service), by default the one this run started."""
+    new = target or await docker.inspect_container(ctx.new_containers[0])
     upstream = upstream_of(new, int(route["containerPort"]))
-    target = ProxyRoute(ctx.service.id, str(route["host"]), route.get("pathPrefix"), upstream)
+    wanted = ProxyRoute(ctx.service.id, str(route["host"]), route.get("pathPrefix"), upstream)
     try:
-        elapsed = await set_route(docker, ctx.server, ctx.settings, target,
+        elapsed = await set_route(docker, ctx.server, ctx.settings, wanted,
                                   lambda text: ctx.log.system(text, StepKind.FINALIZE))
     except ProxyError as exc:
         # The old version still serves: it must not be retired under the proxy.
