@@ -68,6 +68,18 @@ def _compose_ports(document: Mapping[str, Any], service: str) -> list[str]:
             for p in ports]
 
 
+def route_compose_problem(route: Mapping[str, Any], document: Mapping[str, Any]) -> str | None:
+    """A route's compose service against the compose document (the API checks inline
+    content, the runner a repository's files at CLONE)."""
+    service = str(route.get("composeService") or "")
+    if service not in (document.get("services") or {}):
+        return f"composeService {service!r} is not a service of the compose file"
+    if fixed_host_ports(_compose_ports(document, service)):
+        return (f"compose service {service!r} publishes a fixed host port: a routed service's versions "
+                "run side by side, so only the proxy may hold the port")
+    return None
+
+
 def validate_route(
     route: RouteSpec,
     path: FieldPath,
@@ -89,14 +101,9 @@ def validate_route(
     if kind is SourceType.COMPOSE:
         if not route.compose_service:
             errors.add([*path, "composeService"], "a COMPOSE service's route needs composeService")
-        elif document is not None:
-            if route.compose_service not in (document.get("services") or {}):
-                errors.add([*path, "composeService"],
-                           f"composeService {route.compose_service!r} is not a service of the compose file")
-            elif fixed_host_ports(_compose_ports(document, route.compose_service)):
-                errors.add([*path, "composeService"],
-                           f"compose service {route.compose_service!r} publishes a fixed host port: a routed "
-                           "service's versions run side by side, so only the proxy may hold the port")
+        elif document is not None and (problem := route_compose_problem(
+                {"composeService": route.compose_service}, document)):
+            errors.add([*path, "composeService"], problem)
     elif kind is not None:
         if route.compose_service is not None:
             errors.add([*path, "composeService"], "composeService applies to COMPOSE services only")

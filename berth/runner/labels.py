@@ -88,3 +88,8 @@ def proxy_labels(server_id: int) -> dict[str, str]:
 
 def proxy_network_labels() -> dict[str, str]:
     return _scoped({MANAGED: "true", PROXY: "network"})
+
+
+def managed_filter() -> dict[str, str]:
+    """Everything this installation made."""
+    return _scoped({MANAGED: "true"})

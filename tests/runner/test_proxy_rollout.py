@@ -398,3 +398,14 @@ async def test_compose_blue_green(routed: Harness, busybox_image: BusyboxImage) 
     assert failed.status == DeploymentStatus.FAILED and failed.error["step"] == "HEALTH", failed.error
     assert [a for a in answers if not a.ok] == [] and {a.body for a in answers} == {page("v2")}
     assert {c.labels["com.docker.compose.project"] for c in routed.containers(service)} == {f"{base}-green"}
+
+
+async def test_a_repository_compose_service_the_route_names_is_checked_at_clone(
+    routed: Harness, git_repo: GitRepo,
+) -> None:
+    service = await routed.service(
+        SourceSpec(type="COMPOSE", repository=git_repo.url, branch="main", compose_files=["compose.yaml"]),
+        route=RouteSpec(host=f"{routed.token}.example.test", container_port=APP_PORT, compose_service="api"))
+    failed = await routed.deploy(service)
+    assert failed.status == DeploymentStatus.FAILED and failed.error["step"] == "CLONE", failed.error
+    assert "composeService 'api' is not a service of the compose file" in failed.error["message"]

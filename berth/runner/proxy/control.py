@@ -161,7 +161,7 @@ async def proxy_status(docker: DockerApi, server: Server, settings: Settings) ->
 
 
 async def _deployments_by_container(docker: DockerApi) -> Mapping[str, int]:
-    found = await docker.list_containers({labels.MANAGED: "true", labels.DEPLOYMENT: None})
+    found = await docker.list_containers({**labels.managed_filter(), labels.DEPLOYMENT: None})
     return {c.name: int(c.labels[labels.DEPLOYMENT]) for c in found
             if c.labels.get(labels.DEPLOYMENT, "").isdigit()}
 

@@ -7,7 +7,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from berth.models import Server, Service
+from berth.models import Deployment, Server, Service
+from berth.models.enums import DeploymentConclusion
 from berth.runner.docker_api import COMPOSE_SERVICE_LABEL, ContainerInfo, DockerApi, RunnerError
 from berth.runner.labels import DEPLOYMENT
 from berth.runner.proxy.caddy import routes_in
@@ -23,8 +24,10 @@ async def observe_proxy(docker: DockerApi, server: Server, settings: Settings,
     """{service id: upstream its route points at now (None: not routed)} for the routed
     services among `services`; None when none has a route or the proxy cannot be read."""
     routed = [service for service in services if service.route]
-    if not routed:
-        return None
+    deployed = routed and await Deployment.filter(
+        service_id__in=[s.id for s in routed], conclusion=DeploymentConclusion.SUCCEEDED).exists()
+    if not deployed:
+        return None  # a proxy starts with a routed service's first deployment, not before
     try:
         await restore_routes(docker, server, settings,
                              lambda text: log.info("observer: server %s: %s", server.name, text))

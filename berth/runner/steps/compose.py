@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from berth.domain.grammars import split_image
 from berth.domain.privilege import compose_services, compose_violations, frozen_env
+from berth.domain.routes import route_compose_problem
 from berth.domain.validation import compose_profiles, parse_compose
 from berth.models.enums import StepKind
 from berth.runner import checkout_paths, labels, restore
@@ -106,6 +107,12 @@ async def clone(ctx: RunContext) -> str:
     for profile in ctx.frozen.get("composeProfiles") or []:
         if profile not in profiles:
             raise StepFailure(f"profile {profile!r} is not used by any service in the compose files")
+    if route := routing.route_of(ctx):
+        # What the API could not check before the files were read (inline content it did).
+        merged = compose_files.merged_services({str(f["path"]): str(f["content"]) for f in files})
+        document = {"services": merged}
+        if problem := route_compose_problem(route, document):
+            raise StepFailure(problem)
     ctx.record_frozen(composeFiles=files)
     return f"{detail}; {len(files)} compose file{'s' if len(files) > 1 else ''}"
 
