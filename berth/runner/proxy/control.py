@@ -50,11 +50,12 @@ async def load_config(docker: DockerApi, container_id: str, routes: Sequence[Pro
 
 
 async def _rebuilt_route(docker: DockerApi, service: Service) -> ProxyRoute | None:
-    """A routed service's route as it should be when the proxy lost it."""
-    route = service.route or {}
+    """A routed service's route as it should be when the proxy lost it: to the container of
+    its newest successful deployment (the observer's baseline), as that deployment froze it."""
     latest = (await Deployment.filter(service_id=service.id, conclusion=DeploymentConclusion.SUCCEEDED)
-              .order_by("-created_at", "-id").first())
-    if latest is None:
+              .order_by("-concluded_at", "-id").first())
+    route = (latest.frozen_input or {}).get("route") if latest is not None else None
+    if latest is None or not route:
         return None
     wanted: dict[str, str | None] = dict(labels.deployment_filter(latest.id))
     if route.get("composeService"):
