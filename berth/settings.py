@@ -97,6 +97,8 @@ class Settings:
     preview_ttl_hours: float = 72.0
     health_default_timeout_seconds: int = 60
     health_default_interval_seconds: int = 2
+    # BERTH_PROXY_IMAGE: the Caddy 2 image of each server's proxy (berth.runner.proxy).
+    proxy_image: str = "caddy:2-alpine"
     step_deadlines: StepDeadlines = field(default_factory=StepDeadlines)
     # Commit statuses (docs/webhooks.md): the sender's poll, its HTTP timeout, and the retry
     # backoff (base doubled per failed attempt, capped) up to the attempts after which a
@@ -154,6 +156,7 @@ class Settings:
             shutdown_grace_seconds=_env_float("BERTH_SHUTDOWN_GRACE_SECONDS", 20.0),
             stable_seconds=_env_float("BERTH_STABLE_SECONDS", 5.0),
             preview_ttl_hours=_env_float("BERTH_PREVIEW_TTL_HOURS", 72.0),
+            proxy_image=os.environ.get("BERTH_PROXY_IMAGE") or "caddy:2-alpine",
             step_deadlines=deadlines,
             status_poll_seconds=_env_float("BERTH_STATUS_POLL_SECONDS", 2.0),
             status_timeout_seconds=_env_float("BERTH_STATUS_TIMEOUT_SECONDS", 10.0),

@@ -34,6 +34,7 @@ from tests.services import (
     DOCKER2_HOST,
     DOCKER_HOST,
     PG_DSN,
+    PROXY_IMAGE,
     REGISTRY,
     SSH_DOCKER_HOST,
     SSH_KEY,
@@ -404,6 +405,21 @@ def busybox_image(
 
 
 @pytest.fixture(scope="session")
+def proxy_image() -> str:
+    """The Caddy 2 image of the per-server proxy, as scripts/test-services pushed it."""
+    if reason := registry_available():
+        skip_or_fail(reason)
+    name, _, tag = PROXY_IMAGE.removeprefix(f"{REGISTRY}/").rpartition(":")
+    request = urllib.request.Request(f"http://{REGISTRY}/v2/{name}/manifests/{tag}", method="HEAD", headers={
+        "Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+    try:
+        urllib.request.urlopen(request, timeout=10).close()
+    except (OSError, urllib.error.URLError) as exc:
+        skip_or_fail(f"the proxy image {PROXY_IMAGE} is not in the registry ({exc}): run scripts/test-services")
+    return PROXY_IMAGE
+
+
+@pytest.fixture(scope="session")
 def _git_template(busybox_image: BusyboxImage, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bare repository with the Dockerfile app and compose.yaml, made once and copied per test."""
     if reason := git_available():
@@ -508,6 +524,10 @@ def remove_installation_objects(uid: str) -> None:
             for volume in client.volumes.list(filters=selector):
                 with contextlib.suppress(docker.errors.APIError):
                     volume.remove(force=True)
+            # The proxy's network (berth.runner.proxy): one per installation.
+            for network in client.networks.list(filters=selector):
+                with contextlib.suppress(docker.errors.APIError):
+                    network.remove()
             prune_leftover_compose_networks(client)
         finally:
             client.close()

@@ -45,6 +45,10 @@ SSH_KNOWN_HOSTS = Path(os.environ.get("BERTH_TEST_SSH_KNOWN_HOSTS", "/var/lib/be
 # answers with DOCKER_CONFIG pointing here, and only then (v1 is what is on PATH).
 COMPOSE_V2_CONFIG = Path(os.environ.get("BERTH_TEST_COMPOSE_V2_CONFIG", "/var/lib/berth-test-compose-v2"))
 
+# The Caddy 2 image the per-server proxy runs (BERTH_PROXY_IMAGE): built FROM scratch by
+# scripts/test-services, as there is no Docker Hub here.
+PROXY_IMAGE = os.environ.get("BERTH_TEST_PROXY_IMAGE", f"{REGISTRY}/berth/caddy:2")
+
 TIMEOUT = 3.0  # seconds for an availability probe: a service that is up answers at once
 
 

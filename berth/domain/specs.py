@@ -25,6 +25,7 @@ class ServerSpec:
     max_concurrent_deployments: int | None = None
     max_queued_deployments: int | None = None
     allow_privileged: bool | None = None
+    proxy_listen: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,15 @@ class HealthCheckSpec:
 
 
 @dataclass(frozen=True)
+class RouteSpec:
+    host: str
+    container_port: int
+    path_prefix: str | None = None
+    compose_service: str | None = None
+    drain_seconds: int | None = None
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     project_id: int
     environment: str
@@ -76,6 +86,7 @@ class ServiceSpec:
     env: Sequence[EnvVarSpec] | None = None
     health_check: HealthCheckSpec | None = None
     auto_rollback: bool | None = None
+    route: RouteSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class ServiceUpdateSpec:
     env: Sequence[EnvVarSpec] | None = None
     health_check: HealthCheckSpec | None = None
     auto_rollback: bool | None = None
+    route: RouteSpec | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ rollback replays; keys are camelCase like the GraphQL fields:
     env: [{key, source: "service", secret, value}] (value null for secrets: those are in
         Deployment.frozen_secrets_enc as encrypted {"KEY": "value"} JSON),
     readinessGate: {healthCheck, imageHealthcheck: true},
+    route: {host, pathPrefix, containerPort, composeService, drainSeconds} | null (the
+        server's proxy switches it to the new version after HEALTH, berth.runner.proxy),
     imageOverride: {tag, variable} | null (COMPOSE: the runner exports the tag to compose as
         `variable`, BERTH_IMAGE_TAG, so files opt in with ${BERTH_IMAGE_TAG:-...}),
     preview: null for the service itself; a pull request's preview deployment carries
@@ -110,6 +112,7 @@ def declared_config_view(
         "env": redact_env(service.env),
         "healthCheck": service.health_check,
         "autoRollback": service.auto_rollback,
+        "route": service.route,
         "target": {
             "service": {"id": service.id, "name": service.name},
             "server": _ref(server, service.server_id),  # type: ignore[attr-defined]
@@ -209,6 +212,7 @@ def frozen_input(target: Target, overrides: Overrides) -> dict[str, Any]:
             for item in service.env
         ],
         "readinessGate": {"healthCheck": service.health_check, "imageHealthcheck": True},
+        "route": service.route,
         "imageOverride": override,
         "preview": preview.metadata(overrides.withholds_secrets) if preview else None,
     }

@@ -23,6 +23,9 @@ DEPLOYMENT = PREFIX + "deployment-id"
 ATTEMPT = PREFIX + "attempt"
 INSTALLATION = PREFIX + "installation"
 PREVIEW = PREFIX + "preview-id"
+# The per-server proxy (berth.runner.proxy) and its network: which server it serves.
+PROXY = PREFIX + "proxy"
+SERVER = PREFIX + "server-id"
 
 _installation: str | None = None
 
@@ -98,3 +101,21 @@ def deployment_filter(deployment_id: int) -> dict[str, str]:
 def berth_labels(carried: Mapping[str, str]) -> dict[str, str]:
     """Berth's own labels among those an object carries."""
     return {key: value for key, value in carried.items() if key.startswith(PREFIX)}
+
+
+def installation_tag() -> str:
+    """A short form of the installation id for names Docker keeps per daemon (the proxy's)."""
+    return (_installation or "")[:8]
+
+
+def proxy_labels(server_id: int) -> dict[str, str]:
+    return _scoped({MANAGED: "true", PROXY: "true", SERVER: str(server_id)})
+
+
+def proxy_network_labels() -> dict[str, str]:
+    return _scoped({MANAGED: "true", PROXY: "network"})
+
+
+def managed_filter() -> dict[str, str]:
+    """Everything this installation made."""
+    return _scoped({MANAGED: "true"})

@@ -43,6 +43,7 @@ from berth.models.lifecycle import RUNNING_STATUSES, now
 from berth.runner import labels, preview_teardown
 from berth.runner.docker_api import COMPOSE_SERVICE_LABEL, ContainerInfo, DockerApi
 from berth.runner.labels import DEPLOYMENT, service_filter
+from berth.runner.proxy.observe import observe_proxy, route_differences
 from berth.runner.service_removal import pending_removals, record_removed, remove_service
 from berth.settings import Settings
 
@@ -291,17 +292,17 @@ class Observer:
             log.info("observer: server %s unreachable: %s", server.name, reason)
             await Server.filter(id=server.id).update(reachable=False, last_checked_at=now())
             return [obs for service in wanted if (obs := await self._record_unknown(service)) is not None]
-        version, per_service = listed
+        version, per_service, upstreams = listed
         await Server.filter(id=server.id).update(reachable=True, last_checked_at=now(), docker_version=version)
         observations = []
         for service in wanted:
-            observation = await self._record(service, per_service[service.id])
+            observation = await self._record(service, per_service[service.id], upstreams)
             if observation is not None:
                 observations.append(observation)
         return observations
 
-    async def _inspect(self, server: Server,
-                       services: Sequence[Service]) -> tuple[str, dict[int, list[ObservedContainer]]]:
+    async def _inspect(self, server: Server, services: Sequence[Service],
+                       ) -> tuple[str, dict[int, list[ObservedContainer]], dict[int, str | None] | None]:
         engine = await self._engine_factory(server)
         try:
             version = (await engine.version()).version
@@ -312,7 +313,9 @@ class Observer:
                 )
                 own = [c for c in containers if labels.in_lane(c.labels, None)]
                 per_service[service.id] = await _describe(engine, own)
-            return version[:64], per_service
+            # Routed services: where the proxy sends their hosts (and the proxy put back if gone).
+            upstreams = await observe_proxy(engine, server, self.settings, services)
+            return version[:64], per_service, upstreams
         finally:
             with contextlib.suppress(Exception):
                 await engine.close()
@@ -376,12 +379,18 @@ class Observer:
 
     # ---- records
 
-    async def _record(self, service: Service, containers: list[ObservedContainer]) -> Observation | None:
+    async def _record(self, service: Service, containers: list[ObservedContainer],
+                      upstreams: Mapping[int, str | None] | None = None) -> Observation | None:
         baseline = await _baseline(service.id)
         if baseline is None and not containers:
             return None  # never deployed and nothing running: nothing to observe
         verdict = compare(baseline.frozen_input if baseline else None, baseline.id if baseline else None,
                           containers)
+        if upstreams is not None and service.id in upstreams and baseline is not None:
+            routing = route_differences(baseline.frozen_input, baseline.id, [c.info for c in containers],
+                                        upstreams[service.id])
+            if routing:
+                verdict = Verdict(DriftStatus.DRIFTED, verdict.containers, [*verdict.differences, *routing])
         return await self._store(service.id, verdict, baseline)
 
     async def _record_unknown(self, service: Service) -> Observation | None:

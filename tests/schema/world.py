@@ -223,6 +223,15 @@ async def seed_world() -> World:
         differences=[{"field": "image", "expected": "nginx:1", "actual": "nginx:alpine"}],
         compared_with=a1,
     )
+    # Service a answers through the server's proxy, which reports a2's container as its upstream.
+    service_a.route = {"host": "a.example.test", "pathPrefix": None, "containerPort": 8080,
+                       "composeService": None, "drainSeconds": 10}
+    await service_a.save(update_fields=["route"])
+    server.proxy_status = {"state": "RUNNING", "image": "caddy:2-alpine", "httpAddress": "0.0.0.0:80",
+                           "upstreams": [{"host": "a.example.test", "pathPrefix": None,
+                                          "upstream": f"berth-a-{a2.id}-1:8080", "deploymentId": a2.id}],
+                           "checkedAt": datetime.now(UTC).isoformat()}
+    await server.save(update_fields=["proxy_status"])
     project_b, environment_b, service_b = await make_project_service(server)
     b1 = await make_deployment(service_b, logs=["b1: started"])
     token, _secret = await create_api_token(
@@ -279,7 +288,7 @@ async def snapshot() -> dict[str, list[dict[str, Any]]]:
     (a token's `lastUsedAt` on use; the observer's view of a server)."""
     volatile = {
         "api_token": {"last_used_at"},
-        "server": {"reachable", "last_checked_at", "docker_version"},
+        "server": {"reachable", "last_checked_at", "docker_version", "proxy_status"},
     }
     tables: dict[str, list[dict[str, Any]]] = {}
     for app in Tortoise.apps.values():

@@ -88,6 +88,11 @@ class CreateServerInput:
     max_concurrent_deployments: int | None = None
     max_queued_deployments: int | None = None
     allow_privileged: bool | None = None
+    proxy_listen: str | None = strawberry.field(
+        default=None,
+        description='Where the proxy listens on that server, e.g. "0.0.0.0:80" or "127.0.0.1:18080"; '
+        "default 0.0.0.0:80.",
+    )
 
 
 @strawberry.input(name="CreateProjectInput")
@@ -104,6 +109,15 @@ class HealthCheckInput:
     expected_status: list[int] | None = None
     timeout_seconds: int | None = None
     interval_seconds: int | None = None
+
+
+@strawberry.input(name="RouteInput")
+class RouteInput:
+    host: str
+    path_prefix: str | None = None
+    container_port: int
+    compose_service: str | None = None
+    drain_seconds: int | None = None
 
 
 @strawberry.input(name="ServiceSourceInput")
@@ -161,6 +175,7 @@ class CreateServiceInput:
     env: list[EnvVarInput] | None = None
     health_check: HealthCheckInput | None = None
     auto_rollback: bool | None = None
+    route: RouteInput | None = None
 
 
 @strawberry.input(name="UpdateServiceInput")
@@ -170,6 +185,7 @@ class UpdateServiceInput:
     env: list[EnvVarInput] | None = None
     health_check: HealthCheckInput | None = None
     auto_rollback: bool | None = None
+    route: RouteInput | None = None
 
 
 @strawberry.input(name="DeleteServiceInput")

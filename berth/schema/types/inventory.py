@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         ObservedState,
     )
     from berth.schema.types.git import GitHook, PreviewEnvironment
+    from berth.schema.types.traffic import Route, ServerProxy
 
 DeploymentT = Annotated["Deployment", strawberry.lazy("berth.schema.types.deployment")]
 DeploymentConnectionT = Annotated["DeploymentConnection", strawberry.lazy("berth.schema.types.deployment")]
@@ -34,6 +35,8 @@ DeploymentFilterT = Annotated["DeploymentFilter", strawberry.lazy("berth.schema.
 ObservedStateT = Annotated["ObservedState", strawberry.lazy("berth.schema.types.deployment")]
 GitHookT = Annotated["GitHook", strawberry.lazy("berth.schema.types.git")]
 PreviewEnvironmentT = Annotated["PreviewEnvironment", strawberry.lazy("berth.schema.types.git")]
+RouteT = Annotated["Route", strawberry.lazy("berth.schema.types.traffic")]
+ServerProxyT = Annotated["ServerProxy", strawberry.lazy("berth.schema.types.traffic")]
 
 
 @strawberry.type(name="Server", directives=requires("server:read"))
@@ -51,6 +54,13 @@ class Server(Node):
     reachable: bool | None = strawberry.field(description="Updated by the observer.")
     last_checked_at: datetime | None
     docker_version: str | None
+    row: strawberry.Private[ServerRow]
+
+    @strawberry.field
+    def proxy(self) -> ServerProxyT | None:
+        from berth.schema.types.traffic import ServerProxy
+
+        return ServerProxy.of(self.row.pk, self.row.proxy_status)
 
     @classmethod
     def of(cls, row: ServerRow) -> Server:
@@ -64,6 +74,7 @@ class Server(Node):
             reachable=row.reachable,
             last_checked_at=row.last_checked_at,
             docker_version=row.docker_version,
+            row=row,
         )
 
 
@@ -187,6 +198,12 @@ class Service(Node):
     @strawberry.field
     def health_check(self) -> HealthCheckConfig | None:
         return HealthCheckConfig.of(self.row.health_check) if self.row.health_check else None
+
+    @strawberry.field
+    def route(self) -> RouteT | None:
+        from berth.schema.types.traffic import Route
+
+        return Route.of(self.row.route) if self.row.route else None
 
     @strawberry.field(directives=requires("deploy:read"))
     async def latest_deployment(self, info: strawberry.Info) -> DeploymentT | None:
