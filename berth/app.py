@@ -1,4 +1,4 @@
-"""The Starlette application: GraphQL at /graphql, health endpoints, artifact download."""
+"""The Starlette application: GraphQL at /graphql, the dashboard at /, health endpoints, artifact download."""
 
 from __future__ import annotations
 
@@ -60,6 +60,8 @@ def create_app(
     from berth.graphql_app import build_graphql_app  # the schema is large: import lazily
     from berth.graphql_http import GraphQLOverHTTP
     from berth.http.artifact import artifact_endpoint
+    from berth.http.dashboard import ASSET_ROUTE as DASHBOARD_ASSET_ROUTE
+    from berth.http.dashboard import dashboard_asset, dashboard_page
     from berth.http.graphiql import ASSET_ROUTE, graphiql_asset
     from berth.http.headers import ApiResponseHeaders
     from berth.http.webhooks import webhook_endpoint
@@ -87,6 +89,8 @@ def create_app(
         await close_db()
 
     routes = [
+        Route("/", dashboard_page, methods=["GET", "HEAD"]),
+        Route(DASHBOARD_ASSET_ROUTE, dashboard_asset, methods=["GET", "HEAD"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         # Methods are checked by the wrapper: a coded 405 with `Allow`, not plain text.

@@ -1,0 +1,81 @@
+"""The dashboard: the page at GET / and its files under /static/dashboard/.
+
+A single page (berth/static/dashboard, see docs/dashboard.md) that talks to the public API
+only: POST /graphql for queries and mutations, the graphql-transport-ws WebSocket for
+subscriptions, and the artifact download. Its scripts are plain ES modules and vendored
+browser builds (vendor/VENDORED.md); nothing is built, and nothing is loaded from elsewhere.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
+
+ASSET_DIR = Path(__file__).resolve().parent.parent / "static" / "dashboard"
+ASSET_ROUTE = "/static/dashboard/{path:path}"
+
+MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
+# Same origin only, no inline script, no eval, no inline style attributes: the page's
+# styles are one file, and scripts set layout through the CSSOM (allowed by style-src).
+# connect-src 'self' covers POST /graphql, the artifact download and the WebSocket to the
+# same host (CSP Level 3 matches ws:/wss: for 'self').
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+
+# The page itself is never cached (an upgrade shows at the next load); its files for an hour.
+ASSET_CACHE_CONTROL = "public, max-age=3600"
+
+
+@cache
+def served_assets() -> dict[str, str]:
+    """Every file the page may load, by its path under ASSET_DIR: scripts and styles only
+    (licence texts and notes stay in the package). A fixed table, so no request path ever
+    reaches the file system."""
+    assets: dict[str, str] = {}
+    for path in sorted(ASSET_DIR.rglob("*")):
+        media_type = MEDIA_TYPES.get(path.suffix)
+        if path.is_file() and media_type is not None:
+            assets[path.relative_to(ASSET_DIR).as_posix()] = media_type
+    return assets
+
+
+@cache
+def dashboard_page_html() -> str:
+    return (ASSET_DIR / "index.html").read_text(encoding="utf-8")
+
+
+async def dashboard_page(request: Request) -> Response:
+    return HTMLResponse(
+        dashboard_page_html(),
+        headers={
+            "content-security-policy": CONTENT_SECURITY_POLICY,
+            "referrer-policy": "no-referrer",
+            "x-frame-options": "DENY",
+        },
+    )
+
+
+async def dashboard_asset(request: Request) -> Response:
+    path = request.path_params["path"]
+    media_type = served_assets().get(path)
+    if media_type is None:
+        return PlainTextResponse("Not Found", status_code=404)
+    return FileResponse(
+        ASSET_DIR / path,
+        media_type=media_type,
+        headers={"cache-control": ASSET_CACHE_CONTROL, "content-security-policy": CONTENT_SECURITY_POLICY},
+    )
