@@ -1,5 +1,5 @@
-// The credential of this tab: sessionStorage only (gone with the tab, never in a URL,
-// never in localStorage, never logged), and the sign-out everyone can ask for.
+// The credential of this tab: sessionStorage only (gone with the tab; never in a URL,
+// never in storage that outlives the tab, never logged), and the sign-out anyone can ask for.
 const KEY = "berth.credential";
 const signOutListeners = new Set();
 
