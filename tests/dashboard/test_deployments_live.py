@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from tests.docker_fixtures import APP_PORT, BusyboxImage
 
 from .conftest import Browsing, Served
-from .support import Api, sign_in
+from .support import sign_in
 
 DEPLOY_TIMEOUT = 120_000  # ms
 STEPS = ("CLONE", "BUILD", "PULL", "VOLUME", "START", "HEALTH", "FINALIZE")
@@ -63,7 +63,7 @@ def test_deploy_watch_live_artifact_feed_and_roll_back(
 ) -> None:  # fmt: skip
     docker_cleanup.append(unique_name)
     api = runner_server.api()
-    service = api.create_image_service(
+    api.create_image_service(
         unique_name, busybox_image.ref("v1"),
         source={"ports": [f"127.0.0.1::{APP_PORT}"]},
         healthCheck={"kind": "HTTP", "port": APP_PORT, "path": "/index.html"},
