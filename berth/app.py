@@ -61,7 +61,8 @@ def create_app(
     from berth.graphql_http import GraphQLOverHTTP
     from berth.http.artifact import artifact_endpoint
     from berth.http.dashboard import ASSET_ROUTE as DASHBOARD_ASSET_ROUTE
-    from berth.http.dashboard import dashboard_asset, dashboard_page
+    from berth.http.dashboard import CONFIG_ROUTE as DASHBOARD_CONFIG_ROUTE
+    from berth.http.dashboard import dashboard_asset, dashboard_config, dashboard_page
     from berth.http.graphiql import ASSET_ROUTE, graphiql_asset
     from berth.http.headers import ApiResponseHeaders
     from berth.http.webhooks import webhook_endpoint
@@ -91,6 +92,7 @@ def create_app(
     routes = [
         Route("/", dashboard_page, methods=["GET", "HEAD"]),
         Route(DASHBOARD_ASSET_ROUTE, dashboard_asset, methods=["GET", "HEAD"]),
+        Route(DASHBOARD_CONFIG_ROUTE, dashboard_config, methods=["GET"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         # Methods are checked by the wrapper: a coded 405 with `Allow`, not plain text.

@@ -155,3 +155,7 @@ def test_the_credential_is_kept_in_session_storage_only() -> None:
     assert not any("localStorage" in text or "document.cookie" in text for text in sources.values())
     assert not any("console." in text for text in sources.values())  # nothing is logged
     assert "sessionStorage" in sources["session.js"]
+
+
+def test_without_an_oauth_client_the_page_offers_token_sign_in_only(client: TestClient) -> None:
+    assert client.get("/dashboard/config.json").json() == {"oauth": None}

@@ -2,6 +2,7 @@
 import { graphql } from "./api.js";
 import { errorsOf } from "./errors.js";
 import { html, render, useEffect, useState } from "./lib.js";
+import { completeSignIn, isSignInReturn, loadOAuthConfig } from "./oauth.js";
 import { VIEWER } from "./queries.js";
 import { getToken, onSignOut, setToken, signOut, REFUSED_MESSAGE } from "./session.js";
 import { Shell } from "./shell.js";
@@ -17,7 +18,8 @@ async function loadViewer() {
 function App() {
   const [viewer, setViewer] = useState(null);
   const [message, setMessage] = useState(null);
-  const [checking, setChecking] = useState(Boolean(getToken()));
+  const [checking, setChecking] = useState(Boolean(getToken()) || isSignInReturn());
+  const [oauth, setOAuth] = useState(null);
 
   useEffect(
     () =>
@@ -42,13 +44,27 @@ function App() {
   };
 
   useEffect(() => {
-    if (getToken()) check();
+    (async () => {
+      const config = await loadOAuthConfig();
+      setOAuth(config);
+      if (isSignInReturn()) {
+        try {
+          setToken(await completeSignIn(config));
+        } catch (problem) {
+          setChecking(false);
+          setMessage(problem.message);
+          return;
+        }
+      }
+      if (getToken()) check();
+    })();
   }, []);
 
   if (checking) return html`<p class="loading">Checking the credential…</p>`;
   if (!viewer) {
     return html`<${SignIn}
       message=${message}
+      oauth=${oauth}
       onToken=${(token) => {
         setToken(token);
         check();

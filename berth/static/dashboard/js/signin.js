@@ -1,7 +1,16 @@
 // Sign-in by pasting an API token (or an OAuth access token): kept in sessionStorage only.
 import { html, useState } from "./lib.js";
+import { startSignIn } from "./oauth.js";
 
-export function SignIn({ message, onToken }) {
+function issuerName(issuer) {
+  try {
+    return new URL(issuer).host;
+  } catch {
+    return issuer;
+  }
+}
+
+export function SignIn({ message, oauth, onToken }) {
   const [token, setToken] = useState("");
   const submit = (event) => {
     event.preventDefault();
@@ -27,6 +36,9 @@ export function SignIn({ message, onToken }) {
       />
       <p class="hint">Kept in this tab only (sessionStorage); make one with <code>berth token create</code>.</p>
       <button type="submit">Sign in</button>
+      ${oauth &&
+      html`<p class="or">or</p>
+        <button type="button" class="secondary" onClick=${() => startSignIn(oauth)}>Sign in with ${issuerName(oauth.issuer)}</button>`}
     </form>
   </main>`;
 }
