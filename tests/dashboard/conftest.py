@@ -131,8 +131,10 @@ class Served:
     def url(self) -> str:
         return self.server.url
 
-    def token(self, role: str = "owner", name: str = "dashboard") -> str:
+    def token(self, role: str = "owner", name: str = "dashboard", scopes: tuple[str, ...] = ()) -> str:
         args = [sys.executable, "-m", "berth", "token", "create", "--name", name, "--role", role]
+        for scope in scopes:
+            args += ["--scope", scope]
         return run_command(args, env={**os.environ, **self.server.env}).strip()
 
     def api(self, role: str = "owner") -> Api:
@@ -165,6 +167,19 @@ def runner_server(
     """SQLite and `berth serve` with its embedded runner on the test Docker daemon."""
     yield from _serve(
         database_templates, "sqlite", tmp_path_factory.mktemp("dashboard-runner"), [],
+        {"BERTH_STABLE_SECONDS": "1"},
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def observing_server(
+    database_templates: DatabaseTemplates,
+    tmp_path_factory: pytest.TempPathFactory,
+    docker_client: docker.DockerClient,
+) -> Iterator[Served]:
+    """As runner_server, with the observer looking every second."""
+    yield from _serve(
+        database_templates, "sqlite", tmp_path_factory.mktemp("dashboard-observing"), [],
         {"BERTH_STABLE_SECONDS": "1", "BERTH_OBSERVER_INTERVAL_SECONDS": "1"},
     )  # fmt: skip
 

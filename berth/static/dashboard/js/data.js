@@ -39,3 +39,16 @@ export function useThrottled(action, ms = 300) {
     }, ms);
   }, [ms]);
 }
+
+// Reads again every `ms` while the page shows: the API has no subscription for observations
+// (drift), so pages that show them look again now and then.
+export const OBSERVATION_POLL_MS = 10_000;
+
+export function useEvery(action, ms = OBSERVATION_POLL_MS) {
+  const latest = useRef(action);
+  latest.current = action;
+  useEffect(() => {
+    const timer = setInterval(() => latest.current(), ms);
+    return () => clearInterval(timer);
+  }, [ms]);
+}

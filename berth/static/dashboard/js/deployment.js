@@ -3,7 +3,7 @@
 import { cancelDeployment } from "./actions.js";
 import { ArtifactButtons } from "./artifact.js";
 import { ConclusionBadge, StatusBadge } from "./badges.js";
-import { useQuery } from "./data.js";
+import { useEvery, useQuery } from "./data.js";
 import { ErrorList } from "./errors.js";
 import { actorName, formatDuration, formatTime, isActive, servicePath } from "./format.js";
 import { html, useEffect, useState } from "./lib.js";
@@ -31,6 +31,7 @@ function useLiveDeployment(id) {
       },
     });
   }, [id]);
+  useEvery(result.reload); // the last observed state
   const deployment = result.data?.deployment;
   return { ...result, deployment: deployment && live ? { ...deployment, ...live } : deployment };
 }

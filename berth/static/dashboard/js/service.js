@@ -3,7 +3,7 @@
 import { cancelDeployment, rollbackDeployment, startDeployment } from "./actions.js";
 import { DriftBadge } from "./badges.js";
 import { DeploymentTable } from "./deployment-table.js";
-import { useQuery, useThrottled } from "./data.js";
+import { useEvery, useQuery, useThrottled } from "./data.js";
 import { ErrorList } from "./errors.js";
 import { formatTime, isActive, prettyJson } from "./format.js";
 import { html, useEffect, useState } from "./lib.js";
@@ -66,6 +66,7 @@ export function ServicePage({ id }) {
   const [actionErrors, setActionErrors] = useState([]);
   const refetch = useThrottled(reload);
   const canDeploy = useCan("deploy:start");
+  useEvery(reload); // the observed state (drift)
 
   useEffect(() => {
     const stop = subscribe(

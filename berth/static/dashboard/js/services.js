@@ -1,6 +1,6 @@
 // Projects → environments → services, each with its latest deployment and drift.
 import { ConclusionBadge, DriftBadge, StatusBadge } from "./badges.js";
-import { useQuery } from "./data.js";
+import { useEvery, useQuery } from "./data.js";
 import { ErrorList } from "./errors.js";
 import { html } from "./lib.js";
 import { PROJECTS } from "./queries.js";
@@ -21,7 +21,8 @@ function ServiceRow({ service }) {
 }
 
 export function ServicesPage() {
-  const { data, errors, loading } = useQuery(PROJECTS);
+  const { data, errors, loading, reload } = useQuery(PROJECTS);
+  useEvery(reload); // latest deployments and drift
   return html`<section aria-labelledby="services-title">
     <h1 id="services-title">Services</h1>
     <${ErrorList} errors=${errors} />
