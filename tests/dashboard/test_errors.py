@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import httpx
 from playwright.sync_api import expect
 
 from .conftest import Browsing, Served
@@ -20,6 +21,23 @@ def test_invalid_input_and_forbidden_are_shown_in_words(plain_server: Served, br
     alert = page.locator(".deploy-form").get_by_role("alert")
     expect(alert).to_contain_text("Invalid input (imageTag): imageTag is not an image tag")
     expect(page.get_by_role("link", name=f"Deployment #1 of {unique_name}/production/{unique_name}")).to_have_count(0)
+
+    # A push whose signature does not match: the service's page says what became of it.
+    hook = api.mutate(
+        "createGitHook",
+        "mutation($i: CreateGitHookInput!) { createGitHook(input: $i) { gitHook { id url } errors { code message } } }",
+        i={"serviceId": service["id"], "provider": "GITHUB", "repository": "org/app", "branch": "main"},
+    )["gitHook"]
+    response = httpx.post(
+        hook["url"], content=b'{"ref": "refs/heads/main"}',
+        headers={"content-type": "application/json", "x-github-event": "push", "x-github-delivery": "d-1",
+                 "x-hub-signature-256": "sha256=" + "0" * 64},
+    )  # fmt: skip
+    assert response.json()["outcome"] == "REJECTED"
+    page.reload()
+    hooks = page.get_by_role("region", name="Push to deploy")
+    expect(hooks).to_contain_text("GITHUB org/app: pushes to main deploy")
+    expect(hooks.locator("tbody tr")).to_contain_text("REJECTED signature does not match")
 
     # A token that reads deployments only: the servers page says what it lacks.
     page.get_by_role("button", name="Sign out").click()

@@ -36,7 +36,7 @@ export function DeploymentTable({ deployments, actions = null, caption }) {
             <td>${d.server?.name ?? "—"}</td>
             <td><time datetime=${d.createdAt}>${formatTime(d.createdAt)}</time></td>
             <td>${formatDuration(d.startedAt, d.concludedAt)}</td>
-            ${actions && html`<td class="row-actions">${actions(d)}</td>`}
+            ${actions && html`<td><div class="row-actions">${actions(d)}</div></td>`}
           </tr>`,
         )}
       </tbody>

@@ -51,8 +51,8 @@ function CancelButton({ deployment }) {
   </span>`;
 }
 
-function Field({ label, children }) {
-  return html`<div class="field"><dt>${label}</dt><dd>${children}</dd></div>`;
+function Field({ label, wide = false, children }) {
+  return html`<div class=${wide ? "field wide" : "field"}><dt>${label}</dt><dd>${children}</dd></div>`;
 }
 
 function Summary({ deployment: d }) {
@@ -67,10 +67,10 @@ function Summary({ deployment: d }) {
     <${Field} label="Started"><time datetime=${d.startedAt ?? ""}>${formatTime(d.startedAt)}</time><//>
     <${Field} label="Concluded"><time datetime=${d.concludedAt ?? ""}>${formatTime(d.concludedAt)}</time> (${formatDuration(d.startedAt, d.concludedAt)})<//>
     ${d.rollbackOf && html`<${Field} label="Rollback of"><a href=${links.deployment(d.rollbackOf.id)}>#${d.rollbackOf.number}</a><//>`}
-    ${d.reason && html`<${Field} label="Reason">${d.reason}<//>`}
+    ${d.reason && html`<${Field} label="Reason" wide>${d.reason}<//>`}
     ${d.cancelRequestedAt && html`<${Field} label="Cancel requested"><time datetime=${d.cancelRequestedAt}>${formatTime(d.cancelRequestedAt)}</time>${d.cancelReason ? `: ${d.cancelReason}` : ""}<//>`}
-    ${d.input && html`<${Field} label="Input"><code>${[d.input.image && `${d.input.image}${d.input.imageTag ? `:${d.input.imageTag}` : ""}`, d.input.repository, d.input.ref, d.input.commitSha, d.input.imageDigest].filter(Boolean).join(" ")}</code><//>`}
-    ${d.error && html`<${Field} label="Error"><span class="error-text">${d.error.step ? `at ${d.error.step}: ` : ""}${d.error.code}: ${d.error.message}</span><//>`}
+    ${d.input && html`<${Field} label="Input" wide><code>${[d.input.image && `${d.input.image}${d.input.imageTag ? `:${d.input.imageTag}` : ""}`, d.input.repository, d.input.ref, d.input.commitSha, d.input.imageDigest].filter(Boolean).join(" ")}</code><//>`}
+    ${d.error && html`<${Field} label="Error" wide><span class="error-text">${d.error.step ? `at ${d.error.step}: ` : ""}${d.error.code}: ${d.error.message}</span><//>`}
   </dl>`;
 }
 

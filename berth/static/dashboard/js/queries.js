@@ -85,6 +85,13 @@ export const SERVICE = `
         pageInfo { hasNextPage endCursor }
         nodes { ${DEPLOYMENT_ROW} }
       }
+      gitHooks {
+        id provider repository branch previews allowForkPreviews
+        deliveries(first: 10) {
+          totalCount
+          edges { node { id event receivedAt outcome reason commitSha deployment { id number } } }
+        }
+      }
     }
   }`;
 

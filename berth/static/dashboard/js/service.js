@@ -6,6 +6,7 @@ import { DeploymentTable } from "./deployment-table.js";
 import { useEvery, useQuery, useThrottled } from "./data.js";
 import { ErrorList } from "./errors.js";
 import { formatTime, isActive, prettyJson } from "./format.js";
+import { GitHooks } from "./git-hooks.js";
 import { html, useEffect, useState } from "./lib.js";
 import { onReconnect, subscribe } from "./live.js";
 import { DEPLOYMENT_FEED, SERVICE } from "./queries.js";
@@ -102,6 +103,7 @@ export function ServicePage({ id }) {
       caption=${`Deployments of ${service.name}`}
       actions=${(d) => html`<${RowActions} deployment=${d} service=${service} currentId=${currentId} onErrors=${setActionErrors} />`}
     />
+    <${GitHooks} hooks=${service.gitHooks} />
     <details>
       <summary>Declared config</summary>
       <pre class="json" tabindex="0">${prettyJson(service.declaredConfig)}</pre>

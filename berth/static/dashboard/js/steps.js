@@ -8,11 +8,11 @@ export function StepTimeline({ steps }) {
       (step) => html`<li key=${step.kind} class=${`step step-${step.status.toLowerCase()}`} data-step=${step.kind} data-status=${step.status}>
         <span class="step-kind">${step.kind}</span>
         <span class="step-status">${step.status}</span>
-        <span class="step-times">
-          <time datetime=${step.startedAt ?? ""}>${formatTime(step.startedAt)}</time>
-          → <time datetime=${step.completedAt ?? ""}>${formatTime(step.completedAt)}</time>
-          <span class="muted">(${formatDuration(step.startedAt, step.completedAt)})</span>
-        </span>
+        <span class="step-times">${step.startedAt
+          ? html`<time datetime=${step.startedAt}>${formatTime(step.startedAt)}</time>
+              ${" → "}${step.completedAt ? html`<time datetime=${step.completedAt}>${formatTime(step.completedAt)}</time>` : "…"}
+              ${" "}<span class="muted">(${formatDuration(step.startedAt, step.completedAt)})</span>`
+          : html`<span class="muted">${step.completedAt ? `at ${formatTime(step.completedAt)}` : "not started"}</span>`}</span>
         ${step.detail && html`<span class="step-detail">${step.detail}</span>`}
       </li>`,
     )}
