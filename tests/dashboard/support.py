@@ -84,9 +84,36 @@ class Api:
         return response.content
 
 
+# Chromium's report of a request it aborted because a network interface came or went (Docker
+# adds one per container): a page load it hit is tried again, and only then.
+NETWORK_CHANGED = "net::ERR_NETWORK_CHANGED"
+
+
+def open_page(page: Any, url: str, ready: Any, attempts: int = 3) -> None:
+    """Load `url` until the locator `ready` shows; a load is repeated only when the browser
+    reported a network change meanwhile (a module the page needs may have been aborted)."""
+    for attempt in range(attempts):
+        reports: list[str] = []
+
+        def on_console(message: Any, reports: list[str] = reports) -> None:
+            if NETWORK_CHANGED in message.text:
+                reports.append(message.text)
+
+        page.on("console", on_console)
+        try:
+            page.goto(url)
+            ready.wait_for(timeout=10_000)
+            return
+        except Exception:
+            if not reports or attempt == attempts - 1:
+                raise
+        finally:
+            page.remove_listener("console", on_console)
+
+
 def sign_in(page: Any, url: str, token: str) -> None:
     """Open the dashboard and sign in with `token`; returns once the first page shows."""
-    page.goto(url + "/")
+    open_page(page, url + "/", page.get_by_label("API token"))
     page.get_by_label("API token").fill(token)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Sign out").wait_for()

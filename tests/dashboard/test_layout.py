@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import Served
+from .support import open_page
 
 # What sticks out of the window other than inside a scrolling box (to say what is wrong).
 WIDER_THAN_THE_WINDOW = """() => [...document.querySelectorAll('body *')]
@@ -30,7 +31,7 @@ def test_every_page_fits_the_window_in_both_schemes(
         page.on("console", lambda message: message.type == "error" and errors.append(message.text))
         page.on("pageerror", lambda error: errors.append(str(error)))
 
-        page.goto(plain_server.url + "/")  # sign in by keyboard alone
+        open_page(page, plain_server.url + "/", page.get_by_label("API token"))  # sign in by keyboard alone
         page.keyboard.press("Tab")
         expect(page.get_by_label("API token")).to_be_focused()
         page.keyboard.type(api.token)

@@ -10,6 +10,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from berth.ids import from_global_id
+from berth.models.enums import LogStream, StepKind
 from berth.models.lifecycle import LogEntry, append_logs
 from tests.support.orm import run_with_orm
 
@@ -17,14 +18,21 @@ from .conftest import Browsing, Served, off_thread
 from .support import sign_in
 
 
-def append_lines(database_url: str, deployment_id: str, texts: list[str]) -> None:
+def append_entries(
+    database_url: str, deployment_id: str, entries: list[tuple[str, LogStream, StepKind | None]]
+) -> None:
+    """Store log lines (text, stream, step) for a deployment, as a runner would."""
     decoded = from_global_id(deployment_id)
     assert decoded is not None, deployment_id
 
     async def append() -> int:
-        return await append_logs(decoded[1], [LogEntry(text) for text in texts])
+        return await append_logs(decoded[1], [LogEntry(text, stream, step) for text, stream, step in entries])
 
     off_thread(run_with_orm, database_url, append)
+
+
+def append_lines(database_url: str, deployment_id: str, texts: list[str]) -> None:
+    append_entries(database_url, deployment_id, [(text, LogStream.SYSTEM, None) for text in texts])
 
 
 def rendered_seqs(page: Any) -> list[int]:

@@ -14,6 +14,7 @@ from tests.support.live_server import TEST_SECRET_KEY
 
 from .conftest import Browsing, Served, _serve
 from .oauth_issuer import AuthorizationServer
+from .support import open_page
 
 CLIENT_ID = "berth-dashboard"
 
@@ -42,8 +43,8 @@ def oauth_server(
 
 def test_sign_in_with_the_issuer(oauth_server: Served, authorization_server: AuthorizationServer, browsing: Browsing) -> None:
     page = browsing.page
-    page.goto(oauth_server.url + "/")
     issuer_host = authorization_server.url.removeprefix("http://")
+    open_page(page, oauth_server.url + "/", page.get_by_role("button", name=f"Sign in with {issuer_host}"))
 
     # Refused at the issuer: back on the form, saying so.
     authorization_server.refuse_next = True

@@ -9,6 +9,22 @@ export class RequestFailed extends Error {
   }
 }
 
+// A request the browser could not complete (no answer at all) is tried again twice: a
+// network change aborts every request in flight (Chromium does so whenever an interface comes
+// or goes, as Docker's do with each container). Only requests safe to repeat are retried.
+const RETRY_DELAYS_MS = [250, 750];
+
+async function send(url, init, retry) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await fetch(url, init);
+    } catch (problem) {
+      if (!retry || attempt >= RETRY_DELAYS_MS.length) throw problem;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
+    }
+  }
+}
+
 function authorization() {
   const token = getToken();
   return token ? { authorization: `Bearer ${token}` } : {};
@@ -16,14 +32,16 @@ function authorization() {
 
 // {data, errors}: partial data comes with the errors of the fields that failed
 // (FORBIDDEN on a field the credential lacks a scope for); no data at all throws.
-export async function graphql(query, variables = {}) {
+// `retry`: whether the request may be sent again (queries; mutations with an idempotency key).
+export async function graphql(query, variables = {}, { retry = true } = {}) {
   let response;
   try {
-    response = await fetch("graphql", {
+    const init = {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json", ...authorization() },
       body: JSON.stringify({ query, variables }),
-    });
+    };
+    response = await send("graphql", init, retry);
   } catch {
     throw new RequestFailed("The server cannot be reached.");
   }
@@ -44,9 +62,13 @@ export async function graphql(query, variables = {}) {
 
 // The artifact exactly as GET /api/v1/deployments/{id}/artifact sends it.
 export async function fetchArtifact(deploymentId) {
-  const response = await fetch(`api/v1/deployments/${encodeURIComponent(deploymentId)}/artifact`, {
-    headers: authorization(),
-  });
+  const url = `api/v1/deployments/${encodeURIComponent(deploymentId)}/artifact`;
+  let response;
+  try {
+    response = await send(url, { headers: authorization() }, true);
+  } catch {
+    throw new RequestFailed("The server cannot be reached.");
+  }
   if (response.status === 401) {
     signOut(REFUSED_MESSAGE);
     throw new RequestFailed(REFUSED_MESSAGE);

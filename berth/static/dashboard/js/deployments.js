@@ -1,5 +1,6 @@
 // Deployments: filters by service and status, cursor paging, live through deploymentFeed.
 import { graphql } from "./api.js";
+import { Control } from "./control.js";
 import { DeploymentTable } from "./deployment-table.js";
 import { ErrorList } from "./errors.js";
 import { useQuery, useThrottled } from "./data.js";
@@ -17,20 +18,18 @@ function Filters({ filter, onChange }) {
   );
   return html`<form class="filters" onSubmit=${(event) => event.preventDefault()}>
     ${services.length > 0 &&
-    html`<label>
-      Service
-      <select value=${filter.serviceId ?? ""} onChange=${(e) => onChange({ ...filter, serviceId: e.currentTarget.value || null })}>
+    html`<${Control} id="filter-service" label="Service">
+      <select id="filter-service" value=${filter.serviceId ?? ""} onChange=${(e) => onChange({ ...filter, serviceId: e.currentTarget.value || null })}>
         <option value="">All services</option>
         ${services.map((s) => html`<option value=${s.id}>${s.label}</option>`)}
       </select>
-    </label>`}
-    <label>
-      Status
-      <select value=${filter.status ?? ""} onChange=${(e) => onChange({ ...filter, status: e.currentTarget.value || null })}>
+    <//>`}
+    <${Control} id="filter-status" label="Status">
+      <select id="filter-status" value=${filter.status ?? ""} onChange=${(e) => onChange({ ...filter, status: e.currentTarget.value || null })}>
         <option value="">All statuses</option>
         ${STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
       </select>
-    </label>
+    <//>
   </form>`;
 }
 

@@ -1,5 +1,6 @@
 // The logs panel: deploymentLogs streamed from afterSeq (so a dropped connection resumes
 // right after the last line received), follow/pause, filters by step and stream, search.
+import { Control } from "./control.js";
 import { ErrorList } from "./errors.js";
 import { html, useEffect, useMemo, useRef, useState } from "./lib.js";
 import { onReconnect, subscribe } from "./live.js";
@@ -78,21 +79,21 @@ export function LogsPanel({ deploymentId }) {
       <button type="button" class="secondary" aria-pressed=${follow} onClick=${() => setFollow(!follow)}>
         ${follow ? "Pause" : "Follow"}
       </button>
-      <label>Step
-        <select value=${step} onChange=${(e) => setStep(e.currentTarget.value)}>
+      <${Control} id="log-step" label="Step">
+        <select id="log-step" value=${step} onChange=${(e) => setStep(e.currentTarget.value)}>
           <option value="">All steps</option>
           ${STEPS.map((s) => html`<option value=${s}>${s}</option>`)}
         </select>
-      </label>
-      <label>Stream
-        <select value=${stream} onChange=${(e) => setStream(e.currentTarget.value)}>
+      <//>
+      <${Control} id="log-stream" label="Stream">
+        <select id="log-stream" value=${stream} onChange=${(e) => setStream(e.currentTarget.value)}>
           <option value="">All streams</option>
           ${STREAMS.map((s) => html`<option value=${s}>${s}</option>`)}
         </select>
-      </label>
-      <label>Search
-        <input type="search" value=${search} onInput=${(e) => setSearch(e.currentTarget.value)} />
-      </label>
+      <//>
+      <${Control} id="log-search" label="Search">
+        <input id="log-search" type="search" value=${search} onInput=${(e) => setSearch(e.currentTarget.value)} />
+      <//>
     </div>
     <p class="log-status" role="status">
       <span class="log-count">${total} line${total === 1 ? "" : "s"}</span>${shown.length !== total ? `, ${shown.length} shown` : ""}

@@ -1,6 +1,7 @@
 // One service: Deploy (tag or ref), its deployments with Cancel and "Roll back to this",
 // live through deploymentFeed. Buttons exist only when the credential has their scope.
 import { cancelDeployment, rollbackDeployment, startDeployment } from "./actions.js";
+import { Control } from "./control.js";
 import { DriftBadge } from "./badges.js";
 import { DeploymentTable } from "./deployment-table.js";
 import { useEvery, useQuery, useThrottled } from "./data.js";
@@ -35,9 +36,9 @@ function DeployForm({ service }) {
   };
   return html`<form class="deploy-form" onSubmit=${submit} aria-labelledby="deploy-title">
     <h2 id="deploy-title">Deploy</h2>
-    ${takesTag && html`<label>Image tag <input name="imageTag" value=${tag} onInput=${(e) => setTag(e.currentTarget.value)} placeholder="as declared" /></label>`}
-    ${takesRef && html`<label>Git ref <input name="ref" value=${ref} onInput=${(e) => setRef(e.currentTarget.value)} placeholder="as declared" /></label>`}
-    <label>Reason <input name="reason" value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} /></label>
+    ${takesTag && html`<${Control} id="deploy-tag" label="Image tag"><input id="deploy-tag" name="imageTag" value=${tag} onInput=${(e) => setTag(e.currentTarget.value)} placeholder="as declared" /><//>`}
+    ${takesRef && html`<${Control} id="deploy-ref" label="Git ref"><input id="deploy-ref" name="ref" value=${ref} onInput=${(e) => setRef(e.currentTarget.value)} placeholder="as declared" /><//>`}
+    <${Control} id="deploy-reason" label="Reason"><input id="deploy-reason" name="reason" value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} /><//>
     <button type="submit" disabled=${busy}>Deploy</button>
     <${ErrorList} errors=${errors} />
   </form>`;
