@@ -20,7 +20,7 @@ PG_DSN = os.environ.get("BERTH_TEST_PG_DSN", "postgres://berth:berth@127.0.0.1:5
 REGISTRY = os.environ.get("BERTH_TEST_REGISTRY", "127.0.0.1:5000")
 DOCKER_HOST = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
-SECTIONS = ("read", "enqueue", "events", "logs", "runner")
+SECTIONS = ("read", "enqueue", "events", "logs", "runner", "webhooks")
 DATABASES = ("sqlite", "postgres")
 
 
@@ -44,6 +44,10 @@ class Plan:
     log_lines: int = 100_000
     # runner overhead
     runner_pairs: int = 10
+    # webhooks: signed deliveries one at a time, then a paced rate for some seconds
+    webhook_requests: int = 1000
+    webhook_rate: float = 100.0
+    webhook_seconds: float = 20.0
     databases: tuple[str, ...] = DATABASES
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -59,6 +63,8 @@ class Plan:
             enqueue_requests=300,
             event_changes=14,
             runner_pairs=3,
+            webhook_requests=200,
+            webhook_seconds=5.0,
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -6,9 +6,10 @@ them all). While it runs:
 
 * persisted — the deployment's `last_log_seq` is read from the database every 50 ms;
   lines/s between the first line stored and the last;
-* delivered — one `deploymentLogs` subscriber (WebSocket) stamps every line it
-  receives; lines/s between its first line and its last. Runs alternate without and
-  with the subscriber: it runs in the same process as the runner, and costs it CPU;
+* delivered — one subscriber (WebSocket) stamps every line it receives; lines/s between
+  its first line and its last. Runs alternate without a subscriber, with a
+  `deploymentLogs` one (a message per line) and with a `deploymentLogBatches` one (up to
+  1,000 lines a message): it runs in the same process as the runner, and costs it CPU;
 * memory — the server process's peak RSS (VmHWM) against its peak before the deployment.
 
 Rates are also taken over 0.25 s windows (median and the slow-side p99).
@@ -34,9 +35,16 @@ from bench.server import ServerProcess, berth_server
 from bench.stats import rate_summary, window_rates
 from bench.ws import GraphQLWebSocket
 
-SUBSCRIPTION = """
+SUBSCRIPTIONS = {
+    "deploymentLogs": """
 subscription Logs($id: ID!) { deploymentLogs(deploymentId: $id, afterSeq: 0) { seq stream text } }
-"""
+""",
+    "deploymentLogBatches": """
+subscription Logs($id: ID!) {
+  deploymentLogBatches(deploymentId: $id, afterSeq: 0, maxLines: 1000) { lastSeq lines { seq stream text } }
+}
+""",
+}
 POLL = 0.05
 DEADLINE = 600.0
 WINDOW = 0.25
@@ -90,7 +98,8 @@ class SeqReader:
 
 
 async def one_run(plan: Plan, api: Api, server: ServerProcess, service_id: str, reader: SeqReader,
-                  token: str, subscribe: bool) -> dict[str, Any]:
+                  token: str, subscription: str | None) -> dict[str, Any]:
+    subscribe = subscription is not None
     baseline_peak = server.peak_rss_kib() or 0
     baseline_rss = server.rss_kib() or 0
     received: list[float] = []
@@ -100,6 +109,9 @@ async def one_run(plan: Plan, api: Api, server: ServerProcess, service_id: str, 
     def on_next(payload: dict[str, Any], moment: float) -> None:
         if payload.get("errors"):
             end_error.append(str(payload["errors"])[:300])
+        elif subscription == "deploymentLogBatches":
+            batch = (payload.get("data") or {}).get(subscription) or {}
+            received.extend([moment] * len(batch.get("lines") or []))
         else:
             received.append(moment)
 
@@ -112,8 +124,8 @@ async def one_run(plan: Plan, api: Api, server: ServerProcess, service_id: str, 
     try:
         deployment_id = await api.start(service_id)
         pk = deployment_pk(deployment_id)
-        if connection is not None:
-            await connection.subscribe(SUBSCRIPTION, {"id": deployment_id}, on_next, on_end)
+        if connection is not None and subscription is not None:
+            await connection.subscribe(SUBSCRIPTIONS[subscription], {"id": deployment_id}, on_next, on_end)
         persisted: list[tuple[float, int]] = []
         rss_peak_seen = 0
         deadline = time.monotonic() + DEADLINE
@@ -144,7 +156,7 @@ async def one_run(plan: Plan, api: Api, server: ServerProcess, service_id: str, 
     while edge + WINDOW <= done:
         stored_rates.append((_count_at(persisted, edge + WINDOW) - _count_at(persisted, edge)) / WINDOW)
         edge += WINDOW
-    delivered: dict[str, Any] = {"subscriber": subscribe}
+    delivered: dict[str, Any] = {"subscriber": subscribe, "subscription": subscription}
     if subscribe:
         span = (received[-1] - received[0]) if len(received) > 1 else 0.0
         delivered.update({
@@ -183,8 +195,8 @@ async def run(plan: Plan, work: Path) -> dict[str, Any]:
     image = app_image()
     results = []
     databases = plan.databases[:1] if plan.quick else plan.databases
-    # Without a subscriber (what the runner alone sustains), then with one.
-    runs = [False, True] * (1 if plan.quick else 2)
+    # Without a subscriber (what the runner alone sustains), then with one of each kind.
+    runs: list[str | None] = [None, "deploymentLogs", "deploymentLogBatches"] * (1 if plan.quick else 2)
     for dialect in databases:
         async with fresh_database(dialect) as db:
             inv = await seed_inventory(db, services=1, projects=1, servers=1)
@@ -200,11 +212,11 @@ async def run(plan: Plan, work: Path) -> dict[str, Any]:
                     {"kind": "HTTP", "port": APP_PORT, "path": "/", "intervalSeconds": 1, "timeoutSeconds": 300},
                 )  # fmt: skip
                 samples = []
-                for number, subscribe in enumerate(runs):
+                for number, subscription in enumerate(runs):
                     print(f"   logs: {db.label}, run {number + 1} of {len(runs)}"
-                          f" ({'with' if subscribe else 'without'} a subscriber)", file=sys.stderr)
+                          f" ({subscription or 'without a subscriber'})", file=sys.stderr)
                     await remove_containers(f"berth-{name}-")
-                    samples.append(await one_run(plan, api, server, service_id, reader, inv.token, subscribe))
+                    samples.append(await one_run(plan, api, server, service_id, reader, inv.token, subscription))
                 results.append({"database": db.label, "runs": samples})
             finally:
                 await reader.close()

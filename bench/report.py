@@ -90,6 +90,25 @@ def enqueue_section(section: dict[str, Any]) -> list[str]:
     ]
 
 
+def webhooks_section(section: dict[str, Any]) -> list[str]:
+    rows = []
+    for r in section["results"]:
+        sustained = r["sustained"]
+        ledger = sustained["ledger"]
+        rows.append([r["database"], _ms(r["received_to_queued"]),
+                     f"{_num(sustained['achieved_per_s'])} of {_num(sustained['target_per_s'], 0)}/s",
+                     _ms(sustained["latency"]),
+                     f"{ledger['stored']} of {ledger['sent']} stored, {ledger['lost']} lost, "
+                     f"{ledger['doubled']} doubled, {ledger['distinct_deployments']} deployments"])
+    return [
+        "**Webhooks** — signed GitHub push → deployment QUEUED (the 202 answer), runner stopped "
+        "(10,000 deployments in the database).",
+        "",
+        *_table(["database", "received → QUEUED ms p50 / p99", "sustained rate", "sustained ms p50 / p99",
+                 "ledger"], rows),
+    ]
+
+
 def events_section(section: dict[str, Any]) -> list[str]:
     rows = []
     for r in section["results"]:
@@ -116,7 +135,8 @@ def logs_section(section: dict[str, Any]) -> list[str]:
             if run.get("subscriber"):
                 delivered = f"{_num(run['delivered_lines_per_s'], 0)} ({_rate(run['delivered_windows'])})"
             rows.append([
-                r["database"], "yes" if run.get("subscriber") else "no", _num(run["lines_printed"]),
+                r["database"], (run.get("subscription") or "yes") if run.get("subscriber") else "no",
+                _num(run["lines_printed"]),
                 _num(run["stdout_lines_stored"]),
                 f"{_num(run['persisted_lines_per_s'], 0)} ({_rate(run['persisted_windows'])})", delivered,
                 f"{_num(run['peak_rss_before_mib'])} → {_num(run['peak_rss_mib'])}",
@@ -190,6 +210,17 @@ def targets(results: dict[str, Any]) -> list[str]:
         parts.append(f"{'all' if complete else 'NOT all'} lines stored; peak RSS +{growth:.0f} MiB")
         rows.append([f"logs ≥ 20,000 lines/s, bounded memory ({r['database']})", "; ".join(parts),
                      ok(min(rates) >= 20_000 and complete)])
+    for r in sections.get("webhooks", {}).get("results", []):
+        if r["database"] == "SQLite":
+            p99 = r["received_to_queued"]["p99_ms"]
+            rows.append(["webhook → QUEUED p99 ≤ 50 ms on SQLite", f"{p99:.1f} ms", ok(p99 <= 50)])
+        sustained = r["sustained"]
+        ledger = sustained["ledger"]
+        whole = ledger["lost"] == 0 and ledger["doubled"] == 0 and ledger["distinct_deployments"] == ledger["sent"]
+        rows.append([f"100 signed deliveries/s, none lost or doubled ({r['database']})",
+                     f"{sustained['achieved_per_s']:.1f}/s; {ledger['lost']} lost, {ledger['doubled']} doubled",
+                     ok(sustained["achieved_per_s"] >= 0.98 * sustained["target_per_s"] and whole
+                        and not sustained["errors"])])
     for r in sections.get("runner", {}).get("results", []):
         for c in r["comparisons"]:
             rows.append([f"runner ≤ 1.3× by hand ({c['kind']}, {r['database']})", f"{c['ratio_p50']:.2f}×",
@@ -250,12 +281,14 @@ def summary_table(results: dict[str, Any]) -> list[str]:
             cells_alone[db] = " / ".join(_num(r["persisted_lines_per_s"], 0) for r in alone)
         if watched:
             cells_watched[db] = " / ".join(f"{_num(r['persisted_lines_per_s'], 0)} stored, "
-                                           f"{_num(r['delivered_lines_per_s'], 0)} delivered" for r in watched)
+                                           f"{_num(r['delivered_lines_per_s'], 0)} delivered"
+                                           f"{' (batches)' if r.get('subscription') == 'deploymentLogBatches' else ''}"
+                                           for r in watched)
         cells_kept[db] = (" / ".join(_num(r["stdout_lines_stored"]) for r in runs)
                           + f" of {_num(runs[0]['lines_printed'])}; peak RSS "
                           + f"{_num(runs[0]['peak_rss_before_mib'], 0)}→{_num(max(r['peak_rss_mib'] for r in runs), 0)} MiB")
     row("logs lines/s stored, no subscriber", cells_alone, "≥ 20,000")
-    row("logs lines/s with one `deploymentLogs` subscriber", cells_watched, "≥ 20,000")
+    row("logs lines/s with one subscriber (`deploymentLogs`, batches)", cells_watched, "≥ 20,000")
     row("logs: container lines kept in the record; server memory", cells_kept, "all; bounded")
     runner = _by_db(sections.get("runner", {}).get("results", []))
     for kind in ("IMAGE", "COMPOSE"):
@@ -266,6 +299,12 @@ def summary_table(results: dict[str, Any]) -> list[str]:
                     cells[db] = (f"{c['berth']['p50_ms'] / 1000:.2f} s vs {c['by_hand']['p50_ms'] / 1000:.2f} s "
                                  f"by hand (**{_num(c['ratio_p50'], 2)}×**)")
         row(f"{kind} deployment vs the same steps by hand (p50)", cells, "≤ 1.3×")
+    webhooks = _by_db(sections.get("webhooks", {}).get("results", []))
+    row("webhook received → QUEUED ms p50 / p99", {db: _ms(rs[0]["received_to_queued"]) for db, rs in webhooks.items()},
+        "p99 ≤ 50 ms (SQLite)")
+    row("signed deliveries/s sustained (none lost or doubled)",
+        {db: f"{_num(rs[0]['sustained']['achieved_per_s'])}/s, {rs[0]['sustained']['ledger']['lost']} lost, "
+             f"{rs[0]['sustained']['ledger']['doubled']} doubled" for db, rs in webhooks.items()}, "100/s")
     return _table(["figure", *databases, "target"], rows) if rows else []
 
 
@@ -275,6 +314,7 @@ RENDERERS = {
     "events": events_section,
     "logs": logs_section,
     "runner": runner_section,
+    "webhooks": webhooks_section,
 }
 
 

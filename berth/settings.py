@@ -100,6 +100,14 @@ class Settings:
     health_default_timeout_seconds: int = 60
     health_default_interval_seconds: int = 2
     step_deadlines: StepDeadlines = field(default_factory=StepDeadlines)
+    # Commit statuses (docs/webhooks.md): the sender's poll, its HTTP timeout, and the retry
+    # backoff (base doubled per failed attempt, capped) up to the attempts after which a
+    # status is abandoned.
+    status_poll_seconds: float = 2.0
+    status_timeout_seconds: float = 10.0
+    status_retry_base_seconds: float = 5.0
+    status_retry_max_seconds: float = 600.0
+    status_max_attempts: int = 10
 
     @property
     def is_sqlite(self) -> bool:
@@ -148,6 +156,11 @@ class Settings:
             shutdown_grace_seconds=_env_float("BERTH_SHUTDOWN_GRACE_SECONDS", 20.0),
             stable_seconds=_env_float("BERTH_STABLE_SECONDS", 5.0),
             step_deadlines=deadlines,
+            status_poll_seconds=_env_float("BERTH_STATUS_POLL_SECONDS", 2.0),
+            status_timeout_seconds=_env_float("BERTH_STATUS_TIMEOUT_SECONDS", 10.0),
+            status_retry_base_seconds=_env_float("BERTH_STATUS_RETRY_BASE_SECONDS", 5.0),
+            status_retry_max_seconds=_env_float("BERTH_STATUS_RETRY_MAX_SECONDS", 600.0),
+            status_max_attempts=_env_int("BERTH_STATUS_MAX_ATTEMPTS", 10),
         )
 
     def with_public_url(self, host: str, port: int) -> Settings:

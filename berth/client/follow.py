@@ -123,7 +123,7 @@ async def _events(api: Api, progress: Progress, renderer: Renderer) -> None:
 
 
 async def _logs(api: Api, progress: Progress, renderer: Renderer) -> None:
-    stream = SeqStream(api.config, queries.LOGS, "deploymentLogs", {"deploymentId": progress.id})
+    stream = SeqStream(api.config, queries.LOGS, queries.LOGS_SUBSCRIPTION_FIELD, {"deploymentId": progress.id})
     async for line in stream:
         renderer.log(line)
 

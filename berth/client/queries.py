@@ -160,11 +160,15 @@ subscription Events($deploymentId: ID!, $afterSeq: Int) {
 }
 """
 
+# Batches: a fast producer's lines cost one message per batch instead of one per line.
 LOGS = """
 subscription Logs($deploymentId: ID!, $afterSeq: Int) {
-  deploymentLogs(deploymentId: $deploymentId, afterSeq: $afterSeq) { seq timestamp stream step text }
+  deploymentLogBatches(deploymentId: $deploymentId, afterSeq: $afterSeq) {
+    lastSeq lines { seq timestamp stream step text }
+  }
 }
 """
+LOGS_SUBSCRIPTION_FIELD = "deploymentLogBatches"
 
 SERVICE_LIST = """
 query ServiceList($includeDeleted: Boolean!) {

@@ -1,6 +1,6 @@
 """Subscriptions over WebSocket (`graphql-transport-ws`), resumed by seq across disconnects.
 
-`deploymentEvents` and `deploymentLogs` replay everything after `afterSeq` and then
+`deploymentEvents` and `deploymentLogs` (and its batched form) replay everything after `afterSeq` and then
 stream live (CONTRACT §5), so a client that reconnects with the last seq it received
 misses nothing and gets nothing twice. `SeqStream` does exactly that: it remembers
 the last seq, reconnects with backoff while the server is away (a restart, a network
@@ -94,10 +94,10 @@ class SeqStream:
                     if kind == "ping":
                         await socket.send(json.dumps({"type": "pong"}))
                     elif kind == "next":
-                        item = self._item(message.get("payload") or {})
-                        if item is not None and int(item["seq"]) > self.last_seq:
-                            self.last_seq = int(item["seq"])
-                            yield item
+                        for item in self._items(message.get("payload") or {}):
+                            if int(item["seq"]) > self.last_seq:
+                                self.last_seq = int(item["seq"])
+                                yield item
                     elif kind == "error":
                         raise_for_errors(_error_list(message.get("payload")), url)
                         raise ServerProblem(f"the server at {url} refused the subscription")
@@ -127,10 +127,16 @@ class SeqStream:
                 if message.get("type") == "ping":
                     await socket.send(json.dumps({"type": "pong"}))
 
-    def _item(self, payload: dict[str, Any]) -> dict[str, Any] | None:
+    def _items(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """The seq-carrying items of one message: the item itself, or a batch's `lines`."""
         raise_for_errors(payload.get("errors") or [], self.config.url)
         item = (payload.get("data") or {}).get(self.field)
-        return item if isinstance(item, dict) else None
+        if not isinstance(item, dict):
+            return []
+        lines = item.get("lines")
+        if isinstance(lines, list):
+            return [line for line in lines if isinstance(line, dict)]
+        return [item]
 
 
 def _decode(raw: str | bytes, url: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from berth.auth.principal import Principal
+from berth.domain.commit_statuses import check_status_settings
 from berth.domain.errors import ErrorList, not_found
 from berth.domain.queries import Page, get_visible, keyset_cursor, keyset_position, page_size, visible
 from berth.domain.secrets import decrypt, encrypt
@@ -38,6 +39,15 @@ class GitHookSpec:
     branch: str | None = None
     previews: bool | None = None
     allow_fork_previews: bool | None = None
+    # Commit statuses (berth.domain.commit_statuses): the provider API root and a token.
+    status_api_url: str | None = None
+    status_token: str | None = None
+
+    def __repr__(self) -> str:
+        # The token is a credential: never in a log line or a traceback.
+        token = "***" if self.status_token is not None else None
+        return (f"GitHookSpec(service_id={self.service_id}, provider={self.provider}, "
+                f"repository={self.repository!r}, branch={self.branch!r}, status_token={token})")
 
 
 def repository_problem(repository: str) -> str | None:
@@ -102,6 +112,7 @@ async def create_git_hook(principal: Principal, spec: GitHookSpec) -> tuple[GitH
         errors.add(["input", "repository"], problem)
     if spec.branch is not None and (problem := git_ref_problem(spec.branch)):
         errors.add(["input", "branch"], f"branch {problem}")
+    statuses = check_status_settings(spec.provider, spec.status_api_url, spec.status_token, errors, ["input"])
     errors.raise_if_any()
     secret = secrets.token_urlsafe(SECRET_BYTES)
     hook = await GitHook.create(
@@ -112,6 +123,8 @@ async def create_git_hook(principal: Principal, spec: GitHookSpec) -> tuple[GitH
         previews=bool(spec.previews),
         allow_fork_previews=bool(spec.allow_fork_previews),
         secret_enc=encrypt(secret),
+        status_api_url=statuses.api_url,
+        status_token_enc=statuses.token_enc,
         created_at=now(),
     )
     return hook, secret

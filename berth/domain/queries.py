@@ -262,6 +262,20 @@ async def queue_position(deployment: Deployment) -> int | None:
     return (await queue_positions([deployment]))[deployment.id]
 
 
+DEFAULT_LOG_BATCH = 500
+MAX_LOG_BATCH = 5000
+
+
+def log_batch_size(max_lines: int | None) -> int:
+    """Lines per `deploymentLogBatches` message: `maxLines`, default 500, at most 5000."""
+    size = DEFAULT_LOG_BATCH if max_lines is None else max_lines
+    if not 1 <= size <= MAX_LOG_BATCH:
+        raise UserFacingError(
+            UserErrorCode.INVALID_INPUT, f"`maxLines` must be between 1 and {MAX_LOG_BATCH}.", ["maxLines"]
+        )
+    return size
+
+
 async def list_log_lines(
     deployment_id: int, first: int | None = None, after: str | None = None
 ) -> LogLinePage:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,9 +94,30 @@ def _is_last(kind: Kind, row: Any) -> bool:
 async def follow(pk: int, kind: Kind, after_seq: int | None, principal: Principal) -> AsyncGenerator[Any, None]:
     """The deployment's rows of `kind` with seq > after_seq, replayed then live, each once
     and in order; ends when the deployment has concluded and every row was passed on."""
+    async with aclosing(follow_batches(pk, kind, after_seq, principal, READ_BATCH)) as batches:
+        async for batch in batches:
+            for row in batch:
+                yield row
+
+
+def _up_to_last(kind: Kind, rows: list[Any]) -> tuple[list[Any], bool]:
+    """The rows up to and including the stream's last one, and whether it is among them."""
+    for index, row in enumerate(rows):
+        if _is_last(kind, row):
+            return rows[: index + 1], True
+    return rows, False
+
+
+async def follow_batches(
+    pk: int, kind: Kind, after_seq: int | None, principal: Principal, max_items: int
+) -> AsyncGenerator[list[Any], None]:
+    """`follow` in lists of up to `max_items` consecutive rows: whatever is at hand is sent
+    at once (a lone line waits for nothing), and a fast producer's rows pile up into full
+    lists while the last one is on its way, so the cost per message is paid per list."""
     last = max(after_seq or 0, 0)
     inbox = Inbox()
     checked_at = -1.0
+    read_limit = max(READ_BATCH, max_items)
     with broker.subscribe(pk, kind, inbox):
         catch_up = True
         while True:
@@ -111,18 +133,19 @@ async def follow(pk: int, kind: Kind, after_seq: int | None, principal: Principa
                 # Status and counter before the rows: a concluded deployment's counter is final.
                 concluded = state[0]["status"] in TERMINAL_STATUSES
                 newest = int(state[0][COUNTERS[kind]])
-                rows = (
+                rows = list(
                     await MODELS[kind]
                     .filter(deployment_id=pk, seq__gt=last)
                     .order_by("seq")
-                    .limit(READ_BATCH)
+                    .limit(read_limit)
                 )
-                for row in rows:
-                    yield row
-                    last = row.seq
-                    if _is_last(kind, row):
+                for start in range(0, len(rows), max_items):
+                    batch, ended = _up_to_last(kind, rows[start : start + max_items])
+                    yield batch
+                    last = batch[-1].seq
+                    if ended:
                         return
-                if len(rows) == READ_BATCH:
+                if len(rows) == read_limit:
                     continue
                 catch_up = False
                 if last < newest and inbox.newest.get(pk, 0) <= newest:
@@ -141,20 +164,31 @@ async def follow(pk: int, kind: Kind, after_seq: int | None, principal: Principa
                 inbox.ready.clear()
                 await inbox.ready.wait()
                 continue
-            row = inbox.items.popleft()
-            if row.seq <= last:
-                continue  # already sent (read from the database)
-            if row.seq > last + 1:
-                catch_up = True  # a gap: read it from the database, this row included
+            batch = []
+            expected = last + 1
+            while inbox.items and len(batch) < max_items:
+                row = inbox.items[0]
+                if row.seq < expected:
+                    inbox.items.popleft()  # already sent (read from the database)
+                    continue
+                if row.seq > expected:
+                    catch_up = True  # a gap: read it from the database, this row included
+                    break
+                inbox.items.popleft()
+                batch.append(row)
+                expected += 1
+                if _is_last(kind, row):
+                    break
+            if not batch:
                 continue
             if inbox.offered_at > checked_at:
                 # Any check begun after these rows arrived will do (one query serves the
                 # subscribers an offer woke together).
                 checked_at = inbox.offered_at
                 await ensure_still_valid(principal, checked_at)
-            yield row
-            last = row.seq
-            if _is_last(kind, row):
+            yield batch
+            last = batch[-1].seq
+            if _is_last(kind, batch[-1]):
                 return
 
 

@@ -3,9 +3,11 @@
 Every change is a guarded update (`… WHERE id = ? AND status = ?`, plus the runner's
 attempt as a fencing token) in one transaction with the events it appends, so a
 concluded deployment can never change again and two writers can never both move it.
-Event and log sequence numbers are handed out by bumping a counter on the deployment
-row inside that transaction: the row lock serialises writers, and a rolled-back
-transaction gives its numbers back, so sequences stay gap-free.
+The commit-status outbox row a change reports to a git provider is written in that same
+transaction too (`berth.models.commit_outbox`). Event and log sequence numbers are handed
+out by bumping a counter on the deployment row inside that transaction: the row lock
+serialises writers, and a rolled-back transaction gives its numbers back, so sequences
+stay gap-free.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.transactions import in_transaction
 
+from berth.models import commit_outbox
 from berth.models.deployment import Deployment, DeploymentEvent, DeploymentStep, LogLine
 from berth.models.enums import (
     STEP_ORDER,
@@ -209,6 +212,8 @@ async def create_deployment(conn: BaseDBAsyncClient, **fields: Any) -> Deploymen
         step=None,
         payload={},
     )
+    # The commit-status outbox row commits (or rolls back) with the deployment itself.
+    await commit_outbox.record_queued(conn, deployment, created_at)
     await _notify_in_transaction(conn, deployment.id, 1, None)
     return deployment
 
@@ -314,6 +319,7 @@ async def apply_change(
                 deployment_updates["error"] = error
                 add_event(DeploymentEventType.STATUS_CHANGED, to_status, None, {"from": str(from_status)})
                 add_event(DeploymentEventType.CONCLUDED, to_status, None, {"error": error})
+                await commit_outbox.record_concluded(conn, deployment_id, conclusion, error, moment)
         if deployment_updates:
             await Deployment.filter(id=deployment_id).using_db(conn).update(**deployment_updates)
         if events:

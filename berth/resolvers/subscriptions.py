@@ -10,7 +10,8 @@ from typing import Any
 import strawberry
 
 from berth.auth.principal import Principal
-from berth.domain.queries import get_visible
+from berth.domain.errors import UserFacingError
+from berth.domain.queries import get_visible, log_batch_size
 from berth.events import streams
 from berth.events.broker import Kind
 from berth.models import Deployment as DeploymentRow
@@ -47,6 +48,21 @@ async def follow(pk: int, kind: Kind, after_seq: int | None, principal: Principa
         async with aclosing(streams.follow(pk, kind, after_seq, principal)) as rows:
             async for row in rows:
                 yield row
+    except streams.StreamRefused as error:
+        raise _coded(error) from None
+
+
+async def follow_log_batches(
+    pk: int, after_seq: int | None, max_lines: int | None, principal: Principal
+) -> AsyncIterator[list[Any]]:
+    try:
+        size = log_batch_size(max_lines)
+    except UserFacingError as error:
+        raise CodedError(error.message, "BAD_USER_INPUT", field=error.field) from None
+    try:
+        async with aclosing(streams.follow_batches(pk, "logs", after_seq, principal, size)) as batches:
+            async for batch in batches:
+                yield batch
     except streams.StreamRefused as error:
         raise _coded(error) from None
 

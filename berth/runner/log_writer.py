@@ -12,10 +12,12 @@ concluded deployment takes no more lines.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from urllib.parse import quote, quote_plus
 
 from berth.models.enums import LogStream, StepKind
 from berth.models.lifecycle import LogEntry, TransitionRefused, append_logs
@@ -27,6 +29,9 @@ MASK = "***"
 # Secret values shorter than this are not masked on their own: masking every "1" or
 # "on" in the logs would destroy them without protecting anything.
 MIN_SECRET_CHARS = 3
+# The part of a base64 form that only the secret decides is shorter than the secret: below
+# this it would match unrelated base64 (digests, ids) by chance.
+MIN_ENCODED_CHARS = 6
 FLUSH_INTERVAL = 0.1
 BATCH_LINES = 500
 # Memory bound for a runaway producer while the database is slow or away.
@@ -37,17 +42,45 @@ RETRY_SECONDS = 1.0
 CLOSE_WAIT_SECONDS = 10.0
 
 
+def base64_forms(secret: str) -> set[str]:
+    """What a secret looks like inside base64 (standard and URL-safe alphabets) wherever it
+    sits in the encoded data: `Authorization: Basic base64(user:secret)` puts it at any of
+    three byte offsets. For each offset, only the characters made of the secret's bits alone
+    (neighbours change the first and last ones)."""
+    raw = secret.encode()
+    whole = base64.b64encode(raw).decode()
+    # The value encoded on its own, padding included, is masked whole.
+    forms = {whole, whole.replace("+", "-").replace("/", "_")} if len(whole) >= MIN_ENCODED_CHARS else set()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode()
+        first = -(-8 * offset // 6)  # the first character holding none of the padding bytes
+        last = 8 * (offset + len(raw)) // 6  # past the last character holding only secret bits
+        inner = encoded[first:last]
+        if len(inner) >= MIN_ENCODED_CHARS:
+            forms.add(inner)
+            forms.add(inner.replace("+", "-").replace("/", "_"))
+    return forms
+
+
+def encoded_forms(secret: str) -> set[str]:
+    """The spellings of a secret that tools print: itself, URL-encoded (a token in a URL or
+    a form body) and base64 (basic auth, Docker's auth config, Kubernetes-style values)."""
+    forms = {secret, quote(secret, safe=""), quote_plus(secret, safe="")}
+    return forms | base64_forms(secret)
+
+
 class SecretMasker:
-    """Replaces every known secret value in a text with `***`."""
+    """Replaces every known secret value, in the forms tools print it, with `***`."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         values: set[str] = set()
         for secret in secrets:
             if not secret:
                 continue
-            values.add(secret)
             # A multi-line value (a key, a certificate) reaches the log line by line.
-            values.update(part.strip() for part in secret.splitlines())
+            for part in {secret, *(line.strip() for line in secret.splitlines())}:
+                if len(part) >= MIN_SECRET_CHARS:
+                    values.update(encoded_forms(part))
         # Longest first, so a secret containing another is masked whole.
         self._values = sorted((v for v in values if len(v) >= MIN_SECRET_CHARS), key=len, reverse=True)
 

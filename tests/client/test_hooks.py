@@ -38,3 +38,28 @@ def test_create_list_and_deliveries(queue_cli: Cli) -> None:
 
     refused = queue_cli.run("hooks", "create", "--service", "nginx", "--provider", "github", "--repo", "bad")
     assert refused.code != 0 and "--repo" in refused.stderr
+
+
+def test_create_with_commit_statuses_reads_the_token_from_the_environment(queue_cli: Cli) -> None:
+    token = "glpat-berth-cli-test-token-4242"
+    queue_cli.ok("deploy", "--image", "nginx:alpine", "--project", "hookstatus", "--detach")
+    queue_cli.extra_env["STATUS_TOKEN"] = token
+    created = queue_cli.ok("hooks", "create", "--service", "nginx", "--project", "hookstatus", "--provider",
+                           "gitlab", "--repo", "group/app", "--branch", "main", "--status-api-url",
+                           "https://gitlab.example.test/api/v4", "--status-token-env", "STATUS_TOKEN")
+    assert "commit statuses: reported through https://gitlab.example.test/api/v4" in created.stdout
+    assert token not in created.stdout + created.stderr
+    listed = queue_cli.json("hooks", "--json")
+    [hook] = [h for h in listed if h["repository"] == "group/app"]
+    assert hook["reportsStatuses"] is True and hook["statusApiUrl"] == "https://gitlab.example.test/api/v4"
+    assert token not in repr(listed)
+
+    unset = queue_cli.run("hooks", "create", "--service", "nginx", "--project", "hookstatus", "--provider",
+                          "github", "--repo", "group/app", "--status-token-env", "NO_SUCH_VARIABLE_SET")
+    assert unset.code != 0 and "NO_SUCH_VARIABLE_SET is not set" in unset.stderr
+    alone = queue_cli.run("hooks", "create", "--service", "nginx", "--project", "hookstatus", "--provider",
+                          "github", "--repo", "group/app", "--status-api-url", "https://api.github.com")
+    assert alone.code != 0 and "--status-token-env" in alone.stderr
+    missing = queue_cli.run("hooks", "create", "--service", "nginx", "--project", "hookstatus", "--provider",
+                            "gitea", "--repo", "group/app", "--status-token-env", "STATUS_TOKEN")
+    assert missing.code != 0 and "--status-api-url" in missing.stderr and token not in missing.stderr

@@ -60,7 +60,8 @@ def test_service_delete_removes_what_it_ran_and_keeps_its_records(
         records[kind] = result.json()
         assert records[kind]["conclusion"] == "SUCCEEDED"
     pks = {kind: from_global_id(r["service"]["id"])[1] for kind, r in records.items()}  # type: ignore[index]
-    [running] = docker_client.containers.list(filters={"label": f"{SERVICE}={pks['image']}"})
+    # By name too: another Berth database on this daemon may have a service with the same row id.
+    [running] = docker_client.containers.list(filters={"label": f"{SERVICE}={pks['image']}", "name": unique_name})
     installation = running.labels[INSTALLATION]
     before = left_behind(docker_client, pks["image"], installation)
     assert len(before["containers"]) == 1 and before["volumes"] == [f"{unique_name}-data"]

@@ -4,9 +4,11 @@ the claim, shutdown, deadlines, a failed START, and what it tells `on_concluded`
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -143,6 +145,21 @@ def test_masking_covers_every_line_of_a_multiline_secret_and_ignores_tiny_ones()
     assert mask("key abcdef123456 here") == "key *** here"
     assert mask("x=tok3n;y=tok3n-tok3n") == "x=***;y=***-***"
     assert mask("ab stays") == "ab stays"
+
+
+def test_masking_covers_url_encoded_and_base64_spellings_at_every_offset() -> None:
+    secret = "s3cr3t-Value/+="
+    mask = SecretMasker([secret])
+    assert mask(f"https://u:{quote(secret, safe='')}@h/") == "https://u:***@h/"
+    assert mask("q=" + quote_plus(secret)) == "q=***"
+    for prefix in ("", "u:", "us:", "use:"):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            spelled = encode(f"{prefix}{secret}".encode() + b"-tail").decode()
+            masked = mask(spelled)
+            assert "***" in masked and spelled not in masked, (prefix, spelled, masked)
+    # Unrelated base64 and short secrets' encodings stay readable.
+    assert mask(base64.b64encode(b"nothing secret here").decode()) == base64.b64encode(b"nothing secret here").decode()
+    assert SecretMasker(["abc"])("YWJj and abc") == "YWJj and ***"
 
 
 async def test_log_lines_name_deployments_by_place_not_row_id(fake_harness: Harness) -> None:

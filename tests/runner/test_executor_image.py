@@ -3,7 +3,9 @@ at PULL and HEALTH with and without autoRollback."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
+from urllib.parse import quote
 
 from berth.domain.specs import EnvVarSpec, HealthCheckSpec, SourceSpec
 from berth.models import Deployment
@@ -143,6 +145,41 @@ async def test_a_burst_docker_has_not_sent_yet_at_conclusion_is_still_kept(
     printed = [line.text for line in lines if line.stream == LogStream.STDOUT and line.text.isdigit()]
     assert printed == [str(i) for i in range(1, 100001)]
     assert lines[-1].stream == LogStream.SYSTEM and lines[-1].text == "deployment succeeded"
+
+
+@sqlite_only
+async def test_a_secret_is_masked_in_every_spelling_the_container_prints(
+        harness: Harness, busybox_image: BusyboxImage) -> None:
+    secret = "Pa55/w0rd+s3cr3t"
+    encoded = base64.b64encode(secret.encode()).decode()
+    basic = base64.b64encode(f"deploy:{secret}".encode()).decode()
+    # Plain, URL-encoded, base64 of the value and of a basic-auth pair, and split over two
+    # writes with a pause between them (the line is whole only once the second arrives).
+    script = (
+        'echo "plain=$API_TOKEN"; '
+        f'echo "url=https://deploy:{quote(secret, safe="")}@git.example.test/"; '
+        f'echo "b64={encoded}"; echo "Authorization: Basic {basic}"; '
+        f'printf "split={secret[:7]}"; sleep 0.3; printf "{secret[7:]}\\n"; '
+        'echo "control=visible"; ' + SERVE.format(port=8080)
+    )
+    service = await harness.service(
+        app(busybox_image.ref("v1"), command=shell(script)),
+        env=[EnvVarSpec(key="API_TOKEN", value=secret, secret=True)],
+    )
+    deployment = await harness.deploy(service)
+    assert_succeeded(deployment)
+    printed = {line.text.split("=", 1)[0].split(":", 1)[0]: line.text for line in await harness.logs(deployment.id)
+               if line.stream == LogStream.STDOUT}
+    assert printed["control"] == "control=visible"  # the container's output is there at all
+    assert printed["plain"] == "plain=***"
+    assert printed["url"] == "url=https://deploy:***@git.example.test/"
+    assert printed["b64"] == "b64=***"
+    assert encoded not in printed["b64"] and basic not in printed["Authorization"]
+    assert printed["Authorization"].startswith("Authorization: Basic ") and "***" in printed["Authorization"]
+    assert printed["split"] == "split=***"
+    stored = "\n".join(line.text for line in await harness.logs(deployment.id))
+    for spelling in (secret, quote(secret, safe=""), encoded, secret[:7] + secret[7:]):
+        assert spelling not in stored
 
 
 # --------------------------------------------------------------------------- HEALTH failures

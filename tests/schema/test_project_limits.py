@@ -185,12 +185,13 @@ async def test_creating_servers_and_projects_needs_an_unlimited_credential(
     assert await snapshot() == before
 
 
-@pytest.mark.parametrize("subscription", ["deploymentEvents", "deploymentLogs"])
+@pytest.mark.parametrize("subscription", ["deploymentEvents", "deploymentLogs", "deploymentLogBatches"])
 async def test_subscriptions_to_another_projects_deployment_are_not_found(
     subscription: str, stack: Stack, limited: Limited
 ) -> None:
     client = stack.client(limited.token)
-    field = "seq" if subscription == "deploymentEvents" else "seq text"
+    field = {"deploymentEvents": "seq", "deploymentLogs": "seq text",
+             "deploymentLogBatches": "lastSeq lines { seq text }"}[subscription]
     query = f"subscription($id: ID!) {{ {subscription}(deploymentId: $id) {{ {field} }} }}"
     other = await client.subscribe(query, {"id": gid("Deployment", limited.world.deployment_b1)})
     assert len(other) == 1 and other[0].codes() == ["NOT_FOUND"], other

@@ -322,7 +322,7 @@ def root_arguments(step: Step, world: World) -> dict[str, Any]:
             "service": {"id": gid("Service", world.service_a)},
         }.get(step.field, {})
     if step.parent == "Subscription":
-        if step.field in ("deploymentEvents", "deploymentLogs"):
+        if step.field in ("deploymentEvents", "deploymentLogs", "deploymentLogBatches"):
             return {"deploymentId": gid("Deployment", world.deployment_a2)}
         return {}
     inputs = refused_inputs(world)

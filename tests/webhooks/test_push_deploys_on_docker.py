@@ -18,6 +18,7 @@ from berth.schema.ids import pk_of
 from tests.conftest import Database
 from tests.docker_fixtures import PAGE_PATH, GitRepo, app_page
 from tests.support.live_server import LiveServer, running_server, server_env
+from tests.support.names import unique
 from tests.support.polling import wait_until
 from tests.webhooks.payloads import encode, push_payload, signed_headers
 
@@ -48,6 +49,8 @@ async def test_the_pushed_commit_deploys_not_the_branch_tip(
     newer = git_repo.commit({PAGE_PATH: app_page("pushed-newer")}, "newer")
     assert first != newer and git_repo.head_sha() == newer
 
+    # Unique: other Berth databases on this daemon have deployments with the same row ids.
+    name = unique("web")
     local = next(s["id"] for s in graphql(server, secret, "{ servers { id name } }")["servers"]
                  if s["name"] == "local")
     project = graphql(server, secret, 'mutation { createProject(input: {name: "hookapp"}) { project { id } } }')
@@ -55,7 +58,7 @@ async def test_the_pushed_commit_deploys_not_the_branch_tip(
         server, secret,
         "mutation ($i: CreateServiceInput!) { createService(input: $i) { service { id } errors { message } } }",
         {"i": {"projectId": project["createProject"]["project"]["id"], "environment": "production",
-               "name": "web", "serverId": local,
+               "name": name, "serverId": local,
                "source": {"type": "DOCKERFILE", "repository": git_repo.url, "branch": "main"}}},
     )["createService"]["service"]
     created = graphql(
@@ -77,6 +80,7 @@ async def test_the_pushed_commit_deploys_not_the_branch_tip(
     record = wait_until(concluded, DEADLINE, "the webhook's deployment to conclude", interval=0.5)
     assert record["conclusion"] == "SUCCEEDED", (record, server.log()[-3000:])
     assert record["input"]["commitSha"] == first
-    [container] = docker_client.containers.list(filters={"label": f"{DEPLOYMENT}={pk_of(deployment_id, 'Deployment')}"})
+    [container] = docker_client.containers.list(
+        filters={"label": f"{DEPLOYMENT}={pk_of(deployment_id, 'Deployment')}", "name": f"berth-{name}-"})
     code, output = container.exec_run(["cat", "/www/index.html"])
     assert code == 0 and output.decode() == app_page("pushed-first")

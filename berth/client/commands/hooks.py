@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from berth.client.commands.common import AddParser
@@ -16,7 +17,7 @@ from berth.client.table import table
 
 PROVIDERS = ("github", "gitlab", "gitea")
 MAX_LIMIT = 100
-HOOK = "id provider repository branch previews allowForkPreviews url createdAt"
+HOOK = "id provider repository branch previews allowForkPreviews reportsStatuses statusApiUrl url createdAt"
 
 LIST = f"""
 query Hooks {{
@@ -39,7 +40,8 @@ query Deliveries($id: ID!, $first: Int) {
 """
 
 FLAGS = {"input.serviceId": "--service", "input.repository": "--repo", "input.branch": "--branch",
-         "input.provider": "--provider"}
+         "input.provider": "--provider", "input.statusApiUrl": "--status-api-url",
+         "input.statusToken": "--status-token-env"}
 
 
 def register(add: AddParser) -> None:
@@ -58,6 +60,12 @@ def register(add: AddParser) -> None:
     create.add_argument("--branch", help="pushes to this branch deploy (none: pushes deploy nothing)")
     create.add_argument("--previews", action="store_true", help="pull requests get previews")
     create.add_argument("--allow-forks", action="store_true", help="pull requests from forks get previews too")
+    create.add_argument("--status-api-url", metavar="URL",
+                        help="report commit statuses through this provider API root (GitHub: "
+                             "https://api.github.com by default; GitLab https://HOST/api/v4; Gitea https://HOST/api/v1)")
+    # The token comes from the environment, never from argv: the process list shows argv.
+    create.add_argument("--status-token-env", metavar="VAR",
+                        help="report commit statuses with the API token in environment variable VAR")
     create.set_defaults(handler=lambda args, settings: run(lambda: create_hook(args)))
     deliveries = sub.add_parser("deliveries", help="what a hook received, newest first")
     deliveries.__class__ = parser.__class__
@@ -89,12 +97,26 @@ async def list_hooks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def status_token(args: argparse.Namespace) -> str | None:
+    """The token named by --status-token-env, read from the environment."""
+    if args.status_token_env is None:
+        if args.status_api_url is not None:
+            raise UsageProblem("--status-api-url needs --status-token-env VAR (the token to send statuses with)")
+        return None
+    token = os.environ.get(args.status_token_env, "")
+    if not token:
+        raise UsageProblem(f"--status-token-env: environment variable {args.status_token_env} is not set or empty")
+    return token
+
+
 async def create_hook(args: argparse.Namespace) -> int:
+    token = status_token(args)
     async with make_api() as api:
         service = await resolve_service(api, args.service, args.project, args.environment)
         data = await api.execute(CREATE, {"input": {
             "serviceId": service.id, "provider": args.provider.upper(), "repository": args.repo,
             "branch": args.branch, "previews": args.previews, "allowForkPreviews": args.allow_forks,
+            "statusApiUrl": args.status_api_url, "statusToken": token,
         }})
     payload = data.get("createGitHook") or {}
     raise_for_user_errors(payload.get("errors") or [], FLAGS)
@@ -103,6 +125,8 @@ async def create_hook(args: argparse.Namespace) -> int:
         + (f", branch {hook['branch']}" if hook["branch"] else ", no branch (pushes deploy nothing)"))
     say(f"URL:    {hook['url']}")
     say(f"secret: {payload['secret']}")
+    if hook.get("reportsStatuses"):
+        say(f"commit statuses: reported through {hook['statusApiUrl']}")
     say("The secret is shown only now and will not be shown again: paste it into the provider's webhook "
         "settings (content type application/json).")
     return EXIT_OK

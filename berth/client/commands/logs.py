@@ -1,6 +1,6 @@
 """`berth logs ID [-f]`: a deployment's log lines; with -f live until it concludes.
 
--f reads the `deploymentLogs` subscription, which replays from the database and then
+-f reads the `deploymentLogBatches` subscription (lines in batches), which replays from the database and then
 streams; after a disconnect (a server restart) it resumes after the last seq it
 printed, so no line is lost or printed twice.
 """
@@ -50,7 +50,7 @@ async def logs(args: argparse.Namespace) -> int:
         await check_access(api, args.id)  # a clear error before any WebSocket
         if args.follow:
             stream = SeqStream(
-                api.config, queries.LOGS, "deploymentLogs", {"deploymentId": args.id},
+                api.config, queries.LOGS, queries.LOGS_SUBSCRIPTION_FIELD, {"deploymentId": args.id},
                 after_seq=args.after, notice=_notice,
             )  # fmt: skip
             async for line in stream:

@@ -17,6 +17,8 @@ async def resolve(info: strawberry.Info, input: CreateGitHookInput) -> CreateGit
             branch=input.branch,
             previews=input.previews,
             allow_fork_previews=input.allow_fork_previews,
+            status_api_url=input.status_api_url,
+            status_token=input.status_token,
         )
         row, secret = await create_git_hook(principal_of(info), spec)
     except UserFacingError as error:

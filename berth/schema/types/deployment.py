@@ -143,6 +143,12 @@ class LogLine:
         return cls(seq=row.seq, timestamp=row.timestamp, stream=row.stream, step=row.step, text=row.text)
 
 
+@strawberry.type(name="LogLineBatch", description="Consecutive log lines, in seq order, gap-free across batches.")
+class LogLineBatch:
+    lines: list[LogLine]
+    last_seq: int = strawberry.field(description="seq of the last line in this batch (resume with afterSeq = lastSeq).")
+
+
 @strawberry.type(name="LogLineEdge")
 class LogLineEdge:
     cursor: str

@@ -43,6 +43,13 @@ class GitHook(Node):
         description="Pull requests from forks get previews only when this is true."
     )
     created_at: datetime
+    reports_statuses: bool = strawberry.field(
+        description="Whether deployments this hook starts report commit statuses (pending, then "
+        "success/failure/error) to the provider. The token is never shown."
+    )
+    status_api_url: str | None = strawberry.field(
+        description="The provider API root statuses are sent to; null when the hook reports none."
+    )
     row: strawberry.Private[GitHookRow]
 
     @classmethod
@@ -55,6 +62,8 @@ class GitHook(Node):
             previews=row.previews,
             allow_fork_previews=row.allow_fork_previews,
             created_at=row.created_at,
+            reports_statuses=bool(row.status_token_enc),
+            status_api_url=row.status_api_url if row.status_token_enc else None,
             row=row,
         )
 
@@ -146,6 +155,17 @@ class CreateGitHookInput:
     branch: str | None = None
     previews: bool | None = None
     allow_fork_previews: bool | None = None
+    status_api_url: str | None = strawberry.field(
+        default=None,
+        description="Report commit statuses through this provider API root (absolute http(s), no "
+        "credentials): GitHub defaults to https://api.github.com; GitLab (https://HOST/api/v4) and "
+        "Gitea (https://HOST/api/v1) need it. Requires statusToken.",
+    )
+    status_token: str | None = strawberry.field(
+        default=None,
+        description="A provider API token allowed to set commit statuses; stored encrypted, never shown. "
+        "Without it the hook reports no statuses.",
+    )
 
 
 @strawberry.type(name="CreateGitHookPayload")

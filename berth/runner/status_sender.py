@@ -1,0 +1,161 @@
+"""Sends the commit-status outbox to the providers: an asyncio task beside the runner.
+
+It never holds up a deployment: the runner only writes rows (in its own transactions), and
+this task reads them on its own schedule, with short HTTP timeouts. Woken by this
+process's lifecycle commits and by a poll every `status_poll_seconds` (for rows another
+process wrote), it claims due rows (`berth.domain.commit_status_outbox`), POSTs them, and
+records the answer: 2xx sent; 400/401/404/410/422 abandoned at once (the provider refused
+the request itself: a wrong token, repository or URL does not fix itself); anything else —
+other answers, timeouts, unreachable hosts — retried with exponential backoff until
+`status_max_attempts`, then abandoned. `last_error` says why, never with the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+import httpx
+
+from berth.domain.commit_status_outbox import (
+    Claimed,
+    NotSendable,
+    Prepared,
+    Round,
+    claim_due,
+    mark_failed,
+    mark_sent,
+    prepare,
+    retry_delay,
+    scrub,
+)
+from berth.models.lifecycle import add_commit_listener, now, remove_commit_listener
+from berth.settings import Settings
+
+log = logging.getLogger("berth.statuses")
+
+BATCH = 20
+PERMANENT = frozenset({400, 401, 404, 410, 422})
+MAX_BODY_QUOTED = 200
+STOP_SECONDS = 10.0
+
+
+class StatusSender:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    def _on_commit(self, deployment_id: int, event_seq: int | None, log_seq: int | None) -> None:
+        if event_seq is not None:
+            self._wake.set()
+
+    @property
+    def lease_seconds(self) -> float:
+        # Longer than a request can take, so a claim in flight is not taken twice.
+        return 2 * self.settings.status_timeout_seconds + 5
+
+    async def start(self) -> None:
+        timeout = httpx.Timeout(self.settings.status_timeout_seconds)
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        add_commit_listener(self._on_commit)
+        self._task = asyncio.create_task(self._loop(), name="berth-status-sender")
+
+    async def stop(self) -> None:
+        remove_commit_listener(self._on_commit)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._task, STOP_SECONDS)
+            self._task = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _loop(self) -> None:
+        while True:
+            # Cleared before looking, so a commit made while we look wakes the next wait.
+            self._wake.clear()
+            pause = self.settings.status_poll_seconds
+            try:
+                round_ = await self._round()
+                if round_.claimed:
+                    continue  # a sent row may have let the next one of its commit go
+                if round_.next_due is not None:
+                    # A retry due before the next poll is tried on time.
+                    pause = max(0.0, min(pause, (round_.next_due - now()).total_seconds()))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database away for a moment: try again at the next poll
+                log.warning("commit statuses: round failed: %s", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), pause)
+
+    async def run_once(self) -> bool:
+        """Claim and send one batch; whether anything was claimed."""
+        return bool((await self._round()).claimed)
+
+    async def _round(self) -> Round:
+        round_ = await claim_due(self.lease_seconds, BATCH)
+        if round_.claimed:
+            await asyncio.gather(*(self._send(claim) for claim in round_.claimed))
+        return round_
+
+    async def _send(self, claim: Claimed) -> None:
+        try:
+            await self._attempt(claim)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Unexpected (the database away mid-way, a row gone): counted as a failed attempt,
+            # so a status that keeps failing this way is still abandoned in the end.
+            log.warning("commit status %s attempt %s: %s", claim.row.id, claim.attempt, type(exc).__name__)
+            with contextlib.suppress(Exception):
+                await self._failed(claim, f"internal error: {type(exc).__name__}", None, permanent=False)
+
+    async def _attempt(self, claim: Claimed) -> None:
+        try:
+            prepared = await prepare(claim, self.settings.public_url)
+        except NotSendable as problem:
+            await mark_failed(claim, str(problem), None)
+            log.warning("commit status %s abandoned: %s", claim.row.id, problem)
+            return
+        error, retry_after, permanent = await self._post(prepared)
+        if error is None:
+            await mark_sent(claim)
+            log.info("commit status %s (%s) sent for deployment %s", claim.row.id, claim.row.state.value,
+                     claim.row.deployment_id)
+            return
+        await self._failed(claim, scrub(error, prepared.token), retry_after, permanent=permanent)
+
+    async def _failed(self, claim: Claimed, error: str, retry_after: float | None, *, permanent: bool) -> None:
+        give_up = permanent or claim.attempt >= self.settings.status_max_attempts
+        retry_at = None if give_up else now() + timedelta(seconds=retry_delay(
+            claim.attempt, self.settings.status_retry_base_seconds, self.settings.status_retry_max_seconds,
+            retry_after))
+        await mark_failed(claim, f"attempt {claim.attempt}: {error}", retry_at)
+        log.warning("commit status %s attempt %s failed%s: %s", claim.row.id, claim.attempt,
+                    " (abandoned)" if give_up else "", error)
+
+    async def _post(self, prepared: Prepared) -> tuple[str | None, float | None, bool]:
+        """(error or None, Retry-After seconds, whether retrying is pointless)."""
+        assert self._client is not None
+        request = prepared.request
+        try:
+            response = await self._client.post(request.url, json=request.body, headers=request.headers)
+        except httpx.HTTPError as exc:
+            # The message names the URL at most; the token travels in a header only.
+            return f"{type(exc).__name__}: {exc}"[:MAX_BODY_QUOTED * 2], None, False
+        if 200 <= response.status_code < 300:
+            return None, None, False
+        quoted = " ".join(response.text.split())[:MAX_BODY_QUOTED]
+        return (f"HTTP {response.status_code}" + (f": {quoted}" if quoted else ""),
+                _retry_after(response), response.status_code in PERMANENT)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after", "")
+    return float(raw) if raw.strip().isdigit() else None
