@@ -48,7 +48,7 @@ def test_logs_resume_without_gap_or_duplicate_after_the_socket_drops(
     deployment = api.start(service["id"])
 
     # Every WebSocket of the page goes through this route, which the test can cut; it keeps
-    # the afterSeq of each deploymentLogs subscription the page sends.
+    # the afterSeq of each log subscription (deploymentLogBatches) the page sends.
     sockets: list[Any] = []
     log_subscriptions: list[int | None] = []
 
@@ -57,7 +57,7 @@ def test_logs_resume_without_gap_or_duplicate_after_the_socket_drops(
 
         def to_server(message: str | bytes) -> None:
             parsed = json.loads(message)
-            if parsed.get("type") == "subscribe" and "deploymentLogs" in parsed["payload"]["query"]:
+            if parsed.get("type") == "subscribe" and "deploymentLogBatches" in parsed["payload"]["query"]:
                 log_subscriptions.append(parsed["payload"]["variables"]["afterSeq"])
             server.send(message)
 

@@ -1,4 +1,4 @@
-// The logs panel: deploymentLogs streamed from afterSeq (so a dropped connection resumes
+// The logs panel: deploymentLogBatches streamed from afterSeq (so a dropped connection resumes
 // right after the last line received), follow/pause, filters by step and stream, search.
 import { Control } from "./control.js";
 import { ErrorList } from "./errors.js";
@@ -6,7 +6,7 @@ import { html, useEffect, useMemo, useRef, useState } from "./lib.js";
 import { onReconnect, subscribe } from "./live.js";
 import { LogStore } from "./log-store.js";
 import { VirtualList } from "./log-list.js";
-import { DEPLOYMENT_LOGS } from "./queries.js";
+import { DEPLOYMENT_LOG_BATCHES } from "./queries.js";
 
 const STEPS = ["CLONE", "BUILD", "PULL", "VOLUME", "START", "HEALTH", "FINALIZE"];
 const STREAMS = ["STDOUT", "STDERR", "SYSTEM"];
@@ -20,7 +20,7 @@ function useLogStream(deploymentId) {
     store.current = new LogStore();
     setVersion(0);
     // graphql-ws serialises this request again when it resubscribes after a drop.
-    const request = { query: DEPLOYMENT_LOGS, variables: { deploymentId, afterSeq: null } };
+    const request = { query: DEPLOYMENT_LOG_BATCHES, variables: { deploymentId, afterSeq: null } };
     let frame = null;
     const flush = () => {
       frame = null;
@@ -28,8 +28,11 @@ function useLogStream(deploymentId) {
       setVersion((v) => v + 1);
     };
     const stop = subscribe(request, {
-      next: ({ deploymentLogs: line }) => {
-        if (!line || !store.current.add(line)) return;
+      next: ({ deploymentLogBatches: batch }) => {
+        if (!batch) return;
+        let added = false;
+        for (const line of batch.lines) added = store.current.add(line) || added;
+        if (!added) return;
         request.variables.afterSeq = store.current.lastSeq;
         if (frame === null) frame = requestAnimationFrame(flush);
       },

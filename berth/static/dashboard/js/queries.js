@@ -54,9 +54,13 @@ export const DEPLOYMENT_EVENTS = `
     }
   }`;
 
-export const DEPLOYMENT_LOGS = `
+// Lines in gap-free batches (one message per batch, not per line): a long log replays fast.
+export const DEPLOYMENT_LOG_BATCHES = `
   subscription Logs($deploymentId: ID!, $afterSeq: Int) {
-    deploymentLogs(deploymentId: $deploymentId, afterSeq: $afterSeq) { seq timestamp stream step text }
+    deploymentLogBatches(deploymentId: $deploymentId, afterSeq: $afterSeq, maxLines: 1000) {
+      lastSeq
+      lines { seq timestamp stream step text }
+    }
   }`;
 
 export const PROJECTS = `
