@@ -1,4 +1,4 @@
-"""The Starlette application: GraphQL at /graphql, health endpoints, artifact download."""
+"""The Starlette application: GraphQL at /graphql, the dashboard at /, health endpoints, artifact download."""
 
 from __future__ import annotations
 
@@ -60,6 +60,9 @@ def create_app(
     from berth.graphql_app import build_graphql_app  # the schema is large: import lazily
     from berth.graphql_http import GraphQLOverHTTP
     from berth.http.artifact import artifact_endpoint
+    from berth.http.dashboard import ASSET_ROUTE as DASHBOARD_ASSET_ROUTE
+    from berth.http.dashboard import CONFIG_ROUTE as DASHBOARD_CONFIG_ROUTE
+    from berth.http.dashboard import dashboard_asset, dashboard_config, dashboard_page
     from berth.http.graphiql import ASSET_ROUTE, graphiql_asset
     from berth.http.headers import ApiResponseHeaders
     from berth.http.metrics import HttpMetrics, metrics_endpoint
@@ -88,6 +91,9 @@ def create_app(
         await close_db()
 
     routes = [
+        Route("/", dashboard_page, methods=["GET", "HEAD"]),
+        Route(DASHBOARD_ASSET_ROUTE, dashboard_asset, methods=["GET", "HEAD"]),
+        Route(DASHBOARD_CONFIG_ROUTE, dashboard_config, methods=["GET"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),

@@ -86,6 +86,10 @@ class Settings:
     oauth_projects_claim: str = "berth_projects"
     oauth_leeway_seconds: float = 30.0
     jwks_refresh_min_seconds: float = 60.0
+    # The dashboard's "Sign in with <issuer>" (authorization code + PKCE): its OAuth client
+    # id at the issuer, and the scope it asks for (none: the issuer's default).
+    oauth_client_id: str | None = None
+    oauth_scope: str | None = None
     # Runner and observer
     lease_seconds: float = 30.0
     heartbeat_seconds: float = 10.0
@@ -149,6 +153,8 @@ class Settings:
             oauth_projects_claim=os.environ.get("BERTH_OAUTH_PROJECTS_CLAIM") or "berth_projects",
             oauth_leeway_seconds=_env_float("BERTH_OAUTH_LEEWAY_SECONDS", 30.0),
             jwks_refresh_min_seconds=_env_float("BERTH_JWKS_REFRESH_MIN_SECONDS", 60.0),
+            oauth_client_id=os.environ.get("BERTH_OAUTH_CLIENT_ID") or None,
+            oauth_scope=os.environ.get("BERTH_OAUTH_SCOPE") or None,
             lease_seconds=_env_float("BERTH_LEASE_SECONDS", 30.0),
             heartbeat_seconds=_env_float("BERTH_HEARTBEAT_SECONDS", 10.0),
             runner_poll_seconds=_env_float("BERTH_RUNNER_POLL_SECONDS", 1.0),
