@@ -38,6 +38,7 @@ from berth.runner.notification_sender import NotificationSender
 from berth.settings import get_settings
 from tests.conftest import Database
 from tests.models.factories import make_deployment
+from tests.notifications.support import make_channel
 from tests.runner.runner_support import make_server, make_service, owner, queue, succeed
 from tests.support.polling import poll
 from tests.support.status_receiver import Received, StatusReceiver
@@ -67,13 +68,6 @@ async def sender(db: Database) -> AsyncIterator[NotificationSender]:
     await running.start()
     yield running
     await running.stop()
-
-
-async def make_channel(service: Service, url: str, kind: NotificationKind = NotificationKind.WEBHOOK,
-                       events: list[str] | None = None, name: str = "ops") -> tuple[NotificationChannel, str | None]:
-    return await create_channel(owner(), ChannelSpec(
-        project_id=service.project_id, name=name, kind=kind, url=url,  # type: ignore[attr-defined]
-        events=events or ["deployment.*"]))
 
 
 async def setup(receiver: StatusReceiver, kind: NotificationKind = NotificationKind.WEBHOOK,

@@ -15,10 +15,10 @@ import pytest
 from berth.models import NotificationDelivery
 from berth.models.enums import NotificationDeliveryStatus, NotificationKind
 from tests.conftest import Database
+from tests.notifications.support import make_channel
 from tests.runner.runner_support import RunnerProcess, make_server, make_service, queue, succeed
 from tests.support.polling import poll
 from tests.support.status_receiver import StatusReceiver
-from tests.notifications.test_notifications import make_channel
 
 pytestmark = pytest.mark.parametrize("database", ["postgres"], indirect=True)
 
