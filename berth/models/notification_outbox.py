@@ -11,8 +11,10 @@ What is stored is the summary as it was (names, number, outcome, error code), so
 says what happened even if the service is renamed before it goes out. The link is relative
 to BERTH_PUBLIC_URL, made absolute by the sender (as commit statuses do).
 
-A successful rollback deployment announces `deployment.rolled_back` *instead of*
-`deployment.succeeded`: one message per conclusion, and the one that says what happened.
+A successful rollback deployment (`rollback_of` set) announces `deployment.rolled_back`
+*instead of* `deployment.succeeded`: one message per conclusion, the one that says what
+happened. An automatic rollback (autoRollback after a failed START/HEALTH) is no deployment of
+its own: its deployment announces `deployment.failed`.
 """
 
 from __future__ import annotations
