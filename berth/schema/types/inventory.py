@@ -26,12 +26,14 @@ if TYPE_CHECKING:
         ObservedState,
     )
     from berth.schema.types.git import GitHook
+    from berth.schema.types.notifications import NotificationChannel
 
 DeploymentT = Annotated["Deployment", strawberry.lazy("berth.schema.types.deployment")]
 DeploymentConnectionT = Annotated["DeploymentConnection", strawberry.lazy("berth.schema.types.deployment")]
 DeploymentFilterT = Annotated["DeploymentFilter", strawberry.lazy("berth.schema.types.deployment")]
 ObservedStateT = Annotated["ObservedState", strawberry.lazy("berth.schema.types.deployment")]
 GitHookT = Annotated["GitHook", strawberry.lazy("berth.schema.types.git")]
+NotificationChannelT = Annotated["NotificationChannel", strawberry.lazy("berth.schema.types.notifications")]
 
 
 @strawberry.type(name="Server", directives=requires("server:read"))
@@ -87,6 +89,12 @@ class Project(Node):
         if not include_deleted:
             query = query.filter(deleted_at__isnull=True)
         return [Service.of(r) for r in await query.order_by("id")]
+
+    @strawberry.field(description="Where this project's deployment events are sent.")
+    async def notification_channels(self) -> list[NotificationChannelT] | None:
+        from berth.schema.notification_pages import resolve_project_channels
+
+        return await resolve_project_channels(self.row.pk)  # type: ignore[return-value]
 
     @classmethod
     def of(cls, row: ProjectRow) -> Project:
