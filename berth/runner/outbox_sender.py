@@ -19,7 +19,8 @@ import httpx
 from berth.domain.outbox import Round
 from berth.models.lifecycle import add_commit_listener, now, remove_commit_listener
 
-STOP_SECONDS = 10.0
+# Longer than one attempt of either sender (their timeouts: 10 s and 5 s by default) takes.
+STOP_SECONDS = 15.0
 
 
 class OutboxSender:
@@ -30,6 +31,7 @@ class OutboxSender:
         self.timeout_seconds = timeout_seconds
         self.log = log
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
 
@@ -51,6 +53,7 @@ class OutboxSender:
             self._wake.set()
 
     async def start(self) -> None:
+        self._stopping = False
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_seconds), follow_redirects=False)
         add_commit_listener(self._on_commit)
         self._task = asyncio.create_task(self._loop(), name=f"berth-{self.name}-sender")
@@ -58,7 +61,11 @@ class OutboxSender:
     async def stop(self) -> None:
         remove_commit_listener(self._on_commit)
         if self._task is not None:
-            self._task.cancel()
+            # The round in flight records its answers before the loop ends: cut off, a message
+            # the receiver took would still be pending and go again after a restart. Only a
+            # round outlasting STOP_SECONDS is cancelled (wait_for cancels it).
+            self._stopping = True
+            self._wake.set()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._task, STOP_SECONDS)
             self._task = None
@@ -67,7 +74,7 @@ class OutboxSender:
             self._client = None
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             # Cleared before looking, so a commit made while we look wakes the next wait.
             self._wake.clear()
             pause = self.poll_seconds

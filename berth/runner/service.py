@@ -91,8 +91,7 @@ class RunnerService:
             await runner.stop()
             # Last: the statuses and notifications of deployments concluded while the runner
             # stopped still go.
-            await sender.stop()
-            await notifier.stop()
+            await asyncio.gather(sender.stop(), notifier.stop())
             self.runner = None
             self.observer = None
             self.status_sender = None
