@@ -109,6 +109,18 @@ def webhooks_section(section: dict[str, Any]) -> list[str]:
     ]
 
 
+def notifications_section(section: dict[str, Any]) -> list[str]:
+    rows = [[r["database"], _ms(r["conclusion_to_receiver"]),
+             f"{r['delivered']} delivered, {r['requests']} requests, {r['doubled']} doubled, "
+             f"{r['bad_signatures']} bad signatures"] for r in section["results"]]
+    return [
+        "**Notifications** — a deployment's conclusion committed → its signed WEBHOOK delivery read by a "
+        "loopback receiver (sender in the same process, as beside `berth serve`'s runner).",
+        "",
+        *_table(["database", "conclusion → receiver ms p50 / p99", "deliveries"], rows),
+    ]
+
+
 def events_section(section: dict[str, Any]) -> list[str]:
     rows = []
     for r in section["results"]:
@@ -305,6 +317,9 @@ def summary_table(results: dict[str, Any]) -> list[str]:
     row("signed deliveries/s sustained (none lost or doubled)",
         {db: f"{_num(rs[0]['sustained']['achieved_per_s'])}/s, {rs[0]['sustained']['ledger']['lost']} lost, "
              f"{rs[0]['sustained']['ledger']['doubled']} doubled" for db, rs in webhooks.items()}, "100/s")
+    notified = _by_db(sections.get("notifications", {}).get("results", []))
+    row("notification conclusion → receiver ms p50 / p99",
+        {db: _ms(rs[0]["conclusion_to_receiver"]) for db, rs in notified.items()}, "–")
     return _table(["figure", *databases, "target"], rows) if rows else []
 
 
@@ -315,6 +330,7 @@ RENDERERS = {
     "logs": logs_section,
     "runner": runner_section,
     "webhooks": webhooks_section,
+    "notifications": notifications_section,
 }
 
 
