@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from tortoise import connections
 from tortoise.transactions import in_transaction
@@ -35,6 +36,7 @@ from berth.models.enums import (
 )
 from berth.models.lifecycle import StepChange, apply_change, conclude_from_queue
 from berth.runner.notification_sender import NotificationSender
+from berth.runner.outbox_sender import retry_after_seconds
 from berth.settings import get_settings
 from tests.conftest import Database
 from tests.models.factories import make_deployment
@@ -57,9 +59,11 @@ def receiver() -> Iterator[StatusReceiver]:
 def short_settings(**overrides: Any) -> Any:
     # A poll longer than any deadline here: deliveries go because lifecycle commits wake the
     # sender and because it waits exactly until a retry falls due, not because it polls.
-    return replace(get_settings(), public_url=PUBLIC_URL, notify_poll_seconds=600.0, notify_timeout_seconds=1.0,
-                   notify_retry_base_seconds=0.05, notify_retry_max_seconds=0.2, notify_max_attempts=3,
-                   **overrides)
+    fields: dict[str, Any] = {
+        "public_url": PUBLIC_URL, "notify_poll_seconds": 600.0, "notify_timeout_seconds": 1.0,
+        "notify_retry_base_seconds": 0.05, "notify_retry_max_seconds": 0.2, "notify_max_attempts": 3,
+    }
+    return replace(get_settings(), **{**fields, **overrides})
 
 
 @pytest.fixture
@@ -253,6 +257,44 @@ async def test_a_receiver_that_keeps_failing_gets_it_given_up_and_a_gone_one_at_
     assert "secretpath" not in (refused.last_error or "") and "secretpath" not in caplog.text
 
 
+async def test_two_senders_deliver_each_notification_once(db: Database, receiver: StatusReceiver) -> None:
+    service, channel, _ = await setup(receiver)
+    deployments = []
+    for _ in range(5):
+        # Each concludes before the next is queued: a newer one would supersede a queued one.
+        deployments.append(await queue(service))
+        await succeed(deployments[-1].id)
+    senders = [NotificationSender(short_settings(notify_poll_seconds=0.05)) for _ in range(2)]
+    for one in senders:
+        await one.start()
+    try:
+        rows = await settled(channel, 2 * len(deployments))
+    finally:
+        for one in senders:
+            await one.stop()
+    sent = [r.header("x-berth-delivery") for r in receiver.snapshot()]
+    assert sorted(sent) == sorted(r.delivery_id for r in rows) and len(set(sent)) == len(sent)
+    assert all(r.status is NotificationDeliveryStatus.DELIVERED and r.attempts == 1 for r in rows)
+
+
+async def test_a_rate_limited_receiver_is_retried_not_given_up(
+    db: Database, receiver: StatusReceiver,
+) -> None:
+    service, channel, _ = await setup(receiver, events=["deployment.started"])
+    deployment = await queue(service)
+    await apply_change(deployment.id, from_status=S.QUEUED, to_status=S.PREPARE)
+    receiver.script(429)
+    # Retry-After is not sent by this stand-in: the backoff's cap (0.2 s) applies; what is
+    # checked is that a 429 is retried, not given up like a 4xx refusal.
+    running = NotificationSender(short_settings())
+    await running.start()
+    try:
+        [row] = await settled(channel, 1)
+    finally:
+        await running.stop()
+    assert row.status is NotificationDeliveryStatus.DELIVERED and row.attempts == 2
+
+
 async def test_the_outbox_row_commits_and_rolls_back_with_the_change(db: Database) -> None:
     service = await make_service(await make_server())
     channel, _ = await make_channel(service, "https://hooks.example.test/x")
@@ -349,3 +391,7 @@ def test_the_default_backoff_makes_six_attempts_over_about_ten_minutes() -> None
     waits = [retry_delay(n, settings.notify_retry_base_seconds, settings.notify_retry_max_seconds)
              for n in range(1, settings.notify_max_attempts)]
     assert waits == [20, 40, 80, 160, 320] and 540 <= sum(waits) <= 720
+    # A 429's Retry-After (Discord sends fractions) is honoured within the cap; a date is not.
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "1.5"})) == 1.5
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"})) is None
+    assert retry_delay(1, 20, 600, retry_after=90) == 90
