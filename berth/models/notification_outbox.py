@@ -5,7 +5,8 @@ PREPARE) and `record_concluded` when it concludes, inside that change's transact
 the commit-status outbox (`berth.models.commit_outbox`): a rolled-back change announces
 nothing, and a committed one always has its deliveries waiting for the sender
 (`berth.runner.notification_sender`). One row per matching channel of the deployment's
-project; a project without channels costs one indexed read per start and conclusion.
+project; a project without channels costs two indexed reads per start and conclusion (the
+deployment's row, and its project's channels through the unique (project, name) index).
 
 What is stored is the summary as it was (names, number, outcome, error code), so a message
 says what happened even if the service is renamed before it goes out. The link is relative
