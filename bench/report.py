@@ -121,6 +121,18 @@ def dashboard_section(section: dict[str, Any]) -> list[str]:
     ]
 
 
+def notifications_section(section: dict[str, Any]) -> list[str]:
+    rows = [[r["database"], _ms(r["conclusion_to_receiver"]),
+             f"{r['delivered']} delivered, {r['requests']} requests, {r['doubled']} doubled, "
+             f"{r['bad_signatures']} bad signatures"] for r in section["results"]]
+    return [
+        "**Notifications** — a deployment's conclusion committed → its signed WEBHOOK delivery read by a "
+        "loopback receiver (sender in the same process, as beside `berth serve`'s runner).",
+        "",
+        *_table(["database", "conclusion → receiver ms p50 / p99", "deliveries"], rows),
+    ]
+
+
 def events_section(section: dict[str, Any]) -> list[str]:
     rows = []
     for r in section["results"]:
@@ -320,6 +332,9 @@ def summary_table(results: dict[str, Any]) -> list[str]:
     dashboard = _by_db(sections.get("dashboard", {}).get("results", []))
     row("dashboard: navigation → first 25 rows, → first log line (ms p50 / p99), 10,000 deployments",
         {db: f"{_ms(rs[0]['first_rows'])}; {_ms(rs[0]['first_log_line'])}" for db, rs in dashboard.items()}, "–")
+    notified = _by_db(sections.get("notifications", {}).get("results", []))
+    row("notification conclusion → receiver ms p50 / p99",
+        {db: _ms(rs[0]["conclusion_to_receiver"]) for db, rs in notified.items()}, "–")
     return _table(["figure", *databases, "target"], rows) if rows else []
 
 
@@ -331,6 +346,7 @@ RENDERERS = {
     "runner": runner_section,
     "webhooks": webhooks_section,
     "dashboard": dashboard_section,
+    "notifications": notifications_section,
 }
 
 

@@ -114,6 +114,13 @@ class Settings:
     status_max_attempts: int = 10
     # BERTH_METRICS_TOKEN: the bearer credential `/metrics` wants; None: it is open.
     metrics_token: str | None = field(default=None, repr=False)
+    # Notifications (docs/notifications.md): the same knobs for their sender. 20 s doubled
+    # per failure makes six attempts over about ten minutes (20+40+80+160+320 s).
+    notify_poll_seconds: float = 2.0
+    notify_timeout_seconds: float = 5.0
+    notify_retry_base_seconds: float = 20.0
+    notify_retry_max_seconds: float = 600.0
+    notify_max_attempts: int = 6
 
     @property
     def is_sqlite(self) -> bool:
@@ -170,6 +177,11 @@ class Settings:
             status_retry_max_seconds=_env_float("BERTH_STATUS_RETRY_MAX_SECONDS", 600.0),
             status_max_attempts=_env_int("BERTH_STATUS_MAX_ATTEMPTS", 10),
             metrics_token=os.environ.get("BERTH_METRICS_TOKEN") or None,
+            notify_poll_seconds=_env_float("BERTH_NOTIFY_POLL_SECONDS", 2.0),
+            notify_timeout_seconds=_env_float("BERTH_NOTIFY_TIMEOUT_SECONDS", 5.0),
+            notify_retry_base_seconds=_env_float("BERTH_NOTIFY_RETRY_BASE_SECONDS", 20.0),
+            notify_retry_max_seconds=_env_float("BERTH_NOTIFY_RETRY_MAX_SECONDS", 600.0),
+            notify_max_attempts=_env_int("BERTH_NOTIFY_MAX_ATTEMPTS", 6),
         )
 
     def with_public_url(self, host: str, port: int) -> Settings:

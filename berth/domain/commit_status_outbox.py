@@ -1,80 +1,41 @@
 """The commit-status outbox from the sender's side: claiming due rows, recording the result.
 
 Rows are written by the lifecycle change they report (`berth.models.commit_outbox`). A row
-is *outstanding* until it is sent or abandoned.
-
-Order: statuses of one commit from one hook go out in the order they were written (the
-row id), so a commit never shows `success` and then the `pending` that preceded it. Only
-the oldest outstanding row of each (hook, commit) may be claimed; the next one waits until
-that one is sent or abandoned.
-
-Claiming is a guarded update (`… WHERE id = ? AND attempts = ? AND next_attempt_at <= now`)
-that bumps `attempts` and pushes `next_attempt_at` a lease ahead: of two senders (two
-runner processes on PostgreSQL) exactly one claims a row, and a sender that dies while a
-request is in flight leaves the row to be tried again once the lease passes. The result is
-written fenced by the claimed attempt, so a late answer of a lapsed claim changes nothing.
+is *outstanding* until it is sent or abandoned. Claiming, fencing and backoff are those of
+every outbox (`berth.domain.outbox`); the group whose order is kept is a (hook, commit):
+a commit never shows `success` and then the `pending` that preceded it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from berth.domain import outbox
 from berth.domain.commit_statuses import StatusRequest, build_request, context_name
+from berth.domain.outbox import MAX_ERROR, absolute_link, retry_delay, scrub
 from berth.domain.secrets import decrypt
 from berth.models import Deployment, Environment, PreviewEnvironment, Service
 from berth.models.git import CommitStatus, GitHook
 from berth.models.lifecycle import now
 
-# Outstanding rows looked at per round: the oldest first, so a group's head is always
-# among them before its later rows.
-SCAN_LIMIT = 500
-MAX_ERROR = 500
+__all__ = ["Claimed", "NotSendable", "Prepared", "Round", "absolute_link", "claim_due", "mark_failed",
+           "mark_sent", "prepare", "retry_delay", "scrub"]
 
-
-@dataclass(frozen=True)
-class Claimed:
-    row: CommitStatus
-    # The attempt this claim makes (1 for the first), the fence of its result.
-    attempt: int
-
-
-@dataclass(frozen=True)
-class Round:
-    claimed: list[Claimed]
-    # When the earliest outstanding row not claimed now falls due (None: none waits).
-    next_due: datetime | None
+Claimed = outbox.Claimed[CommitStatus]
+Round = outbox.Round[CommitStatus]
+_OUTSTANDING = {"sent_at__isnull": True, "abandoned_at__isnull": True}
 
 
 async def claim_due(lease_seconds: float, limit: int, moment: datetime | None = None) -> Round:
-    moment = moment or now()
-    outstanding = await CommitStatus.filter(sent_at__isnull=True, abandoned_at__isnull=True).order_by(
-        "id").limit(SCAN_LIMIT)
-    heads: dict[tuple[int, str], CommitStatus] = {}
-    for row in outstanding:
-        heads.setdefault((row.hook_id, row.commit_sha), row)
-    claimed: list[Claimed] = []
-    next_due: datetime | None = None
-    for row in sorted(heads.values(), key=lambda r: r.id):
-        if len(claimed) >= limit:
-            break
-        if row.next_attempt_at > moment:
-            next_due = row.next_attempt_at if next_due is None else min(next_due, row.next_attempt_at)
-            continue
-        taken = await CommitStatus.filter(
-            id=row.id, attempts=row.attempts, sent_at__isnull=True, abandoned_at__isnull=True,
-            next_attempt_at__lte=moment,
-        ).update(attempts=row.attempts + 1, next_attempt_at=moment + timedelta(seconds=lease_seconds))
-        if taken == 1:
-            row.attempts += 1
-            claimed.append(Claimed(row, row.attempts))
-    return Round(claimed, next_due)
+    return await outbox.claim_due(CommitStatus, _OUTSTANDING, lambda row: (row.hook_id, row.commit_sha),
+                                  lease_seconds, limit, moment)
 
 
 async def mark_sent(claim: Claimed) -> bool:
     moment = now()
-    return await CommitStatus.filter(id=claim.row.id, attempts=claim.attempt, sent_at__isnull=True).update(
-        sent_at=moment, next_attempt_at=moment, last_error=None) == 1
+    return await outbox.settle(claim, {"sent_at__isnull": True}, sent_at=moment, next_attempt_at=moment,
+                               last_error=None)
 
 
 async def mark_failed(claim: Claimed, error: str, retry_at: datetime | None) -> bool:
@@ -84,18 +45,7 @@ async def mark_failed(claim: Claimed, error: str, retry_at: datetime | None) -> 
         fields["abandoned_at"] = now()
     else:
         fields["next_attempt_at"] = retry_at
-    return await CommitStatus.filter(
-        id=claim.row.id, attempts=claim.attempt, sent_at__isnull=True, abandoned_at__isnull=True,
-    ).update(**fields) == 1
-
-
-def retry_delay(attempts: int, base: float, cap: float, retry_after: float | None = None) -> float:
-    """Exponential backoff: base, 2·base, 4·base … capped; a provider's Retry-After (within
-    the cap) when it asks for longer."""
-    delay = min(cap, base * (2 ** max(0, attempts - 1)))
-    if retry_after is not None:
-        delay = max(delay, min(cap, retry_after))
-    return delay
+    return await outbox.settle(claim, _OUTSTANDING, **fields)
 
 
 class NotSendable(Exception):
@@ -107,16 +57,6 @@ class Prepared:
     request: StatusRequest
     # Held only to keep it out of whatever is recorded or logged.
     token: str
-
-
-def absolute_link(public_url: str | None, target: str) -> str | None:
-    """The stored link made absolute on BERTH_PUBLIC_URL (None: no public address known,
-    the status goes without a link)."""
-    if target.startswith(("http://", "https://")):
-        return target
-    if public_url is None:
-        return None
-    return public_url.rstrip("/") + target
 
 
 async def prepare(claim: Claimed, public_url: str | None) -> Prepared:
@@ -142,7 +82,3 @@ async def prepare(claim: Claimed, public_url: str | None) -> Prepared:
     )
     return Prepared(request, token)
 
-
-def scrub(text: str, token: str) -> str:
-    """`text` (an error, a provider's answer) with the token cut out, whatever it echoed."""
-    return text.replace(token, "***") if token else text

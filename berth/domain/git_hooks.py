@@ -10,13 +10,12 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from berth.auth.principal import Principal
 from berth.domain.commit_statuses import check_status_settings
 from berth.domain.errors import ErrorList, not_found
-from berth.domain.queries import Page, get_visible, keyset_cursor, keyset_position, page_size, visible
+from berth.domain.queries import Page, get_visible, newest_first_page, visible
 from berth.domain.secrets import decrypt, encrypt
 from berth.domain.validation import git_ref_problem
 from berth.models import Service
@@ -145,26 +144,4 @@ async def delete_git_hook(principal: Principal, pk: int) -> GitHook:
 async def list_deliveries(hook_id: int, first: int | None = None, after: str | None = None) -> Page[WebhookDelivery]:
     """A hook's ledger, newest first, keyset-paged on (received_at, id) like deployments.
     The caller has checked that the hook is visible."""
-    errors = ErrorList()
-    size = page_size(first, "first", errors)
-    position = keyset_position(after, "after", errors) if after is not None else None
-    errors.raise_if_any()
-    query = WebhookDelivery.filter(hook_id=hook_id)
-    window = query
-    if position is not None:
-        moment, pk = position
-        window = window.filter(Q(received_at__lt=moment) | Q(received_at=moment, id__lt=pk))
-    rows = list(await window.order_by("-received_at", "-id").limit(size + 1))
-    nodes = rows[:size]
-    cursors = [keyset_cursor(row.received_at, row.id) for row in nodes]
-    return Page(
-        nodes=nodes,
-        has_next_page=len(rows) > size,
-        has_previous_page=position is not None and await query.filter(
-            Q(received_at__gt=position[0]) | Q(received_at=position[0], id__gt=position[1])
-        ).exists(),
-        start_cursor=cursors[0] if cursors else None,
-        end_cursor=cursors[-1] if cursors else None,
-        cursors=cursors,
-        total_count=await query.count(),
-    )
+    return await newest_first_page(WebhookDelivery.filter(hook_id=hook_id), "received_at", first, after)

@@ -106,6 +106,40 @@ def page_size(value: int | None, field_name: str, errors: ErrorList) -> int:
     return _page_size(value, field_name, errors)
 
 
+async def newest_first_page(query: QuerySet[M], moment_field: str, first: int | None,
+                            after: str | None) -> Page[M]:
+    """A page of `query` newest first, keyset-paged on (moment_field, id) like deployments
+    (webhook deliveries, notification deliveries). The caller has applied visibility."""
+    errors = ErrorList()
+    size = page_size(first, "first", errors)
+    position = keyset_position(after, "after", errors) if after is not None else None
+    errors.raise_if_any()
+    window = query
+    if position is not None:
+        moment, pk = position
+        window = window.filter(_before(moment_field, moment, pk, "lt"))
+    rows = list(await window.order_by(f"-{moment_field}", "-id").limit(size + 1))
+    nodes = rows[:size]
+    cursors = [keyset_cursor(getattr(row, moment_field), row.pk) for row in nodes]
+    return Page(
+        nodes=nodes,
+        has_next_page=len(rows) > size,
+        has_previous_page=position is not None and await query.filter(
+            _before(moment_field, position[0], position[1], "gt")).exists(),
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+        cursors=cursors,
+        total_count=await query.count(),
+    )
+
+
+def _before(moment_field: str, moment: datetime, pk: int, op: str) -> Q:
+    """(moment_field, id) strictly `op` (lt, gt) the position."""
+    earlier: dict[str, object] = {f"{moment_field}__{op}": moment}
+    tie: dict[str, object] = {moment_field: moment, f"id__{op}": pk}
+    return Q(**earlier) | Q(**tie)  # type: ignore[arg-type]
+
+
 def log_cursor(line: LogLine) -> str:
     return str(line.seq)
 

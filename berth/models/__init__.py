@@ -12,6 +12,7 @@ from berth.models.deployment import (
 from berth.models.git import CommitStatus, GitHook, PreviewEnvironment, WebhookDelivery
 from berth.models.installation import Installation
 from berth.models.inventory import Environment, Project, Server, Service
+from berth.models.notifications import NotificationChannel, NotificationDelivery
 
 __all__ = [
     "ApiToken",
@@ -24,6 +25,8 @@ __all__ = [
     "IdempotencyKey",
     "Installation",
     "LogLine",
+    "NotificationChannel",
+    "NotificationDelivery",
     "Observation",
     "PreviewEnvironment",
     "Project",

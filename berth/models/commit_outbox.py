@@ -71,6 +71,27 @@ def _description(label: str, words: str) -> str:
 
 
 @dataclass(frozen=True)
+class Names:
+    project: str
+    environment: str
+    service: str
+    number: int
+
+    @property
+    def label(self) -> str:
+        """`project/env/service #N`: how people name a deployment (never by row id)."""
+        return f"{self.project}/{self.environment}/{self.service} #{self.number}"
+
+
+async def names_of(conn: BaseDBAsyncClient, row: dict[str, Any]) -> Names:
+    """The names of a deployment (`row`: its project_id, environment_id, service_id, number)."""
+    project = await Project.filter(id=row["project_id"]).using_db(conn).values_list("name", flat=True)
+    environment = await Environment.filter(id=row["environment_id"]).using_db(conn).values_list("name", flat=True)
+    service = await Service.filter(id=row["service_id"]).using_db(conn).values_list("name", flat=True)
+    return Names(str(project[0]), str(environment[0]), str(service[0]), int(row["number"]))
+
+
+@dataclass(frozen=True)
 class _Reporting:
     hook_id: int
     commit_sha: str
@@ -90,12 +111,7 @@ async def _reporting(conn: BaseDBAsyncClient, row: dict[str, Any]) -> _Reporting
     hook = await GitHook.filter(id=hook_id).using_db(conn).values_list("status_token_enc", flat=True)
     if not hook or not hook[0]:
         return None
-    # `project/env/service #N`: how people name a deployment (never by row id).
-    project = await Project.filter(id=row["project_id"]).using_db(conn).values_list("name", flat=True)
-    environment = await Environment.filter(id=row["environment_id"]).using_db(conn).values_list("name", flat=True)
-    service = await Service.filter(id=row["service_id"]).using_db(conn).values_list("name", flat=True)
-    label = f"{project[0]}/{environment[0]}/{service[0]} #{row['number']}"
-    return _Reporting(hook_id=hook_id, commit_sha=commit, label=label)
+    return _Reporting(hook_id=hook_id, commit_sha=commit, label=(await names_of(conn, row)).label)
 
 
 async def _write(conn: BaseDBAsyncClient, deployment_id: int, row: dict[str, Any], state: CommitState,

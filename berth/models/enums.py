@@ -136,3 +136,18 @@ class CommitState(StrEnum):
     SUCCESS = "success"
     FAILURE = "failure"
     ERROR = "error"
+
+
+class NotificationKind(StrEnum):
+    """How a channel's messages are shaped: Berth's signed JSON, or a chat's incoming webhook."""
+
+    WEBHOOK = "WEBHOOK"
+    SLACK = "SLACK"
+    DISCORD = "DISCORD"
+
+
+class NotificationDeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    # Abandoned: the receiver kept failing (or refused the request itself).
+    FAILED = "FAILED"

@@ -3,8 +3,9 @@
 Every change is a guarded update (`… WHERE id = ? AND status = ?`, plus the runner's
 attempt as a fencing token) in one transaction with the events it appends, so a
 concluded deployment can never change again and two writers can never both move it.
-The commit-status outbox row a change reports to a git provider is written in that same
-transaction too (`berth.models.commit_outbox`). Event and log sequence numbers are handed
+The commit-status outbox row a change reports to a git provider, and the notifications it
+announces, are written in that same transaction too (`berth.models.commit_outbox`,
+`berth.models.notification_outbox`). Event and log sequence numbers are handed
 out by bumping a counter on the deployment row inside that transaction: the row lock
 serialises writers, and a rolled-back transaction gives its numbers back, so sequences
 stay gap-free.
@@ -20,7 +21,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.transactions import in_transaction
 
-from berth.models import commit_outbox
+from berth.models import commit_outbox, notification_outbox
 from berth.models.deployment import Deployment, DeploymentEvent, DeploymentStep, LogLine
 from berth.models.enums import (
     STEP_ORDER,
@@ -322,6 +323,11 @@ async def apply_change(
                 await commit_outbox.record_concluded(conn, deployment_id, conclusion, error, moment)
         if deployment_updates:
             await Deployment.filter(id=deployment_id).using_db(conn).update(**deployment_updates)
+        # Notifications read the deployment as this change leaves it (its conclusion, error).
+        if from_status == DeploymentStatus.QUEUED and to_status == DeploymentStatus.PREPARE:
+            await notification_outbox.record_started(conn, deployment_id, moment)
+        elif terminal:
+            await notification_outbox.record_concluded(conn, deployment_id, conclusion, moment)
         if events:
             await DeploymentEvent.bulk_create(events, using_db=conn)
         await _notify_in_transaction(conn, deployment_id, seq, None)

@@ -8,6 +8,7 @@ import strawberry
 
 from berth.auth.api_tokens import get_manageable_token
 from berth.domain.git_hooks import get_visible_delivery, get_visible_hook
+from berth.domain.notifications import get_visible_delivery as get_visible_notification
 from berth.domain.previews import get_visible_preview
 from berth.domain.queries import get_visible
 from berth.models import ApiToken as ApiTokenRow
@@ -19,6 +20,8 @@ from berth.models import Service as ServiceRow
 from berth.models.git import GitHook as GitHookRow
 from berth.models.git import PreviewEnvironment as PreviewRow
 from berth.models.git import WebhookDelivery as WebhookDeliveryRow
+from berth.models.notifications import NotificationChannel as NotificationChannelRow
+from berth.models.notifications import NotificationDelivery as NotificationDeliveryRow
 from berth.resolvers.common import principal_of
 from berth.schema.ids import from_global_id
 from berth.schema.types.deployment import Deployment
@@ -26,6 +29,7 @@ from berth.schema.types.git import GitHook, PreviewEnvironment, WebhookDelivery
 from berth.schema.types.identity import ApiToken
 from berth.schema.types.inventory import Environment, Project, Server, Service
 from berth.schema.types.node import Node
+from berth.schema.types.notifications import NotificationChannel, NotificationDelivery
 
 NODE_TYPES: dict[str, tuple[type[Any], Any]] = {
     "Deployment": (DeploymentRow, Deployment),
@@ -37,6 +41,9 @@ NODE_TYPES: dict[str, tuple[type[Any], Any]] = {
     "GitHook": (GitHookRow, GitHook),
     "WebhookDelivery": (WebhookDeliveryRow, WebhookDelivery),
     "PreviewEnvironment": (PreviewRow, PreviewEnvironment),
+    # Channels carry their project (the ordinary rule); deliveries go by their channel.
+    "NotificationChannel": (NotificationChannelRow, NotificationChannel),
+    "NotificationDelivery": (NotificationDeliveryRow, NotificationDelivery),
 }
 
 
@@ -60,6 +67,8 @@ async def resolve_node(info: strawberry.Info, id: strawberry.ID) -> Node | None:
         row = await get_visible_delivery(principal_of(info), pk)
     elif model is PreviewRow:
         row = await get_visible_preview(principal_of(info), pk)
+    elif model is NotificationDeliveryRow:
+        row = await get_visible_notification(principal_of(info), pk)
     else:
         row = await get_visible(principal_of(info), model, pk)
     return gql_type.of(row) if row is not None else None  # type: ignore[no-any-return]

@@ -2,8 +2,9 @@
 and the standalone `berth runner` process.
 
 `berth serve` enters `background_services(settings)`: local wake-ups for subscribers, and
-(unless `--no-runner`) the runner with its observer and the commit-status sender. `berth
-runner` runs the same three without the API (`run_standalone`), until SIGTERM or SIGINT.
+(unless `--no-runner`) the runner with its observer, the commit-status sender and the
+notification sender. `berth runner` runs the same without the API (`run_standalone`), until
+SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from berth.events.broker import on_commit
 from berth.events.pg_listener import pg_wakeups
 from berth.models.lifecycle import add_commit_listener, remove_commit_listener
 from berth.runner.loop import EngineFactory, Executor, Runner
+from berth.runner.notification_sender import NotificationSender
 from berth.runner.observer import Observer
 from berth.runner.status_sender import StatusSender
 from berth.settings import Settings
@@ -39,7 +41,7 @@ async def local_wakeups(settings: Settings) -> AsyncIterator[None]:
 
 
 class RunnerService:
-    """The runner, the observer and the commit-status sender as one background service.
+    """The runner, the observer and the outbox senders as one background service.
 
     Call it with the settings for the async context manager the lifespan enters; `runner`
     is the live Runner while it runs, and `ready()` is the readiness probe (/readyz).
@@ -58,6 +60,7 @@ class RunnerService:
         self.runner: Runner | None = None
         self.observer: Observer | None = None
         self.status_sender: StatusSender | None = None
+        self.notification_sender: NotificationSender | None = None
 
     def ready(self) -> bool:
         return self.runner is not None and self.runner.healthy()
@@ -72,22 +75,27 @@ class RunnerService:
             after_deployment=observer.observe_service if observer else None,
         )
         sender = StatusSender(settings)
+        notifier = NotificationSender(settings)
         await runner.start()
         self.runner, self.observer, self.status_sender = runner, observer, sender
+        self.notification_sender = notifier
         if observer is not None:
             await observer.start()
         await sender.start()
+        await notifier.start()
         try:
             yield self
         finally:
             if observer is not None:
                 await observer.stop()
             await runner.stop()
-            # Last: the statuses of deployments concluded while the runner stopped still go.
-            await sender.stop()
+            # Last: the statuses and notifications of deployments concluded while the runner
+            # stopped still go.
+            await asyncio.gather(sender.stop(), notifier.stop())
             self.runner = None
             self.observer = None
             self.status_sender = None
+            self.notification_sender = None
 
 
 def background_services(settings: Settings, runner: bool = True) -> list[Any]:

@@ -32,7 +32,8 @@ from berth.domain.commit_status_outbox import (
     scrub,
 )
 from berth.metrics import COMMIT_STATUS_REQUESTS
-from berth.models.lifecycle import add_commit_listener, now, remove_commit_listener
+from berth.models.lifecycle import now
+from berth.runner.outbox_sender import OutboxSender, retry_after_seconds
 from berth.settings import Settings
 
 log = logging.getLogger("berth.statuses")
@@ -40,64 +41,14 @@ log = logging.getLogger("berth.statuses")
 BATCH = 20
 PERMANENT = frozenset({400, 401, 404, 410, 422})
 MAX_BODY_QUOTED = 200
-STOP_SECONDS = 10.0
 
 
-class StatusSender:
+class StatusSender(OutboxSender):
+    name = "commit statuses"
+
     def __init__(self, settings: Settings) -> None:
+        super().__init__(settings.status_poll_seconds, settings.status_timeout_seconds, log)
         self.settings = settings
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
-
-    def _on_commit(self, deployment_id: int, event_seq: int | None, log_seq: int | None) -> None:
-        if event_seq is not None:
-            self._wake.set()
-
-    @property
-    def lease_seconds(self) -> float:
-        # Longer than a request can take, so a claim in flight is not taken twice.
-        return 2 * self.settings.status_timeout_seconds + 5
-
-    async def start(self) -> None:
-        timeout = httpx.Timeout(self.settings.status_timeout_seconds)
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-        add_commit_listener(self._on_commit)
-        self._task = asyncio.create_task(self._loop(), name="berth-status-sender")
-
-    async def stop(self) -> None:
-        remove_commit_listener(self._on_commit)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._task, STOP_SECONDS)
-            self._task = None
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    async def _loop(self) -> None:
-        while True:
-            # Cleared before looking, so a commit made while we look wakes the next wait.
-            self._wake.clear()
-            pause = self.settings.status_poll_seconds
-            try:
-                round_ = await self._round()
-                if round_.claimed:
-                    continue  # a sent row may have let the next one of its commit go
-                if round_.next_due is not None:
-                    # A retry due before the next poll is tried on time.
-                    pause = max(0.0, min(pause, (round_.next_due - now()).total_seconds()))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database away for a moment: try again at the next poll
-                log.warning("commit statuses: round failed: %s", type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), pause)
-
-    async def run_once(self) -> bool:
-        """Claim and send one batch; whether anything was claimed."""
-        return bool((await self._round()).claimed)
 
     async def _round(self) -> Round:
         round_ = await claim_due(self.lease_seconds, BATCH)
@@ -146,10 +97,9 @@ class StatusSender:
 
     async def _post(self, prepared: Prepared) -> tuple[str | None, float | None, bool]:
         """(error or None, Retry-After seconds, whether retrying is pointless)."""
-        assert self._client is not None
         request = prepared.request
         try:
-            response = await self._client.post(request.url, json=request.body, headers=request.headers)
+            response = await self.client.post(request.url, json=request.body, headers=request.headers)
         except httpx.HTTPError as exc:
             # The message names the URL at most; the token travels in a header only.
             return f"{type(exc).__name__}: {exc}"[:MAX_BODY_QUOTED * 2], None, False
@@ -157,9 +107,4 @@ class StatusSender:
             return None, None, False
         quoted = " ".join(response.text.split())[:MAX_BODY_QUOTED]
         return (f"HTTP {response.status_code}" + (f": {quoted}" if quoted else ""),
-                _retry_after(response), response.status_code in PERMANENT)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("retry-after", "")
-    return float(raw) if raw.strip().isdigit() else None
+                retry_after_seconds(response), response.status_code in PERMANENT)

@@ -9,20 +9,24 @@ from berth.resolvers.mutations import (
     close_preview,
     create_api_token,
     create_git_hook,
+    create_notification_channel,
     create_project,
     create_server,
     create_service,
     delete_git_hook,
+    delete_notification_channel,
     delete_service,
     redeliver_webhook,
     revoke_api_token,
     rollback_deployment,
     start_deployment,
+    test_notification_channel,
     update_service,
 )
 from berth.schema.directives import requires
 from berth.schema.types import git as g
 from berth.schema.types import inputs as i
+from berth.schema.types import notifications as n
 
 
 @strawberry.type(name="Mutation")
@@ -122,3 +126,22 @@ class Mutation:
         self, info: strawberry.Info, id: strawberry.ID
     ) -> g.ClosePreviewPayload | None:
         return await close_preview.resolve(info, id)
+    @strawberry.mutation(directives=requires("service:write"))
+    async def create_notification_channel(
+        self, info: strawberry.Info, input: n.CreateNotificationChannelInput
+    ) -> n.NotificationChannelPayload | None:
+        return await create_notification_channel.resolve(info, input)
+
+    @strawberry.mutation(directives=requires("service:write"))
+    async def delete_notification_channel(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> n.NotificationChannelPayload | None:
+        return await delete_notification_channel.resolve(info, id)
+
+    @strawberry.mutation(
+        directives=requires("service:write"), description="Send a test event now; its delivery shows in deliveries."
+    )
+    async def test_notification_channel(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> n.NotificationChannelPayload | None:
+        return await test_notification_channel.resolve(info, id)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from berth.auth.scopes import SCOPE_NAMES
-from berth.models import ApiToken, Deployment, Server, Service
+from berth.models import ApiToken, Deployment, Project, Server, Service
 from berth.models.enums import Role
 from tests.schema.conftest import Stack
 from tests.schema.walk import Step, scope_map
@@ -24,6 +24,7 @@ from tests.schema.world import (
     gid,
     make_deployment,
     make_git_hook,
+    make_notification_channel,
     make_ping_delivery,
     make_preview,
     make_project_service,
@@ -115,6 +116,15 @@ async def close_preview_input(world: World) -> dict[str, Any]:
     # A preview of its own (the walk reads the seeded one): closing it marks it CLOSED.
     preview = await make_preview(await Service.get(id=world.service_a))
     return {"id": gid("PreviewEnvironment", preview.id)}
+async def create_channel_input(world: World) -> dict[str, Any]:
+    return {"input": {"projectId": gid("Project", world.project_a), "name": unique("ch"), "kind": "SLACK",
+                      "url": "https://hooks.example.test/services/T0/B0/x", "events": ["deployment.failed"]}}
+
+
+async def own_channel_input(world: World) -> dict[str, Any]:
+    # A channel of its own (the walk reads the seeded one); testing it writes a delivery.
+    channel = await make_notification_channel(await Project.get(id=world.project_a))
+    return {"id": gid("NotificationChannel", channel.id)}
 
 
 VALID_INPUTS: dict[str, Inputs] = {
@@ -132,6 +142,9 @@ VALID_INPUTS: dict[str, Inputs] = {
     "deleteGitHook": delete_git_hook_input,
     "redeliverWebhook": redeliver_webhook_input,
     "closePreview": close_preview_input,
+    "createNotificationChannel": create_channel_input,
+    "deleteNotificationChannel": own_channel_input,
+    "testNotificationChannel": own_channel_input,
 }
 
 

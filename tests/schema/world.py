@@ -8,6 +8,7 @@ under a fake runner's lease) in one transaction, so it never has anything to pic
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,8 @@ from berth.models.enums import (
     DriftStatus,
     GitProvider,
     LogStream,
+    NotificationDeliveryStatus,
+    NotificationKind,
     Role,
     SourceType,
     StepStatus,
@@ -46,6 +49,7 @@ from berth.models.enums import (
 )
 from berth.models.git import GitHook, PreviewEnvironment, WebhookDelivery
 from berth.models.lifecycle import create_deployment
+from berth.models.notifications import NotificationChannel, NotificationDelivery
 from berth.schema.ids import to_global_id
 from tests.schema.walk import Step
 from tests.support.names import unique
@@ -165,6 +169,9 @@ class World:
     # A push hook on service A with one stored (ping) delivery that names deployment a2.
     git_hook: int
     webhook_delivery: int
+    # A channel of project A with one delivered notification that names deployment a2.
+    notification_channel: int
+    notification_delivery: int
     # An ACTIVE preview of service A; a2 runs in it (so `Deployment.preview` and
     # `PreviewEnvironment.deployments` have data wherever the walk reaches a2).
     preview: int = 0
@@ -206,6 +213,24 @@ _PULL_REQUESTS = iter(range(1, 10**6))
 
 def _next_pr() -> int:
     return next(_PULL_REQUESTS)
+async def make_notification_channel(project: Project) -> NotificationChannel:
+    """A WEBHOOK channel to an address nothing listens on (a test notification sent by the
+    walk's control fails fast and changes nothing but its own row)."""
+    return await NotificationChannel.create(
+        project=project, name=unique("channel"), kind=NotificationKind.WEBHOOK,
+        url_enc=encrypt("http://127.0.0.1:9/seeded"), secret_enc=encrypt("seeded-channel-secret"),
+        events=["deployment.*"], created_at=datetime.now(UTC),
+    )
+
+
+async def make_notification_delivery(channel: NotificationChannel, deployment: Deployment) -> NotificationDelivery:
+    moment = datetime.now(UTC)
+    return await NotificationDelivery.create(
+        channel=channel, deployment=deployment, event="deployment.succeeded", delivery_id=str(uuid.uuid4()),
+        payload={"event": "deployment.succeeded", "occurredAt": moment.isoformat(), "deployment": {}},
+        status=NotificationDeliveryStatus.DELIVERED, attempts=1, next_attempt_at=moment, response_status=204,
+        created_at=moment, delivered_at=moment,
+    )
 
 
 async def seed_world() -> World:
@@ -240,8 +265,12 @@ async def seed_world() -> World:
     )
     hook = await make_git_hook(service_a)
     delivery = await make_ping_delivery(hook, deployment=a2)
+    channel = await make_notification_channel(project_a)
+    notification = await make_notification_delivery(channel, a2)
     return World(
         preview=preview.id,
+        notification_channel=channel.id,
+        notification_delivery=notification.id,
         git_hook=hook.id,
         webhook_delivery=delivery.id,
         server=server.id,
@@ -311,6 +340,8 @@ def node_ids(world: World) -> dict[str, str]:
         "GitHook": gid("GitHook", world.git_hook),
         "WebhookDelivery": gid("WebhookDelivery", world.webhook_delivery),
         "PreviewEnvironment": gid("PreviewEnvironment", world.preview),
+        "NotificationChannel": gid("NotificationChannel", world.notification_channel),
+        "NotificationDelivery": gid("NotificationDelivery", world.notification_delivery),
         "Project": gid("Project", world.project_a),
         "Server": gid("Server", world.server),
         "Service": gid("Service", world.service_a),
@@ -344,6 +375,11 @@ def refused_inputs(world: World) -> dict[str, dict[str, Any]]:
         "deleteGitHook": {"id": gid("GitHook", MISSING_PK)},
         "redeliverWebhook": {"id": gid("WebhookDelivery", MISSING_PK)},
         "closePreview": {"id": gid("PreviewEnvironment", MISSING_PK)},
+        "createNotificationChannel": {"input": {"projectId": gid("Project", MISSING_PK), "name": "walk",
+                                                "kind": "WEBHOOK", "url": "https://hooks.example.test/walk",
+                                                "events": ["deployment.*"]}},
+        "deleteNotificationChannel": {"id": gid("NotificationChannel", MISSING_PK)},
+        "testNotificationChannel": {"id": gid("NotificationChannel", MISSING_PK)},
     }
 
 

@@ -1,5 +1,6 @@
 """A loopback HTTP server standing in for a provider's commit-status API (GitHub, GitLab,
-Gitea are unreachable from the tests): it records every request and answers from a script.
+Gitea are unreachable from the tests) or a notification receiver (a webhook, Slack,
+Discord): it records every request and answers from a script.
 
     with StatusReceiver() as receiver:          # answers 201 unless told otherwise
         receiver.script(500, 500)               # the next two requests get 500, then 201 again
@@ -25,6 +26,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: Any
+    # The bytes as sent (what a signature covers).
+    raw: bytes = b""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -53,7 +56,7 @@ class StatusReceiver:
                     body = raw.decode(errors="replace")
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with receiver._lock:
-                    receiver.requests.append(Received("POST", self.path, headers, body))
+                    receiver.requests.append(Received("POST", self.path, headers, body, raw))
                     status = receiver._answers.popleft() if receiver._answers else 201
                     hold = receiver._holds.popleft() if receiver._holds else 0.0
                 if hold:
@@ -64,11 +67,14 @@ class StatusReceiver:
                     if receiver.echo_credentials:
                         answer["echo"] = [headers.get("authorization"), headers.get("private-token")]
                 data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (its timeout) or was killed: nobody to answer
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -89,6 +95,10 @@ class StatusReceiver:
         """Keep the next `count` requests waiting `seconds` before answering (or until exit)."""
         with self._lock:
             self._holds.extend([seconds] * count)
+
+    def release(self) -> None:
+        """Let every held request answer now (and hold none from here on)."""
+        self._release.set()
 
     def answer_always(self, status: int, count: int = 1000) -> None:
         self.script(*([status] * count))

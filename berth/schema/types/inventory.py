@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         ObservedState,
     )
     from berth.schema.types.git import GitHook, PreviewEnvironment
+    from berth.schema.types.notifications import NotificationChannel
     from berth.schema.types.traffic import Route, ServerProxy
 
 DeploymentT = Annotated["Deployment", strawberry.lazy("berth.schema.types.deployment")]
@@ -37,6 +38,7 @@ GitHookT = Annotated["GitHook", strawberry.lazy("berth.schema.types.git")]
 PreviewEnvironmentT = Annotated["PreviewEnvironment", strawberry.lazy("berth.schema.types.git")]
 RouteT = Annotated["Route", strawberry.lazy("berth.schema.types.traffic")]
 ServerProxyT = Annotated["ServerProxy", strawberry.lazy("berth.schema.types.traffic")]
+NotificationChannelT = Annotated["NotificationChannel", strawberry.lazy("berth.schema.types.notifications")]
 
 
 @strawberry.type(name="Server", directives=requires("server:read"))
@@ -100,6 +102,12 @@ class Project(Node):
         if not include_deleted:
             query = query.filter(deleted_at__isnull=True)
         return [Service.of(r) for r in await query.order_by("id")]
+
+    @strawberry.field(description="Where this project's deployment events are sent.")
+    async def notification_channels(self) -> list[NotificationChannelT] | None:
+        from berth.schema.notification_pages import resolve_project_channels
+
+        return await resolve_project_channels(self.row.pk)  # type: ignore[return-value]
 
     @classmethod
     def of(cls, row: ProjectRow) -> Project:
