@@ -89,6 +89,10 @@ export const SERVICE = `
         pageInfo { hasNextPage endCursor }
         nodes { ${DEPLOYMENT_ROW} }
       }
+      previews {
+        id pullRequest title headRef headSha author fork status addresses createdAt closedAt cleanedAt
+        deployments(first: 1) { nodes { id number status conclusion } }
+      }
       gitHooks {
         id provider repository branch previews allowForkPreviews
         deliveries(first: 10) {
@@ -130,6 +134,11 @@ export const START_DEPLOYMENT = `
 export const CANCEL_DEPLOYMENT = `
   mutation Cancel($input: CancelDeploymentInput!) {
     cancelDeployment(input: $input) { deployment { id status cancelRequestedAt } ${PAYLOAD} }
+  }`;
+
+export const CLOSE_PREVIEW = `
+  mutation ClosePreview($id: ID!) {
+    closePreview(id: $id) { preview { id status closedAt } ${PAYLOAD} }
   }`;
 
 export const ROLLBACK_DEPLOYMENT = `

@@ -8,6 +8,7 @@ import { useEvery, useQuery, useThrottled } from "./data.js";
 import { ErrorList } from "./errors.js";
 import { formatTime, isActive, prettyJson } from "./format.js";
 import { GitHooks } from "./git-hooks.js";
+import { Previews } from "./previews.js";
 import { html, useEffect, useState } from "./lib.js";
 import { onReconnect, subscribe } from "./live.js";
 import { DEPLOYMENT_FEED, SERVICE } from "./queries.js";
@@ -104,6 +105,7 @@ export function ServicePage({ id }) {
       caption=${`Deployments of ${service.name}`}
       actions=${(d) => html`<${RowActions} deployment=${d} service=${service} currentId=${currentId} onErrors=${setActionErrors} />`}
     />
+    <${Previews} previews=${service.previews} onChanged=${reload} onErrors=${setActionErrors} />
     <${GitHooks} hooks=${service.gitHooks} />
     <details>
       <summary>Declared config</summary>
