@@ -5,7 +5,7 @@ Debian's chromium driven by Playwright's async API (the test extras; no browser 
 Each sample is a fresh browser context (no cache), signed in before the page's scripts run
 (the token put in sessionStorage by an init script), timed by the wall clock:
 
-* rows — `page.goto("/#/deployments")` until the table's 25th row (a full first page) is
+* rows — `page.goto("/#/deployments")` until the table's 50th row (a full first page) is
   in the DOM: the page, its modules, the viewer and the deployments query;
 * first log line — `page.goto("/#/deployments/ID")` of a deployment that has not concluded
   (QUEUED, with 1,000 lines stored) until its first log row is in the DOM: the same, plus the deployment query and the
@@ -31,7 +31,7 @@ from bench.stats import latency_summary
 
 DEPLOYMENTS = 10_000
 LOG_LINES = 1_000
-PAGE_ROWS = 25  # the dashboard's page of deployments
+PAGE_ROWS = 50  # the dashboard's page of deployments
 NEWEST = "query { deployments(first: 1) { nodes { service { id } } } }"
 START = "mutation($id: ID!) { startDeployment(input: {serviceId: $id}) { deployment { id } errors { message } } }"
 

@@ -330,7 +330,7 @@ def summary_table(results: dict[str, Any]) -> list[str]:
         {db: f"{_num(rs[0]['sustained']['achieved_per_s'])}/s, {rs[0]['sustained']['ledger']['lost']} lost, "
              f"{rs[0]['sustained']['ledger']['doubled']} doubled" for db, rs in webhooks.items()}, "100/s")
     dashboard = _by_db(sections.get("dashboard", {}).get("results", []))
-    row("dashboard: navigation → first 25 rows, → first log line (ms p50 / p99), 10,000 deployments",
+    row("dashboard: navigation → first 50 rows, → first log line (ms p50 / p99), 10,000 deployments",
         {db: f"{_ms(rs[0]['first_rows'])}; {_ms(rs[0]['first_log_line'])}" for db, rs in dashboard.items()}, "–")
     notified = _by_db(sections.get("notifications", {}).get("results", []))
     row("notification conclusion → receiver ms p50 / p99",

@@ -23,25 +23,25 @@ def row_numbers(page: Any) -> list[int]:
 def test_the_deployments_table_pages_by_cursor(queue_server: Served, browsing: Browsing, unique_name: str) -> None:
     api = queue_server.api()
     service = api.create_image_service(unique_name, "registry.example.test/app:v1")
-    for _ in range(30):  # each supersedes the one waiting before it: 30 records
+    for _ in range(60):  # each supersedes the one waiting before it: 60 records
         api.start(service["id"])
     page = browsing.page
     sign_in(page, queue_server.url, api.token)
     page.get_by_label("Service").select_option(label=f"{unique_name}/production/{unique_name}")
-    expect(page.get_by_text("30 deployments", exact=True)).to_be_visible()
+    expect(page.get_by_text("60 deployments", exact=True)).to_be_visible()
     newer, older = page.get_by_role("button", name="Newer"), page.get_by_role("button", name="Older")
-    expect(page.locator("table.deployments tbody tr")).to_have_count(25)
-    assert row_numbers(page) == list(range(30, 5, -1))
+    expect(page.locator("table.deployments tbody tr")).to_have_count(50)
+    assert row_numbers(page) == list(range(60, 10, -1))
     expect(newer).to_be_disabled()
 
     older.click()
-    expect(page.locator("table.deployments tbody tr")).to_have_count(5)
-    assert row_numbers(page) == [5, 4, 3, 2, 1]
+    expect(page.locator("table.deployments tbody tr")).to_have_count(10)
+    assert row_numbers(page) == list(range(10, 0, -1))
     expect(older).to_be_disabled()
 
     newer.click()
-    expect(page.locator("table.deployments tbody tr")).to_have_count(25)
-    assert row_numbers(page) == list(range(30, 5, -1))
+    expect(page.locator("table.deployments tbody tr")).to_have_count(50)
+    assert row_numbers(page) == list(range(60, 10, -1))
     expect(newer).to_be_disabled()
 
 

@@ -8,7 +8,7 @@ import { html, useEffect, useRef, useState } from "./lib.js";
 import { onReconnect, subscribe } from "./live.js";
 import { DEPLOYMENT_FEED, DEPLOYMENTS, SERVICE_CHOICES } from "./queries.js";
 
-const PAGE_SIZE = 25;
+const PAGE_SIZE = 50;
 const STATUSES = ["QUEUED", "PREPARE", "DEPLOY", "FINALIZE", "COMPLETED", "FAILED"];
 
 function Filters({ filter, onChange }) {
