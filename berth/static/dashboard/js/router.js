@@ -18,8 +18,15 @@ export function parseRoute(hash) {
 export function useRoute() {
   const [route, setRoute] = useState(() => parseRoute(window.location.hash));
   useEffect(() => {
-    const update = () => setRoute(parseRoute(window.location.hash));
+    const update = () =>
+      setRoute((current) => {
+        const next = parseRoute(window.location.hash);
+        return next.page === current.page && next.id === current.id ? current : next;
+      });
     window.addEventListener("hashchange", update);
+    // Effects run after the first paint: a fragment that changed in between sent its
+    // hashchange before anyone listened. Read it once more now that we listen.
+    update();
     return () => window.removeEventListener("hashchange", update);
   }, []);
   return route;
