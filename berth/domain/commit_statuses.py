@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from berth.domain.errors import ErrorList, FieldPath
-from berth.domain.grammars import hostname_ok
+from berth.domain.grammars import http_url_problem
 from berth.domain.secrets import encrypt
 from berth.models.enums import CommitState, GitProvider
 from berth.models.git import GitHook
@@ -49,27 +49,9 @@ _GITLAB_STATES: dict[CommitState, str] = {
 
 
 def api_url_problem(url: str) -> str | None:
-    """An absolute http(s) URL without credentials, query or fragment."""
-    if len(url) > MAX_API_URL:
-        return f"must be at most {MAX_API_URL} characters"
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        return "must be an absolute http:// or https:// URL"
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # raises on a non-numeric or out-of-range port
-    except ValueError:
-        return "must be an absolute http:// or https:// URL"
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return "must be an absolute http:// or https:// URL"
-    if "@" in parts.netloc:
-        # A user or password there is a credential: it would be stored and shown. The token
-        # has its own field, kept encrypted.
-        return "must not carry credentials (user:password@); give the token as statusToken"
-    if parts.query or parts.fragment:
-        return "must not have a query (?…) or fragment (#…): tokens travel in query strings too"
-    if not parts.hostname or not hostname_ok(parts.hostname) or port == 0:
-        return "needs a valid host"
-    return None
+    """An absolute http(s) URL without credentials, query or fragment (the token has its
+    own field, kept encrypted)."""
+    return http_url_problem(url, MAX_API_URL, allow_query=False, credentials_hint="; give the token as statusToken")
 
 
 def token_problem(token: str) -> str | None:

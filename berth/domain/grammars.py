@@ -337,6 +337,33 @@ def hostname_ok(host: str) -> bool:
         return bool(_HOSTNAME.match(host)) and len(host) <= 253
 
 
+def http_url_problem(url: str, max_length: int, *, allow_query: bool, credentials_hint: str = "") -> str | None:
+    """An absolute http(s) URL Berth sends requests to (a provider's API, a notification
+    endpoint): a valid host, no user:password@ (a credential would be stored and shown
+    with the URL), no fragment, and a query only where `allow_query` (tokens travel in
+    query strings too). None when fine, else what is wrong, in words."""
+    if len(url) > max_length:
+        return f"must be at most {max_length} characters"
+    if not url or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return "must be an absolute http:// or https:// URL"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises on a non-numeric or out-of-range port
+    except ValueError:
+        return "must be an absolute http:// or https:// URL"
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return "must be an absolute http:// or https:// URL"
+    if "@" in parts.netloc:
+        return "must not carry credentials (user:password@)" + credentials_hint
+    if not allow_query and (parts.query or parts.fragment):
+        return "must not have a query (?…) or fragment (#…): tokens travel in query strings too"
+    if parts.fragment:
+        return "must not have a fragment (#…)"
+    if not parts.hostname or not hostname_ok(parts.hostname) or port == 0:
+        return "needs a valid host"
+    return None
+
+
 def parse_repository_url(url: str, allow_file: bool) -> RepositoryUrl:
     """https:// (no user info at all: a user there is a token), ssh:// and scp-like
     user@host:path (a user name, never a password), file:/// when the server allows it."""

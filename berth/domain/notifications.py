@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from berth.auth.principal import Principal
 from berth.domain.errors import ErrorList, UserErrorCode, UserFacingError, not_found
-from berth.domain.grammars import hostname_ok
+from berth.domain.grammars import http_url_problem
 from berth.domain.queries import Page, get_visible, newest_first_page
 from berth.domain.secrets import encrypt
 from berth.models import Project
@@ -57,24 +56,7 @@ class ChannelSpec:
 def url_problem(url: str) -> str | None:
     """An absolute http(s) URL without user:password@ or a fragment. A query is allowed
     (Discord takes `?thread_id=`); the whole URL is stored encrypted anyway."""
-    if len(url) > MAX_URL:
-        return f"must be at most {MAX_URL} characters"
-    if not url or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        return "must be an absolute http:// or https:// URL"
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # raises on a non-numeric or out-of-range port
-    except ValueError:
-        return "must be an absolute http:// or https:// URL"
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return "must be an absolute http:// or https:// URL"
-    if "@" in parts.netloc:
-        return "must not carry credentials (user:password@)"
-    if parts.fragment:
-        return "must not have a fragment (#…)"
-    if not parts.hostname or not hostname_ok(parts.hostname) or port == 0:
-        return "needs a valid host"
-    return None
+    return http_url_problem(url, MAX_URL, allow_query=True)
 
 
 def name_problem(name: str) -> str | None:
