@@ -20,6 +20,7 @@ from berth.domain.errors import (
 )
 from berth.domain.limits import MAX_ENVIRONMENTS
 from berth.domain.queries import get_visible
+from berth.domain.resources import resources_fields, validate_resources
 from berth.domain.secrets import encrypt_optional, stored_env
 from berth.domain.service_deletion import refuse_if_deleted, service_label
 from berth.domain.specs import ProjectSpec, ServerSpec, ServiceSpec, ServiceUpdateSpec, SourceSpec
@@ -141,6 +142,8 @@ def _check_service_parts(
                 errors.add([*INPUT, "env"], f"the service's env: {problem}")
     if spec.health_check is not None:
         errors.extend(validate_health_check(spec.health_check, [*INPUT, "healthCheck"], settings).errors)
+    if spec.resources is not None:
+        errors.extend(validate_resources(spec.resources, [*INPUT, "resources"]).errors)
 
 
 async def _environment_for_service(conn: Any, project: Project, name: str) -> Environment:
@@ -203,6 +206,7 @@ async def create_service(principal: Principal, spec: ServiceSpec) -> Service:
                 env=stored_env(spec.env or []),
                 health_check=health_check_fields(spec.health_check, settings) if spec.health_check else None,
                 auto_rollback=True if spec.auto_rollback is None else spec.auto_rollback,
+                resources=resources_fields(spec.resources),
             )
     except IntegrityError:
         raise conflict from None
@@ -229,6 +233,8 @@ async def update_service(principal: Principal, spec: ServiceUpdateSpec) -> Servi
         changes["health_check"] = health_check_fields(spec.health_check, settings)
     if spec.auto_rollback is not None:
         changes["auto_rollback"] = spec.auto_rollback
+    if spec.resources is not None:
+        changes["resources"] = resources_fields(spec.resources)
     async with in_transaction(CONNECTION) as conn:
         # The row lock orders this update against deployments being created from the service,
         # so a deployment's declared config is the service either before or after it.

@@ -10,6 +10,8 @@ rollback replays; keys are camelCase like the GraphQL fields:
         content is null until CLONE renders it — with variables, never secret values),
     composeProfiles, composeProject ("berth-<project>-<environment>-<service>"),
     ports, volumes, command,
+    resources: {memoryMb, cpus, pidsLimit, restartPolicy} (absent in older inputs: no limits,
+        unless-stopped; see berth.domain.resources),
     env: [{key, source: "service", secret, value}] (value null for secrets: those are in
         Deployment.frozen_secrets_enc as encrypted {"KEY": "value"} JSON),
     readinessGate: {healthCheck, imageHealthcheck: true},
@@ -32,6 +34,7 @@ from typing import Any
 from tortoise.models import Model
 
 from berth.domain.grammars import split_image, with_tag
+from berth.domain.resources import stored_resources
 from berth.domain.secrets import encrypt_json, redact, redact_env, secret_env_values
 from berth.models import Deployment, DeploymentStep, Environment, Observation, Project, Server, Service
 from berth.models.enums import SourceType
@@ -99,6 +102,7 @@ def declared_config_view(
         "env": redact_env(service.env),
         "healthCheck": service.health_check,
         "autoRollback": service.auto_rollback,
+        "resources": stored_resources(service.resources),
         "target": {
             "service": {"id": service.id, "name": service.name},
             "server": _ref(server, service.server_id),  # type: ignore[attr-defined]
@@ -182,6 +186,7 @@ def frozen_input(target: Target, overrides: Overrides) -> dict[str, Any]:
         "ports": source.get("ports"),
         "volumes": source.get("volumes"),
         "command": source.get("command"),
+        "resources": stored_resources(service.resources),
         "env": [
             {
                 "key": item["key"],
@@ -229,6 +234,7 @@ def config_snapshot(target: Target, overrides: Overrides) -> dict[str, Any]:
         "env": redact_env(service.env),
         "healthCheck": service.health_check,
         "autoRollback": service.auto_rollback,
+        "resources": stored_resources(service.resources),
         "overrides": {"imageTag": overrides.image_tag, "ref": overrides.ref},
         "service": {"id": service.id, "name": service.name},
         "project": {"id": target.project.id, "name": target.project.name},

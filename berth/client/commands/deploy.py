@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from berth.client import health_flags, queries
+from berth.client import health_flags, queries, resource_flags
 from berth.client.api import Api
 from berth.client.commands.common import AddParser, add_follow_flags, after_queueing
 from berth.client.errors import UsageProblem
@@ -50,6 +50,7 @@ FLAGS = {
     "input.source.volumes": "--volume",
     "input.env": "--env",
     **health_flags.FLAGS,
+    **resource_flags.FLAGS,
 }
 DEFINITION_FLAGS = (
     "port",
@@ -57,6 +58,7 @@ DEFINITION_FLAGS = (
     "env",
     "secret",
     *health_flags.DEST,
+    *resource_flags.DEST,
     "dockerfile",
     "branch",
     "profile",
@@ -118,6 +120,8 @@ def register(add: AddParser) -> None:
     health_flags.add_flags(
         parser.add_argument_group("health check and rollback (with --image, --compose or --repo)")
     )
+    resource_flags.add_flags(parser.add_argument_group(
+        "resources (with --image, --compose or --repo; given ones replace the service's)"))
     add_follow_flags(parser, detach_help="return right after queueing")
     parser.set_defaults(handler=lambda args, settings: run(lambda: deploy(args)))
 
@@ -170,6 +174,7 @@ class Definition:
     env: list[dict[str, Any]] | None
     health_check: dict[str, Any] | None
     auto_rollback: bool | None  # None: as it is (true for a new service)
+    resources: dict[str, Any] | None  # None: as it is (no limits, unless-stopped for a new service)
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> Definition:
@@ -181,6 +186,7 @@ class Definition:
             env=env_input(args),
             health_check=health_flags.health_check_input(args),
             auto_rollback=args.auto_rollback,
+            resources=resource_flags.resources_input(args),
         )
 
 
@@ -201,6 +207,8 @@ async def upsert_service(api: Api, definition: Definition, args: argparse.Namesp
             update["healthCheck"] = definition.health_check
         if definition.auto_rollback is not None:
             update["autoRollback"] = definition.auto_rollback
+        if definition.resources is not None:
+            update["resources"] = definition.resources
         data = await api.execute(queries.UPDATE_SERVICE, {"input": update})
         payload, verb = data["updateService"], "updated"
     else:
@@ -215,6 +223,7 @@ async def upsert_service(api: Api, definition: Definition, args: argparse.Namesp
             "env": definition.env,
             "healthCheck": definition.health_check,
             "autoRollback": definition.auto_rollback,
+            "resources": definition.resources,
         }
         data = await api.execute(queries.CREATE_SERVICE, {"input": create})
         payload, verb = data["createService"], "created"

@@ -1,10 +1,10 @@
-"""Nested service inputs (source, env, health check) as domain specs; shared by create and update."""
+"""Nested service inputs (source, env, health check, resources) as domain specs; shared by create and update."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from berth.domain.specs import EnvVarSpec, HealthCheckSpec, SourceSpec
+from berth.domain.specs import EnvVarSpec, HealthCheckSpec, ResourcesSpec, SourceSpec
 from berth.resolvers.common import to_spec
 
 
@@ -22,3 +22,7 @@ def env_specs(env: Any) -> list[EnvVarSpec] | None:
 
 def health_spec(health: Any) -> HealthCheckSpec | None:
     return None if health is None else to_spec(HealthCheckSpec, health)
+
+
+def resources_spec(resources: Any) -> ResourcesSpec | None:
+    return None if resources is None else to_spec(ResourcesSpec, resources)

@@ -147,6 +147,16 @@ class EnvVarInput:
     secret: bool | None = None
 
 
+@strawberry.input(name="ResourcesInput")
+class ResourcesInput:
+    memory_mb: int | None = strawberry.field(default=None, description="Memory limit in MiB (at least 6).")
+    cpus: float | None = strawberry.field(default=None, description="CPUs the containers may use, e.g. 0.5.")
+    pids_limit: int | None = None
+    restart_policy: str | None = strawberry.field(
+        default=None, description="no, always, unless-stopped or on-failure[:N]; default unless-stopped."
+    )
+
+
 @strawberry.input(name="CreateServiceInput")
 class CreateServiceInput:
     project_id: strawberry.ID
@@ -161,6 +171,7 @@ class CreateServiceInput:
     env: list[EnvVarInput] | None = None
     health_check: HealthCheckInput | None = None
     auto_rollback: bool | None = None
+    resources: ResourcesInput | None = None
 
 
 @strawberry.input(name="UpdateServiceInput")
@@ -170,6 +181,7 @@ class UpdateServiceInput:
     env: list[EnvVarInput] | None = None
     health_check: HealthCheckInput | None = None
     auto_rollback: bool | None = None
+    resources: ResourcesInput | None = None
 
 
 @strawberry.input(name="DeleteServiceInput")
