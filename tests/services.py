@@ -45,6 +45,12 @@ SSH_KNOWN_HOSTS = Path(os.environ.get("BERTH_TEST_SSH_KNOWN_HOSTS", "/var/lib/be
 # answers with DOCKER_CONFIG pointing here, and only then (v1 is what is on PATH).
 COMPOSE_V2_CONFIG = Path(os.environ.get("BERTH_TEST_COMPOSE_V2_CONFIG", "/var/lib/berth-test-compose-v2"))
 
+# The private registry (TLS, htpasswd) and the private image pushed there (scripts/test-services).
+PRIVATE_REGISTRY = os.environ.get("BERTH_TEST_PRIVATE_REGISTRY", "")
+PRIVATE_REGISTRY_USER = os.environ.get("BERTH_TEST_PRIVATE_REGISTRY_USER", "")
+PRIVATE_REGISTRY_PASSWORD = os.environ.get("BERTH_TEST_PRIVATE_REGISTRY_PASSWORD", "")
+PRIVATE_IMAGE = os.environ.get("BERTH_TEST_PRIVATE_IMAGE", "")
+
 TIMEOUT = 3.0  # seconds for an availability probe: a service that is up answers at once
 
 

@@ -7,7 +7,7 @@ GraphQL types. Field paths in errors still use the GraphQL names (["input", "ser
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from berth.models.enums import SourceType
@@ -67,6 +67,22 @@ class HealthCheckSpec:
 
 
 @dataclass(frozen=True)
+class RegistryCredentialSpec:
+    project_id: int
+    registry: str
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ResourcesSpec:
+    memory_mb: int | None = None
+    cpus: float | None = None
+    pids_limit: int | None = None
+    restart_policy: str | None = None
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     project_id: int
     environment: str
@@ -76,17 +92,19 @@ class ServiceSpec:
     env: Sequence[EnvVarSpec] | None = None
     health_check: HealthCheckSpec | None = None
     auto_rollback: bool | None = None
+    resources: ResourcesSpec | None = None
 
 
 @dataclass(frozen=True)
 class ServiceUpdateSpec:
-    """None means "leave as it is"; a given `env` replaces the whole list."""
+    """None means "leave as it is"; a given `env` (or `resources`) replaces the whole of it."""
 
     service_id: int
     source: SourceSpec | None = None
     env: Sequence[EnvVarSpec] | None = None
     health_check: HealthCheckSpec | None = None
     auto_rollback: bool | None = None
+    resources: ResourcesSpec | None = None
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,8 @@ class ErrorCode(StrEnum):
     TIMEOUT = "TIMEOUT"
     RUNNER_LOST = "RUNNER_LOST"
     CANCELED = "CANCELED"
+    # A registry refused a pull (IMAGE, a build's FROM, compose) for want of valid credentials.
+    REGISTRY_AUTH = "REGISTRY_AUTH"
 
 
 class GitProvider(StrEnum):

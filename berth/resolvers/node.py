@@ -13,6 +13,7 @@ from berth.models import ApiToken as ApiTokenRow
 from berth.models import Deployment as DeploymentRow
 from berth.models import Environment as EnvironmentRow
 from berth.models import Project as ProjectRow
+from berth.models import RegistryCredential as RegistryCredentialRow
 from berth.models import Server as ServerRow
 from berth.models import Service as ServiceRow
 from berth.models.git import GitHook as GitHookRow
@@ -24,6 +25,7 @@ from berth.schema.types.git import GitHook, WebhookDelivery
 from berth.schema.types.identity import ApiToken
 from berth.schema.types.inventory import Environment, Project, Server, Service
 from berth.schema.types.node import Node
+from berth.schema.types.registry import RegistryCredential
 
 NODE_TYPES: dict[str, tuple[type[Any], Any]] = {
     "Deployment": (DeploymentRow, Deployment),
@@ -34,6 +36,7 @@ NODE_TYPES: dict[str, tuple[type[Any], Any]] = {
     "ApiToken": (ApiTokenRow, ApiToken),
     "GitHook": (GitHookRow, GitHook),
     "WebhookDelivery": (WebhookDeliveryRow, WebhookDelivery),
+    "RegistryCredential": (RegistryCredentialRow, RegistryCredential),
 }
 
 

@@ -37,6 +37,7 @@ from berth.domain.specs import (
     EnvVarSpec,
     HealthCheckSpec,
     ProjectSpec,
+    ResourcesSpec,
     RollbackSpec,
     ServerSpec,
     ServiceSpec,
@@ -160,12 +161,13 @@ class Harness:
         health: HealthCheckSpec | None = None,
         auto_rollback: bool | None = None,
         server: Server | None = None,
+        resources: ResourcesSpec | None = None,
     ) -> Service:
         target = server or await self.server()
         project = await self.project()
         return await create_service(owner(), ServiceSpec(
             project_id=project.id, environment="production", name=self.name("s"), server_id=target.id,
-            source=source, env=env, health_check=health, auto_rollback=auto_rollback,
+            source=source, env=env, health_check=health, auto_rollback=auto_rollback, resources=resources,
         ))
 
     async def update(self, service: Service, **changes: Any) -> Service:

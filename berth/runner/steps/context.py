@@ -12,6 +12,7 @@ from typing import Any
 
 from berth.crypto import DecryptionError
 from berth.domain.names import deployment_name
+from berth.domain.registry_credentials import RegistryAuth, credentials_for
 from berth.domain.secrets import decrypt_json
 from berth.models import Deployment, Environment, Project, Server, Service
 from berth.models.enums import DeploymentConclusion, ErrorCode, StepKind
@@ -108,6 +109,9 @@ class RunContext:
     input: dict[str, Any]
     secrets: dict[str, str]
     secrets_error: str | None = None
+    registry_auths: dict[str, RegistryAuth] = field(default_factory=dict, repr=False)
+    """The project's registry credentials by registry, as they are when the deployment runs
+    (a replay uses today's password, not the one of its time)."""
     lost: asyncio.Event = field(default_factory=asyncio.Event)
     """Set once a fenced write was refused (or the row says so): the deployment is not ours."""
     pending_updates: dict[str, Any] = field(default_factory=dict)
@@ -271,7 +275,14 @@ async def new_context(
     except (DecryptionError, ValueError, TypeError):
         secrets_error = ("the secret environment values cannot be decrypted "
                          "(BERTH_SECRET_KEY differs from the one they were stored with)")
-    log = LogWriter(deployment_id, attempt, SecretMasker(secrets.values()))
+    registry_auths: dict[str, RegistryAuth] = {}
+    try:
+        registry_auths = await credentials_for(records.project.id)
+    except (DecryptionError, ValueError, TypeError):
+        # Steps that need them fail as a refused pull would; the others do not need them.
+        registry_auths = {}
+    passwords = [auth.password for auth in registry_auths.values()]
+    log = LogWriter(deployment_id, attempt, SecretMasker([*secrets.values(), *passwords]))
     ctx = RunContext(
         records=records,
         attempt=attempt,
@@ -284,6 +295,7 @@ async def new_context(
         input=dict(deployment.input or {}),
         secrets=secrets,
         secrets_error=secrets_error,
+        registry_auths=registry_auths,
         deadline=asyncio.get_running_loop().time() + settings.step_deadlines.deployment,
     )
     log.on_lost = ctx.lost.set

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from berth.domain.documents import Document, visible_document
+from berth.domain.resources import stored_resources
 from berth.models import Environment as EnvironmentRow
 from berth.models import Project as ProjectRow
 from berth.models import Server as ServerRow
@@ -26,12 +27,14 @@ if TYPE_CHECKING:
         ObservedState,
     )
     from berth.schema.types.git import GitHook
+    from berth.schema.types.registry import RegistryCredential
 
 DeploymentT = Annotated["Deployment", strawberry.lazy("berth.schema.types.deployment")]
 DeploymentConnectionT = Annotated["DeploymentConnection", strawberry.lazy("berth.schema.types.deployment")]
 DeploymentFilterT = Annotated["DeploymentFilter", strawberry.lazy("berth.schema.types.deployment")]
 ObservedStateT = Annotated["ObservedState", strawberry.lazy("berth.schema.types.deployment")]
 GitHookT = Annotated["GitHook", strawberry.lazy("berth.schema.types.git")]
+RegistryCredentialT = Annotated["RegistryCredential", strawberry.lazy("berth.schema.types.registry")]
 
 
 @strawberry.type(name="Server", directives=requires("server:read"))
@@ -88,6 +91,13 @@ class Project(Node):
             query = query.filter(deleted_at__isnull=True)
         return [Service.of(r) for r in await query.order_by("id")]
 
+    @strawberry.field(description="Credentials for private registries (passwords are never returned).")
+    async def registry_credentials(self) -> list[RegistryCredentialT] | None:
+        from berth.domain.registry_credentials import project_credentials
+        from berth.schema.types.registry import RegistryCredential
+
+        return [RegistryCredential.of(row) for row in await project_credentials(self.row.pk)]  # type: ignore[misc]
+
     @classmethod
     def of(cls, row: ProjectRow) -> Project:
         return cls(id=strawberry.ID(to_global_id("Project", row.pk)), name=row.name, row=row)
@@ -127,6 +137,20 @@ class HealthCheckConfig:
             timeout_seconds=int(data.get("timeoutSeconds") or 60),
             interval_seconds=int(data.get("intervalSeconds") or 2),
         )
+
+
+@strawberry.type(name="Resources")
+class Resources:
+    memory_mb: int | None = strawberry.field(description="Memory limit in MiB; null: none.")
+    cpus: float | None
+    pids_limit: int | None
+    restart_policy: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any] | None) -> Resources:
+        values = stored_resources(data)
+        return cls(memory_mb=values["memoryMb"], cpus=values["cpus"], pids_limit=values["pidsLimit"],
+                   restart_policy=str(values["restartPolicy"]))
 
 
 @strawberry.type(name="Service", directives=requires("service:read"))
@@ -185,6 +209,10 @@ class Service(Node):
     @strawberry.field
     def health_check(self) -> HealthCheckConfig | None:
         return HealthCheckConfig.of(self.row.health_check) if self.row.health_check else None
+
+    @strawberry.field(description="What the service's containers may use (applied at its next deployment).")
+    def resources(self) -> Resources | None:
+        return Resources.of(self.row.resources)
 
     @strawberry.field(directives=requires("deploy:read"))
     async def latest_deployment(self, info: strawberry.Info) -> DeploymentT | None:
