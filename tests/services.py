@@ -51,6 +51,12 @@ PRIVATE_REGISTRY_USER = os.environ.get("BERTH_TEST_PRIVATE_REGISTRY_USER", "")
 PRIVATE_REGISTRY_PASSWORD = os.environ.get("BERTH_TEST_PRIVATE_REGISTRY_PASSWORD", "")
 PRIVATE_IMAGE = os.environ.get("BERTH_TEST_PRIVATE_IMAGE", "")
 
+# git over HTTPS with basic auth (scripts/git-https-server); tests add bare repositories under ROOT.
+GIT_HTTPS_URL = os.environ.get("BERTH_TEST_GIT_HTTPS_URL", "")
+GIT_HTTPS_ROOT = Path(os.environ.get("BERTH_TEST_GIT_HTTPS_ROOT", "/var/lib/berth-test-git-https/repos"))
+GIT_HTTPS_USER = os.environ.get("BERTH_TEST_GIT_HTTPS_USER", "")
+GIT_HTTPS_TOKEN = os.environ.get("BERTH_TEST_GIT_HTTPS_TOKEN", "")
+
 TIMEOUT = 3.0  # seconds for an availability probe: a service that is up answers at once
 
 

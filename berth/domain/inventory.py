@@ -18,6 +18,7 @@ from berth.domain.errors import (
     UserFacingError,
     not_found,
 )
+from berth.domain.git_auth import stored_git_auth, validate_git_auth
 from berth.domain.limits import MAX_ENVIRONMENTS
 from berth.domain.queries import get_visible
 from berth.domain.resources import resources_fields, validate_resources
@@ -119,6 +120,8 @@ def _check_service_parts(
         source_path = [*INPUT, "source"]
         source_errors, document = validate_source(source, source_path, settings)
         errors.extend(source_errors.errors)
+        if source.git_auth is not None:
+            errors.extend(validate_git_auth(source.git_auth, source.repository, [*source_path, "gitAuth"]).errors)
         if not source_errors:
             # The policy is checked on a well-formed source only: a malformed one is
             # refused anyway, and its problems are reported precisely above.
@@ -207,6 +210,7 @@ async def create_service(principal: Principal, spec: ServiceSpec) -> Service:
                 health_check=health_check_fields(spec.health_check, settings) if spec.health_check else None,
                 auto_rollback=True if spec.auto_rollback is None else spec.auto_rollback,
                 resources=resources_fields(spec.resources),
+                git_auth=stored_git_auth(spec.source.git_auth),
             )
     except IntegrityError:
         raise conflict from None
@@ -227,6 +231,8 @@ async def update_service(principal: Principal, spec: ServiceUpdateSpec) -> Servi
     if spec.source is not None:
         changes["source_type"] = SourceType(str(spec.source.type))
         changes["source"] = source_fields(spec.source)
+        # A given source replaces the whole source, its gitAuth included.
+        changes["git_auth"] = stored_git_auth(spec.source.git_auth)
     if spec.env is not None:
         changes["env"] = stored_env(spec.env)
     if spec.health_check is not None:

@@ -34,6 +34,14 @@ class ProjectSpec:
 
 
 @dataclass(frozen=True)
+class GitAuthSpec:
+    username: str | None = None
+    token: str | None = field(default=None, repr=False)
+    ssh_private_key: str | None = field(default=None, repr=False)
+    ssh_known_hosts: str | None = None
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     type: SourceType | str
     image: str | None = None
@@ -47,6 +55,7 @@ class SourceSpec:
     ports: Sequence[str] | None = None
     volumes: Sequence[str] | None = None
     command: Sequence[str] | None = None
+    git_auth: GitAuthSpec | None = None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ rollback replays; keys are camelCase like the GraphQL fields:
     ports, volumes, command,
     resources: {memoryMb, cpus, pidsLimit, restartPolicy} (absent in older inputs: no limits,
         unless-stopped; see berth.domain.resources),
+    gitAuth: {kind, username} | null (what CLONE authenticates with; the secret is read from
+        the service when the deployment runs, never recorded),
     env: [{key, source: "service", secret, value}] (value null for secrets: those are in
         Deployment.frozen_secrets_enc as encrypted {"KEY": "value"} JSON),
     readinessGate: {healthCheck, imageHealthcheck: true},
@@ -33,6 +35,7 @@ from typing import Any
 
 from tortoise.models import Model
 
+from berth.domain.git_auth import git_auth_view
 from berth.domain.grammars import split_image, with_tag
 from berth.domain.resources import stored_resources
 from berth.domain.secrets import encrypt_json, redact, redact_env, secret_env_values
@@ -103,6 +106,7 @@ def declared_config_view(
         "healthCheck": service.health_check,
         "autoRollback": service.auto_rollback,
         "resources": stored_resources(service.resources),
+        "gitAuth": git_auth_view(service.git_auth),
         "target": {
             "service": {"id": service.id, "name": service.name},
             "server": _ref(server, service.server_id),  # type: ignore[attr-defined]
@@ -187,6 +191,7 @@ def frozen_input(target: Target, overrides: Overrides) -> dict[str, Any]:
         "volumes": source.get("volumes"),
         "command": source.get("command"),
         "resources": stored_resources(service.resources),
+        "gitAuth": git_auth_view(service.git_auth),
         "env": [
             {
                 "key": item["key"],
@@ -235,6 +240,7 @@ def config_snapshot(target: Target, overrides: Overrides) -> dict[str, Any]:
         "healthCheck": service.health_check,
         "autoRollback": service.auto_rollback,
         "resources": stored_resources(service.resources),
+        "gitAuth": git_auth_view(service.git_auth),
         "overrides": {"imageTag": overrides.image_tag, "ref": overrides.ref},
         "service": {"id": service.id, "name": service.name},
         "project": {"id": target.project.id, "name": target.project.name},

@@ -77,6 +77,9 @@ class Service(Model):
     # {"memoryMb", "cpus", "pidsLimit", "restartPolicy"}; null on rows older than resources
     # (read as no limits, unless-stopped: what those services always ran with).
     resources: Any = fields.JSONField(null=True)
+    # How CLONE authenticates: {"kind": "https", "username", "tokenEnc"} or {"kind": "ssh",
+    # "sshPrivateKeyEnc", "sshKnownHosts"}; secrets Fernet-encrypted, never in any view.
+    git_auth: Any = fields.JSONField(null=True)
     auto_rollback = fields.BooleanField(default=True)
     # Last per-service deployment number handed out; bumped under the row lock.
     last_deployment_number = fields.IntField(default=0)

@@ -28,6 +28,7 @@ from berth.models import (
     LogLine,
     Observation,
     Project,
+    RegistryCredential,
     Server,
     Service,
 )
@@ -164,6 +165,8 @@ class World:
     # A push hook on service A with one stored (ping) delivery that names deployment a2.
     git_hook: int
     webhook_delivery: int
+    # Credentials for a private registry in project A (the password is never readable).
+    registry_credential: int
     extra: dict[str, Any] = field(default_factory=dict)
 
     def gid(self, type_name: str, attribute: str) -> str:
@@ -208,7 +211,12 @@ async def seed_world() -> World:
     )
     hook = await make_git_hook(service_a)
     delivery = await make_ping_delivery(hook, deployment=a2)
+    credential = await RegistryCredential.create(
+        project=project_a, registry="registry.example.test:5443", username="walker",
+        password_enc=encrypt("seeded-registry-password"), last_used_at=datetime.now(UTC),
+    )
     return World(
+        registry_credential=credential.id,
         git_hook=hook.id,
         webhook_delivery=delivery.id,
         server=server.id,
@@ -276,6 +284,7 @@ def node_ids(world: World) -> dict[str, str]:
         "Deployment": gid("Deployment", world.deployment_a2),
         "Environment": gid("Environment", world.environment_a),
         "GitHook": gid("GitHook", world.git_hook),
+        "RegistryCredential": gid("RegistryCredential", world.registry_credential),
         "WebhookDelivery": gid("WebhookDelivery", world.webhook_delivery),
         "Project": gid("Project", world.project_a),
         "Server": gid("Server", world.server),
@@ -308,6 +317,10 @@ def refused_inputs(world: World) -> dict[str, dict[str, Any]]:
         "revokeApiToken": {"id": gid("ApiToken", MISSING_PK)},
         "createGitHook": {"input": {"serviceId": missing_service, "provider": "GITHUB", "repository": "acme/walk"}},
         "deleteGitHook": {"id": gid("GitHook", MISSING_PK)},
+        "createRegistryCredential": {"input": {"projectId": gid("Project", MISSING_PK),
+                                               "registry": "registry.example.test", "username": "walker",
+                                               "password": "refused-anyway"}},
+        "deleteRegistryCredential": {"id": gid("RegistryCredential", MISSING_PK)},
         "redeliverWebhook": {"id": gid("WebhookDelivery", MISSING_PK)},
     }
 

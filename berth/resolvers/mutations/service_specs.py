@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from berth.domain.specs import EnvVarSpec, HealthCheckSpec, ResourcesSpec, SourceSpec
+from berth.domain.specs import EnvVarSpec, GitAuthSpec, HealthCheckSpec, ResourcesSpec, SourceSpec
 from berth.resolvers.common import to_spec
 
 
 def source_spec(source: Any) -> SourceSpec | None:
     if source is None:
         return None
+    git_auth = getattr(source, "git_auth", None)
     return to_spec(
-        SourceSpec, source, type=source.type.value if hasattr(source.type, "value") else source.type
+        SourceSpec, source, type=source.type.value if hasattr(source.type, "value") else source.type,
+        git_auth=None if git_auth is None else to_spec(GitAuthSpec, git_auth),
     )
 
 

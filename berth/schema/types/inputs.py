@@ -106,6 +106,23 @@ class HealthCheckInput:
     interval_seconds: int | None = None
 
 
+@strawberry.input(
+    name="GitAuthInput",
+    description="How the runner authenticates to a DOCKERFILE or COMPOSE repository. Secrets are stored "
+    "encrypted and never returned.",
+)
+class GitAuthInput:
+    username: str | None = strawberry.field(
+        default=None,
+        description="https: a token or password, sent as HTTP basic auth with `username` (default x-access-token).",
+    )
+    token: str | None = None
+    ssh_private_key: str | None = strawberry.field(
+        default=None, description="ssh: a deploy key, and the known_hosts line(s) that pin the git host's key."
+    )
+    ssh_known_hosts: str | None = None
+
+
 @strawberry.input(name="ServiceSourceInput")
 class ServiceSourceInput:
     type: SourceType
@@ -138,6 +155,7 @@ class ServiceSourceInput:
                      'servers with allowPrivileged.'),
     )
     command: list[str] | None = None
+    git_auth: GitAuthInput | None = None
 
 
 @strawberry.input(name="EnvVarInput")

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from berth.domain.documents import Document, visible_document
+from berth.domain.git_auth import git_auth_view
 from berth.domain.resources import stored_resources
 from berth.models import Environment as EnvironmentRow
 from berth.models import Project as ProjectRow
@@ -153,6 +154,12 @@ class Resources:
                    restart_policy=str(values["restartPolicy"]))
 
 
+@strawberry.type(name="GitAuth", description="What the service's git authentication is, without its secrets.")
+class GitAuth:
+    kind: str = strawberry.field(description="https (a token) or ssh (a deploy key).")
+    username: str | None
+
+
 @strawberry.type(name="Service", directives=requires("service:read"))
 class Service(Node):
     name: str
@@ -209,6 +216,11 @@ class Service(Node):
     @strawberry.field
     def health_check(self) -> HealthCheckConfig | None:
         return HealthCheckConfig.of(self.row.health_check) if self.row.health_check else None
+
+    @strawberry.field(description="How CLONE authenticates to the repository (null: anonymously).")
+    def git_auth(self) -> GitAuth | None:
+        view = git_auth_view(self.row.git_auth)
+        return GitAuth(kind=view["kind"], username=view["username"]) if view else None
 
     @strawberry.field(description="What the service's containers may use (applied at its next deployment).")
     def resources(self) -> Resources | None:

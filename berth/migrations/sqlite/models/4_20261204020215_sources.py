@@ -6,22 +6,23 @@ RUN_IN_TRANSACTION = True
 async def upgrade(db: BaseDBAsyncClient) -> str:
     return """
         CREATE TABLE IF NOT EXISTS "registry_credential" (
-    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "registry" VARCHAR(255) NOT NULL,
     "username" VARCHAR(255) NOT NULL,
     "password_enc" TEXT NOT NULL,
-    "created_at" TIMESTAMPTZ NOT NULL,
-    "last_used_at" TIMESTAMPTZ,
+    "created_at" TIMESTAMP NOT NULL,
+    "last_used_at" TIMESTAMP,
     "project_id" BIGINT NOT NULL REFERENCES "project" ("id") ON DELETE CASCADE,
     CONSTRAINT "uid_registry_cr_project_7d03c4" UNIQUE ("project_id", "registry")
-);
-COMMENT ON TABLE "registry_credential" IS 'A project''s credentials for one registry, used by every pull and build of its services.';
-        ALTER TABLE "service" ADD "resources" JSONB;"""
+) /* A project's credentials for one registry, used by every pull and build of its services. */;
+        ALTER TABLE "service" ADD "resources" JSON;
+        ALTER TABLE "service" ADD "git_auth" JSON;"""
 
 
 async def downgrade(db: BaseDBAsyncClient) -> str:
     return """
         ALTER TABLE "service" DROP COLUMN "resources";
+        ALTER TABLE "service" DROP COLUMN "git_auth";
         DROP TABLE IF EXISTS "registry_credential";"""
 
 
@@ -118,18 +119,18 @@ MODELS_STATE = (
     "wkVyAd2y2F4WL4pXwksx1TQaGK9xZLJMcjXyfiDYXDivd+fGyXlW26lgY8kKgY58izEq+C"
     "Z9gbneHDaDjB2yB5J3PYHXa+yuPPvT66GZ7PYe+hfY9ukUOjBKuqT93u4ZzmEjs9eEjBR2"
     "Zw/NraZAZHM0oRXvjF+WBErVK0b4BqOBvPrlCEI0m6g1jDmaJ6ah6gR2SsKbR7QYxIoF8e"
-    "faJdWqZhYDG+qA06SXtCA3Qgy563PTSyaxiSlRaAknuRqSmwKzidt+VcnC3COMaGul7GMZ"
-    "GArs5cp3geUuY7L9K6DNfjlMK9xA+T0307YpQrvEAkTSsWiRQ0uYlVOtwwwFuSUSpp355M"
-    "wC8WSVU+z1SySIox5leAbz0z6CQxTs91r+McLvI6EOJwRVlN0Y0NojFgx0jCGfc6U56zTp"
-    "4L6rHGudYdZWOajwcCda87X1AtdUUpslP7gUAlNoevI1j+fnMHAkXfe68ueB0z9uM7WOAe"
-    "3QWGjhNDNSgxIMkizaxYkGevMB6Nw9KvpssaklRVZA83ScUprZ70JbAkGzGyKT1vEA9RXd"
-    "ICaOjLvGRVf5MgeMbFV7qFfnWI9x+UDLBcAyudJusI9VPDVTb+sLYES3dH1gJl721IoPJm"
-    "MAtoACEWWEDQTUwo9jg8OwWlKbFjYoJeQdUYM6Jy42T1C8k9SoKoSCcshHWUSkCdC2o0fN"
-    "L0QjbKewKew464iS9PzA1F7OoJ0hq6U+pkWTddRzNZYZOvh/RFyHnuV42uPOoPf8cbowVn"
-    "czgay9968nclfJa8E5YJ9lmLX8/h5GtvNMIP/JM57M5G/V4HsRa9Kjidw7H8d7kzxQWDs6"
-    "TE+DahghZQbdp6Hfaa55CiDjPVqZc6o86y1Z2iW8jGqeqA+7Hnr536YpgqReRlB5lFSESI"
-    "2SEBfnvdwVwV9lPRqEu5qzjjwts4CyPxYkUZkSIVXCjLhYjJJT/+ESLhrq3KXRsYyw50dN"
-    "XPm9BMeLoire91B+Iy5oU6ENs6bqSWRDc1tsYwRl8hDWb9/lulDG0DS9c2DYpZ3n/SzLLG"
-    "q2EZblKG/iqm5gMDqNlG5BJpHQ7N58DbyHkCkybuVAUQ9ovXEN0PFxd57BwXF2xDB36W1L"
-    "yhQ52i2BphhOT0q/HOXCUskLai+sns5/8D9tFM9w=="
+    "/bXuKDiJXxHwozQC+/LYE83eMg0Dq1BF7f9J2hMa/wM94rxt0ZEd25CcugCUvJdMLY1dwe"
+    "k8Xefi6BKGSTbU9TJMiuR/deY6xeuTMp16Ue5luB6nFK49fpic7tsRg2jhxTlpWrFAp6C5"
+    "U6yQ4oYB3nKYUgkT92QCfrFArfJ5ppIFaowxvwJ865m9KIlxeq57Hedwgd2BEIer+WqKbm"
+    "wQjQE7RhLOuNeZ8pzx81xQTxkLN6b5eCBQ97rzBdVSV5S8TcgJBgcCNQxrqitY/l5/BwJF"
+    "3/ewLngdM+7mO1jgHt0Fho6TcjUo8TfJIs2sOJxnrzAejcPSr6YqG5I0YWT/PEnF6cSe9C"
+    "WwJBsxsik9bxAPUV3SAmjoy7xEYX+TIHjGxVe6hX51iPd+lAywXAMrnaLsCPVTQ4U2/rC2"
+    "BEt3R9ZhZe8rSaDyZjALaAAhFlhA0E1MKPaXPDsFpSmx45GCXkHVGDMiouNk9QuHPkpyrk"
+    "gnLIR1lEpAnQtqNHzS9EI2ynsCnkO+uIntT8wNRezqCdIaulPqZFk3XUczWSGrr4dTRsh5"
+    "7leNrjzqD3/Hm9IFZ3M4GsvfevJ3JXyWvBOWCfa4i1/P4eRrbzTCD/yTOezORv1eB7EWvS"
+    "o4ncOx/He5M8UFg7OkxPg2YZoWUG3aWin2evOQog4z1amXmaPOstWdotv3xqnqgPux56+d"
+    "+mKYKkXkZceYRUhEiNkhwZV73cFcFfZT0ahLuas448LbOAsj8WJFGZEiFVwoy4WIySU//h"
+    "Ei4a6tyl0bGMsOdHTVz5vQTHi6Iq3vdQfiMuaFOhDbOm5il0Q3NbbGMEZfIQ1m/f5bpWtt"
+    "A0vXNg2KWd5/0syyxqthGW7Stf4qpuYDA6jZRuQSKTUOzaXB28h5ApMm7lQFEPaL1xDdDx"
+    "cXeewcFxdsQwd+ltS8oUOdotgaYYTk9Cshz1wlLJAypPrJ7Of/A3AixW0="
 )
