@@ -55,3 +55,14 @@ def test_printed_schema_honours_the_streams_fragment() -> None:
                              "--with", str(STREAMS_FRAGMENT)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 difference(s)" in result.stdout
+
+
+SOURCES_FRAGMENT = ROOT.parent / "shared" / "contract" / "v2" / "sources.graphql"
+
+
+@pytest.mark.skipif(not SOURCES_FRAGMENT.exists(), reason="the shared contract is not beside this checkout")
+def test_printed_schema_honours_the_sources_fragment() -> None:
+    result = subprocess.run([sys.executable, str(CONTRACT_CHECK), str(ROOT / "schema.graphql"),
+                             "--with", str(SOURCES_FRAGMENT)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 difference(s)" in result.stdout

@@ -211,6 +211,9 @@ async def seed_world() -> World:
     )
     hook = await make_git_hook(service_a)
     delivery = await make_ping_delivery(hook, deployment=a2)
+    # An https token for service A's repository (so `Service.gitAuth` has data; never readable).
+    await Service.filter(id=service_a.id).update(git_auth={
+        "kind": "https", "username": "x-access-token", "tokenEnc": encrypt("seeded-git-token")})
     credential = await RegistryCredential.create(
         project=project_a, registry="registry.example.test:5443", username="walker",
         password_enc=encrypt("seeded-registry-password"), last_used_at=datetime.now(UTC),

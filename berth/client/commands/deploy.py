@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from berth.client import health_flags, queries, resource_flags
+from berth.client import git_auth_flags, health_flags, queries, resource_flags
 from berth.client.api import Api
 from berth.client.commands.common import AddParser, add_follow_flags, after_queueing
 from berth.client.errors import UsageProblem
@@ -51,6 +51,7 @@ FLAGS = {
     "input.env": "--env",
     **health_flags.FLAGS,
     **resource_flags.FLAGS,
+    **git_auth_flags.FLAGS,
 }
 DEFINITION_FLAGS = (
     "port",
@@ -59,6 +60,7 @@ DEFINITION_FLAGS = (
     "secret",
     *health_flags.DEST,
     *resource_flags.DEST,
+    *git_auth_flags.DEST,
     "dockerfile",
     "branch",
     "profile",
@@ -120,6 +122,7 @@ def register(add: AddParser) -> None:
     health_flags.add_flags(
         parser.add_argument_group("health check and rollback (with --image, --compose or --repo)")
     )
+    git_auth_flags.add_flags(parser.add_argument_group("private repository (with --repo)"))
     resource_flags.add_flags(parser.add_argument_group(
         "resources (with --image, --compose or --repo; given ones replace the service's)"))
     add_follow_flags(parser, detach_help="return right after queueing")
@@ -247,6 +250,7 @@ def source_input(args: argparse.Namespace) -> dict[str, Any]:
             "branch": args.branch,
             "composeFiles": [args.compose],
             "composeProfiles": args.profile,
+            "gitAuth": git_auth_flags.git_auth_input(args),
             **_only_if_given(common),
         }
     if args.repo:
@@ -255,8 +259,10 @@ def source_input(args: argparse.Namespace) -> dict[str, Any]:
             "repository": args.repo,
             "branch": args.branch,
             "dockerfile": args.dockerfile,
+            "gitAuth": git_auth_flags.git_auth_input(args),
             **common,
         }
+    git_auth_flags.git_auth_input(args)  # refuses the flags without --repo
     try:
         content = Path(args.compose).read_text()
     except (OSError, UnicodeDecodeError) as error:
