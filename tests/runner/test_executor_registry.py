@@ -174,6 +174,19 @@ async def test_a_private_from_builds_with_the_credential(
     await assert_secret_nowhere(harness, deployment, watch)
 
 
+@sqlite_only
+async def test_a_private_from_with_a_wrong_password_fails_build_with_registry_auth(
+    harness: Harness, git_repo: GitRepo, private_image: str
+) -> None:
+    git_repo.commit({"Dockerfile": f"FROM {private_image}\nCOPY app/ /\n"}, "FROM the private image")
+    await add_credential(harness, password="not-the-password-1234")
+    service = await harness.service(SourceSpec(type="DOCKERFILE", repository=git_repo.url, branch="main",
+                                               ports=["127.0.0.1::8080"]))
+    deployment = await harness.deploy(service)
+    message = await assert_failed_at(harness, deployment, "BUILD", "REGISTRY_AUTH")
+    assert PRIVATE_REGISTRY in message and "not-the-password-1234" not in message
+
+
 def private_compose(image: str) -> str:
     return f"services:\n  web:\n    image: {image}\n    ports:\n      - \"127.0.0.1::8080\"\n"
 

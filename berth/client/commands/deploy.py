@@ -238,6 +238,8 @@ async def upsert_service(api: Api, definition: Definition, args: argparse.Namesp
 
 
 def source_input(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.repo:
+        git_auth_flags.git_auth_input(args)  # refuses the repository credential flags without --repo
     common = {"ports": args.port, "volumes": args.volume}
     if args.image:
         if args.compose:
@@ -262,7 +264,6 @@ def source_input(args: argparse.Namespace) -> dict[str, Any]:
             "gitAuth": git_auth_flags.git_auth_input(args),
             **common,
         }
-    git_auth_flags.git_auth_input(args)  # refuses the flags without --repo
     try:
         content = Path(args.compose).read_text()
     except (OSError, UnicodeDecodeError) as error:
