@@ -31,12 +31,13 @@ case "$1" in
 esac
 """
 # What git and ssh print when the host refused the credentials (or wanted some), or when its
-# key is not the pinned one.
+# key is not the pinned one. Not git's "Could not read from remote repository": it follows
+# every failed transport, a missing repository too.
 _REFUSED = re.compile(
     r"authentication failed|could not read (?:username|password)|terminal prompts disabled"
     r"|permission denied \(publickey|host key verification failed|remote host identification has changed"
     r"|no (?:matching )?host key|invalid username or password|access denied|http basic: access denied"
-    r"|the requested url returned error: 40[13]|fatal: could not read from remote repository",
+    r"|the requested url returned error: 40[13]",
     re.IGNORECASE,
 )
 
