@@ -57,6 +57,14 @@ GIT_HTTPS_ROOT = Path(os.environ.get("BERTH_TEST_GIT_HTTPS_ROOT", "/var/lib/bert
 GIT_HTTPS_USER = os.environ.get("BERTH_TEST_GIT_HTTPS_USER", "")
 GIT_HTTPS_TOKEN = os.environ.get("BERTH_TEST_GIT_HTTPS_TOKEN", "")
 
+# git over ssh with git-shell (a second sshd); tests add bare repositories, owned by USER, under ROOT.
+GIT_SSH_URL = os.environ.get("BERTH_TEST_GIT_SSH_URL", "")
+GIT_SSH_ROOT = Path(os.environ.get("BERTH_TEST_GIT_SSH_ROOT", "/var/lib/berth-test-git-ssh/repos"))
+GIT_SSH_USER = os.environ.get("BERTH_TEST_GIT_SSH_USER", "berth-git")
+GIT_SSH_KEY = Path(os.environ.get("BERTH_TEST_GIT_SSH_KEY", "/var/lib/berth-test-git-ssh/deploy_key"))
+GIT_SSH_KNOWN_HOSTS = Path(os.environ.get("BERTH_TEST_GIT_SSH_KNOWN_HOSTS",
+                                          "/var/lib/berth-test-git-ssh/known_hosts"))
+
 TIMEOUT = 3.0  # seconds for an availability probe: a service that is up answers at once
 
 

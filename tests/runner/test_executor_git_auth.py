@@ -1,6 +1,6 @@
 """Git credentials on real git servers: a DOCKERFILE repository behind HTTPS basic auth
-(`git http-backend`, scripts/git-https-server) cloned with a token, and one over ssh (the
-loopback sshd of the test services) cloned with a deploy key pinned by known_hosts. Without
+(`git http-backend`, scripts/git-https-server) cloned with a token, and one over ssh (an sshd
+whose user has git-shell for a shell) cloned with a deploy key pinned by known_hosts. Without
 the credential, with a wrong one, or with a wrong host key pin, CLONE fails with GIT_AUTH; the
 token and the key are in no record, log line, process list or file left behind."""
 
@@ -25,13 +25,15 @@ from tests.services import (
     GIT_HTTPS_TOKEN,
     GIT_HTTPS_URL,
     GIT_HTTPS_USER,
-    SSH_KEY,
-    SSH_KNOWN_HOSTS,
+    GIT_SSH_KEY,
+    GIT_SSH_KNOWN_HOSTS,
+    GIT_SSH_ROOT,
+    GIT_SSH_URL,
+    GIT_SSH_USER,
     skip_or_fail,
 )
 
-SSH_URL = "ssh://root@127.0.0.1:2222"
-OTHER_HOST_KEY = "[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBerthTestsWrongHostKeyPinnedHere00000\n"
+OTHER_HOST_KEY = "[127.0.0.1]:2223 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBerthTestsWrongHostKeyPinnedHere00000\n"
 
 
 @pytest.fixture
@@ -87,24 +89,42 @@ async def test_https_without_or_with_a_wrong_token_fails_clone_with_git_auth(
     assert all(wrong not in line.text for line in await harness.logs(refused.id))
 
 
+@pytest.fixture
+def ssh_repo(git_repo: GitRepo) -> Iterator[str]:
+    """The test repository, served over ssh by the git-shell user."""
+    if not (GIT_SSH_URL and GIT_SSH_KEY.is_file()):
+        skip_or_fail("git over ssh (BERTH_TEST_GIT_SSH_…, scripts/test-services)")
+    served = GIT_SSH_ROOT / f"berth-test-{uuid.uuid4().hex[:10]}.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(git_repo.path), str(served)], check=True)
+    subprocess.run(["chown", "-R", GIT_SSH_USER, str(served)], check=True)
+    try:
+        yield f"{GIT_SSH_URL}{served}"
+    finally:
+        shutil.rmtree(served, ignore_errors=True)
+
+
 def ssh_auth(known_hosts: str | None = None) -> GitAuthSpec:
-    return GitAuthSpec(ssh_private_key=SSH_KEY.read_text(),
-                       ssh_known_hosts=known_hosts if known_hosts is not None else SSH_KNOWN_HOSTS.read_text())
+    return GitAuthSpec(ssh_private_key=GIT_SSH_KEY.read_text(),
+                       ssh_known_hosts=known_hosts if known_hosts is not None else GIT_SSH_KNOWN_HOSTS.read_text())
 
 
 @postgres_only
-async def test_ssh_deploy_key_clones_and_a_wrong_host_key_pin_is_refused(harness: Harness, git_repo: GitRepo) -> None:
-    if not SSH_KEY.is_file():
-        skip_or_fail(f"the ssh target's key {SSH_KEY} (scripts/test-services)")
-    url = f"{SSH_URL}{git_repo.path}"
-    service = await harness.service(dockerfile(url, ssh_auth()))
+async def test_ssh_deploy_key_clones_and_a_wrong_host_key_pin_is_refused(harness: Harness, ssh_repo: str) -> None:
+    service = await harness.service(dockerfile(ssh_repo, ssh_auth()))
     with ProcessWatch() as watch:
         deployment = await harness.deploy(service)
     assert_succeeded(deployment)
     assert harness.serving(service) == app_page(GIT_VERSION)
-    key_line = SSH_KEY.read_text().strip().splitlines()[1]
+    assert deployment.frozen_input["gitAuth"] == {"kind": "ssh", "username": None}
+    key_line = GIT_SSH_KEY.read_text().strip().splitlines()[1]
     await assert_nowhere(harness, key_line, deployment.id, watch)
 
-    pinned_wrong = await harness.deploy(await harness.service(dockerfile(url, ssh_auth(OTHER_HOST_KEY))))
+    pinned_wrong = await harness.deploy(await harness.service(dockerfile(ssh_repo, ssh_auth(OTHER_HOST_KEY))))
     message = await assert_failed_at(harness, pinned_wrong, "CLONE", "GIT_AUTH")
     assert "host key" in message.lower()
+
+
+@sqlite_only
+async def test_ssh_without_git_auth_fails_clone_with_git_auth(harness: Harness, ssh_repo: str) -> None:
+    anonymous = await harness.deploy(await harness.service(dockerfile(ssh_repo, None)))
+    await assert_failed_at(harness, anonymous, "CLONE", "GIT_AUTH")
