@@ -2,7 +2,7 @@
 
 Starts real servers on loopback with fresh databases, seeds them, measures, writes
 `bench/results.json` and prints a Markdown table. Sections: read, enqueue, events, logs,
-runner, webhooks. A section that fails is recorded with its error and the run goes on.
+runner, webhooks, dashboard. A section that fails is recorded with its error and the run goes on.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ Section = Callable[[Plan, Path], Awaitable[dict[str, Any]]]
 
 
 def _sections() -> dict[str, Section]:
-    from bench import enqueue, events, logs, read, runner_overhead, webhooks
+    from bench import dashboard, enqueue, events, logs, read, runner_overhead, webhooks
 
     return {
         "read": read.run,
@@ -39,6 +39,7 @@ def _sections() -> dict[str, Section]:
         "logs": logs.run,
         "runner": runner_overhead.run,
         "webhooks": webhooks.run,
+        "dashboard": dashboard.run,
     }
 
 

@@ -20,7 +20,7 @@ PG_DSN = os.environ.get("BERTH_TEST_PG_DSN", "postgres://berth:berth@127.0.0.1:5
 REGISTRY = os.environ.get("BERTH_TEST_REGISTRY", "127.0.0.1:5000")
 DOCKER_HOST = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
-SECTIONS = ("read", "enqueue", "events", "logs", "runner", "webhooks")
+SECTIONS = ("read", "enqueue", "events", "logs", "runner", "webhooks", "dashboard")
 DATABASES = ("sqlite", "postgres")
 
 

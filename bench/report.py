@@ -109,6 +109,18 @@ def webhooks_section(section: dict[str, Any]) -> list[str]:
     ]
 
 
+def dashboard_section(section: dict[str, Any]) -> list[str]:
+    rows = [[r["database"], f"{_num(r['deployments'])}", _ms(r["first_rows"]), _ms(r["first_log_line"]),
+             _num(r["first_rows"].get("samples"))] for r in section["results"]]
+    return [
+        "**Dashboard** — a fresh browser context (chromium, headless) from navigation to the first "
+        "page of deployments in the DOM, and to a deployment's first log line (1,000 stored), runner stopped.",
+        "",
+        *_table(["database", "deployments", "first rows ms p50 / p99", "first log line ms p50 / p99",
+                 "samples"], rows),
+    ]
+
+
 def events_section(section: dict[str, Any]) -> list[str]:
     rows = []
     for r in section["results"]:
@@ -305,6 +317,9 @@ def summary_table(results: dict[str, Any]) -> list[str]:
     row("signed deliveries/s sustained (none lost or doubled)",
         {db: f"{_num(rs[0]['sustained']['achieved_per_s'])}/s, {rs[0]['sustained']['ledger']['lost']} lost, "
              f"{rs[0]['sustained']['ledger']['doubled']} doubled" for db, rs in webhooks.items()}, "100/s")
+    dashboard = _by_db(sections.get("dashboard", {}).get("results", []))
+    row("dashboard: navigation → first 25 rows, → first log line (ms p50 / p99), 10,000 deployments",
+        {db: f"{_ms(rs[0]['first_rows'])}; {_ms(rs[0]['first_log_line'])}" for db, rs in dashboard.items()}, "–")
     return _table(["figure", *databases, "target"], rows) if rows else []
 
 
@@ -315,6 +330,7 @@ RENDERERS = {
     "logs": logs_section,
     "runner": runner_section,
     "webhooks": webhooks_section,
+    "dashboard": dashboard_section,
 }
 
 

@@ -1,4 +1,4 @@
-"""The Starlette application: GraphQL at /graphql, health endpoints, artifact download."""
+"""The Starlette application: GraphQL at /graphql, the dashboard at /, health endpoints, artifact download."""
 
 from __future__ import annotations
 
@@ -60,8 +60,12 @@ def create_app(
     from berth.graphql_app import build_graphql_app  # the schema is large: import lazily
     from berth.graphql_http import GraphQLOverHTTP
     from berth.http.artifact import artifact_endpoint
+    from berth.http.dashboard import ASSET_ROUTE as DASHBOARD_ASSET_ROUTE
+    from berth.http.dashboard import CONFIG_ROUTE as DASHBOARD_CONFIG_ROUTE
+    from berth.http.dashboard import dashboard_asset, dashboard_config, dashboard_page
     from berth.http.graphiql import ASSET_ROUTE, graphiql_asset
     from berth.http.headers import ApiResponseHeaders
+    from berth.http.metrics import HttpMetrics, metrics_endpoint
     from berth.http.webhooks import webhook_endpoint
 
     graphql_app = build_graphql_app(settings)
@@ -87,8 +91,12 @@ def create_app(
         await close_db()
 
     routes = [
+        Route("/", dashboard_page, methods=["GET", "HEAD"]),
+        Route(DASHBOARD_ASSET_ROUTE, dashboard_asset, methods=["GET", "HEAD"]),
+        Route(DASHBOARD_CONFIG_ROUTE, dashboard_config, methods=["GET"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
         # Methods are checked by the wrapper: a coded 405 with `Allow`, not plain text.
         Route("/graphql", GraphQLOverHTTP(graphql_app)),
         WebSocketRoute("/graphql", graphql_app),
@@ -97,7 +105,7 @@ def create_app(
     ]
     if not settings.production:  # GraphiQL is off in production, and so are its files
         routes.append(Route(ASSET_ROUTE, graphiql_asset, methods=["GET", "HEAD"]))
-    app = Starlette(routes=routes, middleware=[Middleware(ApiResponseHeaders)], lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=[Middleware(HttpMetrics), Middleware(ApiResponseHeaders)], lifespan=lifespan)
     app.state.settings = settings
     app.state.readiness_probes = {}
     return app

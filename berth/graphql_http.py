@@ -20,11 +20,13 @@ without data, is a 400 and carries no `data` entry (internal errors stay 500).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.datastructures import Headers, QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,6 +36,8 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
+
+from berth.http.metrics import OPERATION_KEY
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -266,6 +270,21 @@ def _refusal_of(error: InvalidOperationTypeError, method: str) -> RequestRefused
     return RequestRefused(400, error.as_http_error_reason(method))
 
 
+@functools.lru_cache(maxsize=512)
+def operation_type(query: str | None, operation_name: str | None) -> str:
+    """query, mutation or subscription, as the document says (for metrics); "invalid" for
+    a document that does not parse or name one operation. Cached: clients repeat queries."""
+    if not query:
+        return "invalid"
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return "invalid"
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [d for d in operations if operation_name is None or (d.name and d.name.value == operation_name)]
+    return chosen[0].operation.value if len(chosen) == 1 else "invalid"
+
+
 def is_request_error(response: GraphQLHTTPResponse) -> bool:
     """No data and no error of a field: the request as a whole failed before execution."""
     errors = response.get("errors") or []
@@ -300,6 +319,8 @@ class GraphQLOverHTTPView:
         # Queries over GET; queries and mutations over POST; subscriptions never over HTTP.
         allowed = {OperationType.QUERY} if request_adapter.method == "GET" else {
             OperationType.QUERY, OperationType.MUTATION}
+        operation = operation_type(request_data.query, request_data.operation_name)
+        request.scope.setdefault("state", {})[OPERATION_KEY] = operation
         try:
             return await self.schema.execute(  # type: ignore[attr-defined,no-any-return]
                 request_data.query,

@@ -86,6 +86,10 @@ class Settings:
     oauth_projects_claim: str = "berth_projects"
     oauth_leeway_seconds: float = 30.0
     jwks_refresh_min_seconds: float = 60.0
+    # The dashboard's "Sign in with <issuer>" (authorization code + PKCE): its OAuth client
+    # id at the issuer, and the scope it asks for (none: the issuer's default).
+    oauth_client_id: str | None = None
+    oauth_scope: str | None = None
     # Runner and observer
     lease_seconds: float = 30.0
     heartbeat_seconds: float = 10.0
@@ -93,8 +97,12 @@ class Settings:
     observer_interval_seconds: float = 30.0
     shutdown_grace_seconds: float = 20.0
     stable_seconds: float = 5.0
+    # Previews no pull-request event touched for this long are closed and cleaned.
+    preview_ttl_hours: float = 72.0
     health_default_timeout_seconds: int = 60
     health_default_interval_seconds: int = 2
+    # BERTH_PROXY_IMAGE: the Caddy 2 image of each server's proxy (berth.runner.proxy).
+    proxy_image: str = "caddy:2-alpine"
     step_deadlines: StepDeadlines = field(default_factory=StepDeadlines)
     # Commit statuses (docs/webhooks.md): the sender's poll, its HTTP timeout, and the retry
     # backoff (base doubled per failed attempt, capped) up to the attempts after which a
@@ -104,6 +112,8 @@ class Settings:
     status_retry_base_seconds: float = 5.0
     status_retry_max_seconds: float = 600.0
     status_max_attempts: int = 10
+    # BERTH_METRICS_TOKEN: the bearer credential `/metrics` wants; None: it is open.
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -143,18 +153,23 @@ class Settings:
             oauth_projects_claim=os.environ.get("BERTH_OAUTH_PROJECTS_CLAIM") or "berth_projects",
             oauth_leeway_seconds=_env_float("BERTH_OAUTH_LEEWAY_SECONDS", 30.0),
             jwks_refresh_min_seconds=_env_float("BERTH_JWKS_REFRESH_MIN_SECONDS", 60.0),
+            oauth_client_id=os.environ.get("BERTH_OAUTH_CLIENT_ID") or None,
+            oauth_scope=os.environ.get("BERTH_OAUTH_SCOPE") or None,
             lease_seconds=_env_float("BERTH_LEASE_SECONDS", 30.0),
             heartbeat_seconds=_env_float("BERTH_HEARTBEAT_SECONDS", 10.0),
             runner_poll_seconds=_env_float("BERTH_RUNNER_POLL_SECONDS", 1.0),
             observer_interval_seconds=_env_float("BERTH_OBSERVER_INTERVAL_SECONDS", 30.0),
             shutdown_grace_seconds=_env_float("BERTH_SHUTDOWN_GRACE_SECONDS", 20.0),
             stable_seconds=_env_float("BERTH_STABLE_SECONDS", 5.0),
+            preview_ttl_hours=_env_float("BERTH_PREVIEW_TTL_HOURS", 72.0),
+            proxy_image=os.environ.get("BERTH_PROXY_IMAGE") or "caddy:2-alpine",
             step_deadlines=deadlines,
             status_poll_seconds=_env_float("BERTH_STATUS_POLL_SECONDS", 2.0),
             status_timeout_seconds=_env_float("BERTH_STATUS_TIMEOUT_SECONDS", 10.0),
             status_retry_base_seconds=_env_float("BERTH_STATUS_RETRY_BASE_SECONDS", 5.0),
             status_retry_max_seconds=_env_float("BERTH_STATUS_RETRY_MAX_SECONDS", 600.0),
             status_max_attempts=_env_int("BERTH_STATUS_MAX_ATTEMPTS", 10),
+            metrics_token=os.environ.get("BERTH_METRICS_TOKEN") or None,
         )
 
     def with_public_url(self, host: str, port: int) -> Settings:

@@ -21,8 +21,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import docker
 import docker.errors
@@ -33,6 +34,7 @@ from tests.services import (
     DOCKER2_HOST,
     DOCKER_HOST,
     PG_DSN,
+    PROXY_IMAGE,
     REGISTRY,
     SSH_DOCKER_HOST,
     SSH_KEY,
@@ -403,6 +405,21 @@ def busybox_image(
 
 
 @pytest.fixture(scope="session")
+def proxy_image() -> str:
+    """The Caddy 2 image of the per-server proxy, as scripts/test-services pushed it."""
+    if reason := registry_available():
+        skip_or_fail(reason)
+    name, _, tag = PROXY_IMAGE.removeprefix(f"{REGISTRY}/").rpartition(":")
+    request = urllib.request.Request(f"http://{REGISTRY}/v2/{name}/manifests/{tag}", method="HEAD", headers={
+        "Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+    try:
+        urllib.request.urlopen(request, timeout=10).close()
+    except (OSError, urllib.error.URLError) as exc:
+        skip_or_fail(f"the proxy image {PROXY_IMAGE} is not in the registry ({exc}): run scripts/test-services")
+    return PROXY_IMAGE
+
+
+@pytest.fixture(scope="session")
 def _git_template(busybox_image: BusyboxImage, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bare repository with the Dockerfile app and compose.yaml, made once and copied per test."""
     if reason := git_available():
@@ -433,6 +450,20 @@ def git_repo(_git_template: Path, busybox_image: BusyboxImage, tmp_path: Path) -
     )
 
 
+LEFTOVER_AGE = timedelta(minutes=30)
+
+
+def _created(attrs: dict[str, Any]) -> datetime:
+    """Docker's `Created` (RFC 3339 with nanoseconds); unreadable counts as new (kept)."""
+    text = str(attrs.get("Created") or "")
+    head, _, rest = text.partition(".")
+    zone = rest[rest.find("+"):] if "+" in rest else ("+00:00" if rest.endswith("Z") or not rest else "")
+    try:
+        return datetime.fromisoformat(head + zone)
+    except ValueError:
+        return datetime.now(UTC)
+
+
 def prune_leftover_compose_networks(client: docker.DockerClient) -> int:
     """Remove unused networks of Berth compose projects (`berth-…`) left by interrupted runs.
 
@@ -441,11 +472,14 @@ def prune_leftover_compose_networks(client: docker.DockerClient) -> int:
     fail with "could not find an available, non-overlapping IPv4 address pool".
     """
     removed = 0
+    # A network this young may belong to a run going on beside this one (another checkout's
+    # suite on the same daemon), created by `compose up` a moment before its containers.
+    young = datetime.now(UTC) - LEFTOVER_AGE
     for network in client.networks.list(filters={"label": "com.docker.compose.project"}):
         if not network.name.startswith("berth-"):
             continue
         network.reload()
-        if network.attrs.get("Containers"):
+        if network.attrs.get("Containers") or _created(network.attrs) > young:
             continue
         try:
             network.remove()
@@ -490,6 +524,10 @@ def remove_installation_objects(uid: str) -> None:
             for volume in client.volumes.list(filters=selector):
                 with contextlib.suppress(docker.errors.APIError):
                     volume.remove(force=True)
+            # The proxy's network (berth.runner.proxy): one per installation.
+            for network in client.networks.list(filters=selector):
+                with contextlib.suppress(docker.errors.APIError):
+                    network.remove()
             prune_leftover_compose_networks(client)
         finally:
             client.close()

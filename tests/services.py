@@ -64,6 +64,9 @@ GIT_SSH_USER = os.environ.get("BERTH_TEST_GIT_SSH_USER", "berth-git")
 GIT_SSH_KEY = Path(os.environ.get("BERTH_TEST_GIT_SSH_KEY", "/var/lib/berth-test-git-ssh/deploy_key"))
 GIT_SSH_KNOWN_HOSTS = Path(os.environ.get("BERTH_TEST_GIT_SSH_KNOWN_HOSTS",
                                           "/var/lib/berth-test-git-ssh/known_hosts"))
+# The Caddy 2 image the per-server proxy runs (BERTH_PROXY_IMAGE): built FROM scratch by
+# scripts/test-services, as there is no Docker Hub here.
+PROXY_IMAGE = os.environ.get("BERTH_TEST_PROXY_IMAGE", f"{REGISTRY}/berth/caddy:2")
 
 TIMEOUT = 3.0  # seconds for an availability probe: a service that is up answers at once
 

@@ -186,7 +186,10 @@ query ServiceList($includeDeleted: Boolean!) {
 
 SERVER_LIST = """
 query ServerList {
-  servers { id name dockerHost reachable lastCheckedAt dockerVersion maxConcurrentDeployments maxQueuedDeployments }
+  servers {
+    id name dockerHost reachable lastCheckedAt dockerVersion maxConcurrentDeployments maxQueuedDeployments
+    proxy { state httpAddress routes upstreams { host pathPrefix upstream } }
+  }
 }
 """
 

@@ -74,3 +74,16 @@ async def cancel_deployment(
     if result is not None:
         await wake_after_commit(deployment_id, result.last_event_seq)
     return await Deployment.get(id=deployment_id)
+
+
+async def cancel_for_teardown(deployment_id: int, reason: str) -> bool:
+    """Cancel a deployment whose preview is being torn down (no caller to check: the
+    preview's closing decided it). False when it can no longer be canceled (concluded, or
+    FINALIZE started: it ends by itself, and the teardown waits for that)."""
+    try:
+        result = await _cancel_locked(deployment_id, reason)
+    except UserFacingError:
+        return False
+    if result is not None:
+        await wake_after_commit(deployment_id, result.last_event_seq)
+    return True

@@ -4,8 +4,13 @@
 transaction it locks the target server's row (so two API processes cannot both squeeze past
 the queue limit) and then the service row (bumping its deployment number), re-checks the
 idempotency key under those locks, checks the queue limit, inserts the deployment with its
-steps and CREATED event, records the key, and supersedes the service's older QUEUED
-deployments. Lock order is server → service → deployment everywhere in the domain.
+steps and CREATED event, records the key, and supersedes the older QUEUED deployments of
+its lane. Lock order is server → service → deployment everywhere in the domain.
+
+Lanes: the service itself is one lane, and each pull request's preview is another. A
+deployment supersedes only the QUEUED deployments of its own lane, so a preview's push never
+skips a production deployment (nor the other way round); the runner's claim rule and the
+"previous SUCCEEDED deployment" a failed run restores are per lane too.
 
 Order and "nothing stored": the contract supersedes first and checks QUEUE_FULL after. The
 count here already leaves out the deployments that the new one would supersede, which gives
@@ -34,6 +39,7 @@ from berth.domain import idempotency
 from berth.domain.errors import ErrorList, InvalidInput, UserErrorCode, UserFacingError, not_found
 from berth.domain.grammars import tag_problem
 from berth.domain.limits import MAX_REASON
+from berth.domain.preview_isolation import PreviewTarget
 from berth.domain.privilege import frozen_input_violations
 from berth.domain.queries import get_visible
 from berth.domain.service_deletion import refuse_if_deleted, service_label
@@ -70,6 +76,8 @@ class QueueRequest:
     request: dict[str, Any]
     idempotency_key: str | None
     build: RecordBuilder
+    # The preview this deployment runs in (its lane); None for the service itself.
+    preview_id: int | None = None
 
 
 def check_reason(errors: ErrorList, reason: str | None) -> None:
@@ -123,7 +131,9 @@ async def _insert(principal: Principal, queued: QueueRequest, hashed: str | None
             await idempotency.forget_expired(conn, principal, queued.mutation, key)
         older = [
             row.id
-            for row in await Deployment.filter(service_id=service.id, status=DeploymentStatus.QUEUED)
+            for row in await Deployment.filter(
+                service_id=service.id, status=DeploymentStatus.QUEUED, preview_id=queued.preview_id
+            )
             .using_db(conn)
             .order_by("created_at", "id")
             .only("id")
@@ -153,6 +163,7 @@ async def _insert(principal: Principal, queued: QueueRequest, hashed: str | None
             # Who and how come from the credential, never from the request.
             trigger=principal.trigger,
             actor=principal.actor(),
+            preview_id=queued.preview_id,
             **fields,
         )
         if key is not None and hashed is not None:
@@ -217,8 +228,10 @@ def _check_overrides(service: Service, spec: StartSpec, errors: ErrorList) -> No
             errors.add(["input", "ref"], f"ref {problem}")
 
 
-async def start_deployment(principal: Principal, spec: StartSpec, *, commit_sha: str | None = None) -> Deployment:
-    """`commit_sha`: deploy exactly this commit of `spec.ref` (a git hook's push)."""
+async def start_deployment(principal: Principal, spec: StartSpec, *, commit_sha: str | None = None,
+                           preview: PreviewTarget | None = None) -> Deployment:
+    """`commit_sha`: deploy exactly this commit of `spec.ref` (a git hook's push);
+    `preview`: into that pull request's preview, isolated from the service."""
     service = await get_visible(principal, Service, spec.service_id)
     if service is None:
         raise not_found("service", ["input", "serviceId"])
@@ -227,7 +240,7 @@ async def start_deployment(principal: Principal, spec: StartSpec, *, commit_sha:
     _check_overrides(service, spec, errors)
     check_reason_and_key(errors, spec.reason, spec.idempotency_key)
     errors.raise_if_any()
-    overrides = Overrides(image_tag=spec.image_tag, ref=spec.ref, commit_sha=commit_sha)
+    overrides = Overrides(image_tag=spec.image_tag, ref=spec.ref, commit_sha=commit_sha, preview=preview)
 
     def build(target: Target) -> dict[str, Any]:
         # Re-read under the lock: the overrides were checked against the service as read
@@ -242,5 +255,6 @@ async def start_deployment(principal: Principal, spec: StartSpec, *, commit_sha:
     request = {
         "serviceId": spec.service_id, "imageTag": spec.image_tag, "ref": spec.ref, "reason": spec.reason,
     }
-    queued = QueueRequest(spec.service_id, START_MUTATION, request, spec.idempotency_key, build)
+    queued = QueueRequest(spec.service_id, START_MUTATION, request, spec.idempotency_key, build,
+                          preview_id=preview.preview_id if preview else None)
     return await enqueue(principal, queued, service.server_id)  # type: ignore[attr-defined]

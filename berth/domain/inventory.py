@@ -22,6 +22,7 @@ from berth.domain.git_auth import stored_git_auth, validate_git_auth
 from berth.domain.limits import MAX_ENVIRONMENTS
 from berth.domain.queries import get_visible
 from berth.domain.resources import resources_fields, validate_resources
+from berth.domain.routes import route_conflict, route_fields, validate_route
 from berth.domain.secrets import encrypt_optional, stored_env
 from berth.domain.service_deletion import refuse_if_deleted, service_label
 from berth.domain.specs import ProjectSpec, ServerSpec, ServiceSpec, ServiceUpdateSpec, SourceSpec
@@ -75,6 +76,7 @@ async def create_server(principal: Principal, spec: ServerSpec) -> Server:
                 "ssh_private_key_enc": encrypt_optional(spec.ssh_private_key),
                 "ssh_known_hosts": spec.ssh_known_hosts,
                 "allow_privileged": bool(spec.allow_privileged),
+                "proxy_listen": spec.proxy_listen,
             }
             if spec.max_concurrent_deployments is not None:
                 values["max_concurrent_deployments"] = spec.max_concurrent_deployments
@@ -116,6 +118,7 @@ def _check_service_parts(
         policy_env = privilege.env_of_specs(spec.env)
     else:
         policy_env = privilege.env_of_stored(stored.env if stored is not None else [])
+    document: dict[str, Any] | None = None
     if source is not None:
         source_path = [*INPUT, "source"]
         source_errors, document = validate_source(source, source_path, settings)
@@ -147,6 +150,16 @@ def _check_service_parts(
         errors.extend(validate_health_check(spec.health_check, [*INPUT, "healthCheck"], settings).errors)
     if spec.resources is not None:
         errors.extend(validate_resources(spec.resources, [*INPUT, "resources"]).errors)
+    if spec.route is not None:
+        # Judged against the source the service will have: the new one, else the stored one.
+        declared = source_fields(source) if source is not None else dict(stored.source if stored else {})
+        if source is None and declared.get("composeContent"):
+            parsed = parse_compose(str(declared["composeContent"]))
+            document = parsed if isinstance(parsed, dict) else None
+        elif source is None:
+            document = None
+        errors.extend(validate_route(spec.route, [*INPUT, "route"], kind, declared.get("ports"),
+                                     document).errors)
 
 
 async def _environment_for_service(conn: Any, project: Project, name: str) -> Environment:
@@ -198,6 +211,8 @@ async def create_service(principal: Principal, spec: ServiceSpec) -> Service:
                 )
             if existing is not None:
                 raise conflict
+            if spec.route is not None:
+                (await route_conflict(spec.route, server.id, None, [*INPUT, "route"], conn)).raise_if_any()
             return await Service.create(
                 using_db=conn,
                 project_id=project.id,
@@ -211,6 +226,7 @@ async def create_service(principal: Principal, spec: ServiceSpec) -> Service:
                 auto_rollback=True if spec.auto_rollback is None else spec.auto_rollback,
                 resources=resources_fields(spec.resources),
                 git_auth=stored_git_auth(spec.source.git_auth),
+                route=route_fields(spec.route) if spec.route is not None else None,
             )
     except IntegrityError:
         raise conflict from None
@@ -241,11 +257,16 @@ async def update_service(principal: Principal, spec: ServiceUpdateSpec) -> Servi
         changes["auto_rollback"] = spec.auto_rollback
     if spec.resources is not None:
         changes["resources"] = resources_fields(spec.resources)
+    if spec.route is not None:
+        changes["route"] = route_fields(spec.route)
     async with in_transaction(CONNECTION) as conn:
         # The row lock orders this update against deployments being created from the service,
         # so a deployment's declared config is the service either before or after it.
         locked = await Service.filter(id=service.id).select_for_update(no_key=True).using_db(conn).get()
         refuse_if_deleted(locked, label)  # deleted meanwhile
+        if spec.route is not None:
+            (await route_conflict(spec.route, service.server_id, service.id,  # type: ignore[attr-defined]
+                                  [*INPUT, "route"], conn)).raise_if_any()
         for name, value in changes.items():
             setattr(locked, name, value)
         if changes:

@@ -149,7 +149,7 @@ def _enum_values(values: Sequence[str] | None, enum: type[StrEnum], path: FieldP
 
 def _filtered(principal: Principal, spec: DeploymentFilterSpec, errors: ErrorList) -> QuerySet[Deployment]:
     query = visible(principal, Deployment.all())
-    for name in ("project_id", "service_id", "environment_id", "server_id"):
+    for name in ("project_id", "service_id", "environment_id", "server_id", "preview_id"):
         value = getattr(spec, name)
         if value is not None:
             query = query.filter(**{name: value})

@@ -23,9 +23,10 @@ TARGET_FIELD = ["input", "toDeploymentId"]
 
 
 def _succeeded(service_id: int) -> Any:
-    return Deployment.filter(service_id=service_id, conclusion=DeploymentConclusion.SUCCEEDED).order_by(
-        "-created_at", "-id"
-    )
+    # The service's own lane: a preview's deployments are never what production returns to.
+    return Deployment.filter(
+        service_id=service_id, conclusion=DeploymentConclusion.SUCCEEDED, preview_id=None
+    ).order_by("-created_at", "-id")
 
 
 async def default_target(service_id: int) -> Deployment | None:
@@ -49,6 +50,10 @@ async def _explicit_target(principal: Principal, service: Service, deployment_id
     if target.service_id != service.id:  # type: ignore[attr-defined]
         raise UserFacingError(
             UserErrorCode.INVALID_INPUT, "toDeploymentId must be a deployment of this service", TARGET_FIELD
+        )
+    if target.preview_id is not None:  # type: ignore[attr-defined]
+        raise UserFacingError(
+            UserErrorCode.INVALID_INPUT, "toDeploymentId is a preview's deployment, not the service's", TARGET_FIELD
         )
     if target.conclusion != DeploymentConclusion.SUCCEEDED:
         raise UserFacingError(

@@ -25,6 +25,7 @@ class ServerSpec:
     max_concurrent_deployments: int | None = None
     max_queued_deployments: int | None = None
     allow_privileged: bool | None = None
+    proxy_listen: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,12 @@ class ResourcesSpec:
     cpus: float | None = None
     pids_limit: int | None = None
     restart_policy: str | None = None
+class RouteSpec:
+    host: str
+    container_port: int
+    path_prefix: str | None = None
+    compose_service: str | None = None
+    drain_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,7 @@ class ServiceSpec:
     health_check: HealthCheckSpec | None = None
     auto_rollback: bool | None = None
     resources: ResourcesSpec | None = None
+    route: RouteSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,7 @@ class ServiceUpdateSpec:
     health_check: HealthCheckSpec | None = None
     auto_rollback: bool | None = None
     resources: ResourcesSpec | None = None
+    route: RouteSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -144,3 +153,5 @@ class DeploymentFilterSpec:
     trigger: Sequence[str] | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    # One preview's deployments (PreviewEnvironment.deployments).
+    preview_id: int | None = None

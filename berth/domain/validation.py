@@ -35,6 +35,7 @@ from berth.domain.limits import (
     MAX_REPOSITORY_URL,
     MAX_VOLUME_SPEC,
 )
+from berth.domain.routes import proxy_listen_problem
 from berth.domain.specs import EnvVarSpec, HealthCheckSpec, ProjectSpec, ServerSpec, SourceSpec
 from berth.models.enums import SourceType
 from berth.settings import Settings
@@ -266,6 +267,8 @@ def validate_server(spec: ServerSpec, path: FieldPath) -> ErrorList:
         for field, value in ssh_fields:
             if value:
                 errors.add([*path, field], f"{field} applies to ssh:// endpoints only")
+    if spec.proxy_listen is not None and (problem := proxy_listen_problem(spec.proxy_listen)):
+        errors.add([*path, "proxyListen"], problem)
     _check_range(errors, [*path, "maxConcurrentDeployments"], spec.max_concurrent_deployments, 1, 100)
     _check_range(errors, [*path, "maxQueuedDeployments"], spec.max_queued_deployments, 1, 1000)
     return errors

@@ -17,9 +17,13 @@ rollback replays; keys are camelCase like the GraphQL fields:
     env: [{key, source: "service", secret, value}] (value null for secrets: those are in
         Deployment.frozen_secrets_enc as encrypted {"KEY": "value"} JSON),
     readinessGate: {healthCheck, imageHealthcheck: true},
+    route: {host, pathPrefix, containerPort, composeService, drainSeconds} | null (the
+        server's proxy switches it to the new version after HEALTH, berth.runner.proxy),
     imageOverride: {tag, variable} | null (COMPOSE: the runner exports the tag to compose as
         `variable`, BERTH_IMAGE_TAG, so files opt in with ${BERTH_IMAGE_TAG:-...}),
-    preview: null (reserved for preview metadata)
+    preview: null for the service itself; a pull request's preview deployment carries
+        {id, pullRequest, title, headRef, headSha, baseRef, author, fork, fetchRef,
+        secretsWithheld, ports} and runs isolated (berth.domain.preview_isolation)
 
 Fields marked * are null until the runner resolves them (RUNTIME_FIELDS).
 """
@@ -35,8 +39,10 @@ from typing import Any
 
 from tortoise.models import Model
 
+from berth.domain import preview_isolation
 from berth.domain.git_auth import git_auth_view
 from berth.domain.grammars import split_image, with_tag
+from berth.domain.preview_isolation import PreviewTarget
 from berth.domain.resources import stored_resources
 from berth.domain.secrets import encrypt_json, redact, redact_env, secret_env_values
 from berth.models import Deployment, DeploymentStep, Environment, Observation, Project, Server, Service
@@ -67,6 +73,13 @@ class Overrides:
     # A pushed commit a git hook deploys: the runner checks out exactly this, never the
     # ref's tip at clone time.
     commit_sha: str | None = None
+    # A pull request's preview this deployment runs in (isolated from the service).
+    preview: PreviewTarget | None = None
+
+    @property
+    def withholds_secrets(self) -> bool:
+        """A fork's preview never receives secret env values."""
+        return self.preview is not None and self.preview.fork
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -107,6 +120,7 @@ def declared_config_view(
         "autoRollback": service.auto_rollback,
         "resources": stored_resources(service.resources),
         "gitAuth": git_auth_view(service.git_auth),
+        "route": service.route,
         "target": {
             "service": {"id": service.id, "name": service.name},
             "server": _ref(server, service.server_id),  # type: ignore[attr-defined]
@@ -116,8 +130,9 @@ def declared_config_view(
     }
 
 
-def compose_project_name(target: Target) -> str:
-    return f"berth-{target.project.name}-{target.environment.name}-{target.service.name}"
+def compose_project_name(target: Target, preview: PreviewTarget | None = None) -> str:
+    name = f"berth-{target.project.name}-{target.environment.name}-{target.service.name}"
+    return name + preview_isolation.compose_project_suffix(preview.pull_request) if preview else name
 
 
 def resolved_ref(service: Service, overrides: Overrides) -> str | None:
@@ -172,6 +187,11 @@ def frozen_input(target: Target, overrides: Overrides) -> dict[str, Any]:
     override: dict[str, Any] | None = None
     if overrides.image_tag:
         override = {"tag": overrides.image_tag, "variable": IMAGE_TAG_VARIABLE if is_compose else None}
+    preview = overrides.preview
+    ports, volumes = source.get("ports"), source.get("volumes")
+    if preview is not None:
+        ports = preview_isolation.isolated_ports(ports)
+        volumes = preview_isolation.isolated_volumes(volumes, preview.preview_id)
     return {
         "version": FROZEN_VERSION,
         "sourceType": str(service.source_type),
@@ -186,9 +206,9 @@ def frozen_input(target: Target, overrides: Overrides) -> dict[str, Any]:
         "buildContext": source.get("buildContext"),
         "composeFiles": _compose_files(source) if is_compose else None,
         "composeProfiles": source.get("composeProfiles"),
-        "composeProject": compose_project_name(target) if is_compose else None,
-        "ports": source.get("ports"),
-        "volumes": source.get("volumes"),
+        "composeProject": compose_project_name(target, preview) if is_compose else None,
+        "ports": ports,
+        "volumes": volumes,
         "command": source.get("command"),
         "resources": stored_resources(service.resources),
         "gitAuth": git_auth_view(service.git_auth),
@@ -202,8 +222,9 @@ def frozen_input(target: Target, overrides: Overrides) -> dict[str, Any]:
             for item in service.env
         ],
         "readinessGate": {"healthCheck": service.health_check, "imageHealthcheck": True},
+        "route": service.route,
         "imageOverride": override,
-        "preview": None,
+        "preview": preview.metadata(overrides.withholds_secrets) if preview else None,
     }
 
 
@@ -258,7 +279,7 @@ def start_record(target: Target, overrides: Overrides) -> dict[str, Any]:
         ),
         "config_snapshot": config_snapshot(target, overrides),
         "frozen_input": frozen_input(target, overrides),
-        "frozen_secrets_enc": frozen_secrets(target.service),
+        "frozen_secrets_enc": None if overrides.withholds_secrets else frozen_secrets(target.service),
     }
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from berth.auth.principal import Principal
 from berth.domain.queries import project_visible
 from berth.events.broker import COUNTERS, MODELS, READ_BATCH, Inbox, Kind, broker
+from berth.metrics import streaming
 from berth.models import ApiToken as ApiTokenRow
 from berth.models import Deployment as DeploymentRow
 from berth.models import DeploymentEvent as EventRow
@@ -118,7 +119,7 @@ async def follow_batches(
     inbox = Inbox()
     checked_at = -1.0
     read_limit = max(READ_BATCH, max_items)
-    with broker.subscribe(pk, kind, inbox):
+    with broker.subscribe(pk, kind, inbox), streaming(kind):
         catch_up = True
         while True:
             if catch_up or inbox.resync or inbox.dropped:
@@ -202,7 +203,7 @@ async def follow_feed(principal: Principal, project_pk: int | None) -> AsyncGene
     inbox = Inbox(admits=admits)
     sent: dict[int, int] = {}  # deployment id → last seq passed on (until its CONCLUDED)
     checked_at = -1.0
-    with broker.subscribe_feed(inbox):
+    with broker.subscribe_feed(inbox), streaming("feed"):
         while True:
             if inbox.resync or inbox.dropped:
                 starts = {pk: sent.get(pk, seq - 1) for pk, seq in inbox.take_dropped().items()}

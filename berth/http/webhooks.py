@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from berth.domain import webhooks
 from berth.domain.webhook_providers import PATH_NAMES
 from berth.ids import to_global_id
+from berth.metrics import WEBHOOK_DELIVERIES
 
 MAX_ID_DIGITS = 18
 
@@ -53,6 +54,7 @@ async def webhook_endpoint(request: Request) -> Response:
         too_large=too_large,
     )
     result = await webhooks.receive(hook, received)
+    WEBHOOK_DELIVERIES.labels(provider.value.lower(), result.outcome.value).inc()
     deployment = result.deployment_id
     return JSONResponse(
         {

@@ -27,6 +27,11 @@ class Server(Model):
     reachable = fields.BooleanField(null=True)
     last_checked_at = fields.DatetimeField(null=True)
     docker_version = fields.CharField(max_length=64, null=True)
+    # Where the server's proxy listens ("0.0.0.0:80" when None) and what the runner last
+    # read from that proxy: {state, image, httpAddress, upstreams: [{host, pathPrefix,
+    # upstream, deploymentId}], checkedAt} (berth.runner.proxy).
+    proxy_listen = fields.CharField(max_length=64, null=True)
+    proxy_status: Any = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -80,6 +85,9 @@ class Service(Model):
     # How CLONE authenticates: {"kind": "https", "username", "tokenEnc"} or {"kind": "ssh",
     # "sshPrivateKeyEnc", "sshKnownHosts"}; secrets Fernet-encrypted, never in any view.
     git_auth: Any = fields.JSONField(null=True)
+    # {"host", "pathPrefix", "containerPort", "composeService", "drainSeconds"}: where the
+    # server's proxy sends traffic to this service; None: no route.
+    route: Any = fields.JSONField(null=True)
     auto_rollback = fields.BooleanField(default=True)
     # Last per-service deployment number handed out; bumped under the row lock.
     last_deployment_number = fields.IntField(default=0)

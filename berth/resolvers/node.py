@@ -8,6 +8,7 @@ import strawberry
 
 from berth.auth.api_tokens import get_manageable_token
 from berth.domain.git_hooks import get_visible_delivery, get_visible_hook
+from berth.domain.previews import get_visible_preview
 from berth.domain.queries import get_visible
 from berth.models import ApiToken as ApiTokenRow
 from berth.models import Deployment as DeploymentRow
@@ -17,11 +18,12 @@ from berth.models import RegistryCredential as RegistryCredentialRow
 from berth.models import Server as ServerRow
 from berth.models import Service as ServiceRow
 from berth.models.git import GitHook as GitHookRow
+from berth.models.git import PreviewEnvironment as PreviewRow
 from berth.models.git import WebhookDelivery as WebhookDeliveryRow
 from berth.resolvers.common import principal_of
 from berth.schema.ids import from_global_id
 from berth.schema.types.deployment import Deployment
-from berth.schema.types.git import GitHook, WebhookDelivery
+from berth.schema.types.git import GitHook, PreviewEnvironment, WebhookDelivery
 from berth.schema.types.identity import ApiToken
 from berth.schema.types.inventory import Environment, Project, Server, Service
 from berth.schema.types.node import Node
@@ -37,6 +39,7 @@ NODE_TYPES: dict[str, tuple[type[Any], Any]] = {
     "GitHook": (GitHookRow, GitHook),
     "WebhookDelivery": (WebhookDeliveryRow, WebhookDelivery),
     "RegistryCredential": (RegistryCredentialRow, RegistryCredential),
+    "PreviewEnvironment": (PreviewRow, PreviewEnvironment),
 }
 
 
@@ -58,6 +61,8 @@ async def resolve_node(info: strawberry.Info, id: strawberry.ID) -> Node | None:
         row = await get_visible_hook(principal_of(info), pk)
     elif model is WebhookDeliveryRow:
         row = await get_visible_delivery(principal_of(info), pk)
+    elif model is PreviewRow:
+        row = await get_visible_preview(principal_of(info), pk)
     else:
         row = await get_visible(principal_of(info), model, pk)
     return gql_type.of(row) if row is not None else None  # type: ignore[no-any-return]

@@ -3,8 +3,10 @@
 A claim is a guarded update of the deployment row: `claimed_by` (the runner's id),
 `lease_expires_at` (renewed by the runner's heartbeat) and `attempt + 1`, the fencing
 token every later write of that run carries. A deployment is claimable when it is the
-oldest QUEUED one of its service, nothing else of that service is active (claimed or
-running), and its server runs fewer than `maxConcurrentDeployments`.
+oldest QUEUED one of its lane, nothing else of that lane is active (claimed or running),
+and its server runs fewer than `maxConcurrentDeployments`. A lane is the service itself,
+or one pull request's preview of it: a preview's objects are its own (other names, labels,
+compose project), so it may deploy while the service does, and neither waits for the other.
 
 Why the server row is locked: `FOR UPDATE SKIP LOCKED` on deployment rows alone keeps two
 runners from claiming the *same* deployment, but not from claiming two deployments of one
@@ -38,6 +40,8 @@ _RUNNING_MARKS = ", ".join("?" for _ in _RUNNING)
 # "Active" for the queue rules: running, or claimed and about to run. A claim whose lease
 # lapsed still counts until the reclaimer has concluded it: its containers may be running.
 _ACTIVE_SQL = f"(a.status IN ({_RUNNING_MARKS}) OR (a.status = ? AND a.claimed_by IS NOT NULL))"
+# Same service and same preview (none, for the service itself): one lane.
+_SAME_LANE = "{o}.service_id = d.service_id AND COALESCE({o}.preview_id, 0) = COALESCE(d.preview_id, 0)"
 
 
 @dataclass(frozen=True)
@@ -84,17 +88,17 @@ async def claim_on_server(server_id: int, runner_id: str, lease_seconds: float) 
             return None
         if await active_count(server_id, conn) >= int(servers[0]["max_concurrent_deployments"]):
             return None
-        # The oldest QUEUED unclaimed deployment of the server whose service has nothing
-        # active and no older QUEUED deployment (per-service FIFO even if that older one is
+        # The oldest QUEUED unclaimed deployment of the server whose lane has nothing
+        # active and no older QUEUED deployment (per-lane FIFO even if that older one is
         # locked by a writer at this moment: SKIP LOCKED must not let a newer one overtake).
         skip_locked = " FOR NO KEY UPDATE OF d SKIP LOCKED" if postgres else ""
         rows = await fetch(
             conn,
             "SELECT d.id, d.attempt, d.service_id FROM deployment d "
             "WHERE d.server_id = ? AND d.status = ? AND d.claimed_by IS NULL "
-            f"AND NOT EXISTS (SELECT 1 FROM deployment a WHERE a.service_id = d.service_id "
+            f"AND NOT EXISTS (SELECT 1 FROM deployment a WHERE {_SAME_LANE.format(o='a')} "
             f"AND a.id <> d.id AND {_ACTIVE_SQL}) "
-            "AND NOT EXISTS (SELECT 1 FROM deployment o WHERE o.service_id = d.service_id "
+            f"AND NOT EXISTS (SELECT 1 FROM deployment o WHERE {_SAME_LANE.format(o='o')} "
             "AND o.status = ? AND (o.created_at < d.created_at OR (o.created_at = d.created_at AND o.id < d.id))) "
             f"ORDER BY d.created_at, d.id LIMIT 1{skip_locked}",
             [server_id, QUEUED, *_RUNNING, QUEUED, QUEUED],

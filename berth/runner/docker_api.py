@@ -142,6 +142,12 @@ class VolumeInfo:
 
 
 @dataclass(frozen=True)
+class NetworkInfo:
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """What `run_container` creates and starts.
 
@@ -279,6 +285,15 @@ class ComposeProject:
 
 
 @dataclass(frozen=True)
+class ExecResult:
+    """A command run inside a container (`exec_in_container`)."""
+
+    exit_code: int
+    output: str
+    """stdout and stderr together, decoded."""
+
+
+@dataclass(frozen=True)
 class ComposeContainer:
     service: str
     container: ContainerInfo
@@ -365,6 +380,10 @@ class DockerApi(Protocol):
         (`DockerOperationError`): data a running container holds is never removed here."""
         ...
 
+    async def list_networks(self, labels: Mapping[str, str | None] | None = None) -> list[NetworkInfo]:
+        """Networks carrying every label (value None: the key alone)."""
+        ...
+
     async def remove_idle_networks(self, labels: Mapping[str, str | None]) -> list[str]:
         """Remove the networks carrying every label that no container is attached to
         (compose projects' networks); returns the names removed."""
@@ -409,6 +428,24 @@ class DockerApi(Protocol):
         ...
 
     async def tail_logs(self, container_id: str, n: int = 50) -> list[LogLine]: ...
+
+    # Exec, file copy and networks: what the per-server proxy needs (berth.runner.proxy),
+    # all through the Docker API so they work alike on unix, tcp+TLS and ssh endpoints.
+
+    async def exec_in_container(
+        self, container_id: str, command: Sequence[str], *, step_timeout: float = 30.0
+    ) -> ExecResult:
+        """Run `command` in a running container and wait for it (at most `step_timeout` s:
+        `StepTimeout`); a non-zero exit is returned, not raised."""
+        ...
+
+    async def put_file(self, container_id: str, path: str, content: bytes, *, mode: int = 0o644) -> None:
+        """Write `content` to the absolute `path` inside the container (its folder is made)."""
+        ...
+
+    async def ensure_network(self, name: str, labels: Mapping[str, str] | None = None) -> None:
+        """A bridge network of that name, created with `labels` when there is none."""
+        ...
 
     async def compose_up(
         self,

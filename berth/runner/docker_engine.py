@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
+import tarfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -41,8 +43,10 @@ from berth.runner.docker_api import (
     DockerOperationError,
     EndpointError,
     EngineVersion,
+    ExecResult,
     ImageInfo,
     LogLine,
+    NetworkInfo,
     NotFound,
     OnLine,
     PortBinding,
@@ -451,6 +455,11 @@ class DockerEngine:
             return False
         return True
 
+    async def list_networks(self, labels: Mapping[str, str | None] | None = None) -> list[NetworkInfo]:
+        found = await self._call("list networks", lambda: self._api.networks(filters=_label_filter(labels)))
+        return [NetworkInfo(name=str(n.get("Name") or n["Id"][:12]), labels=dict(n.get("Labels") or {}))
+                for n in found or []]
+
     async def remove_idle_networks(self, labels: Mapping[str, str | None]) -> list[str]:
         def run() -> list[str]:
             removed: list[str] = []
@@ -498,6 +507,55 @@ class DockerEngine:
             return container_id
 
         return await self._call(what, run)
+
+    async def exec_in_container(
+        self, container_id: str, command: Sequence[str], *, step_timeout: float = 30.0
+    ) -> ExecResult:
+        what = f"exec in container {container_id[:12]}"
+
+        def run() -> ExecResult:
+            created = self._api.exec_create(container_id, list(command), stdout=True, stderr=True)
+            output = self._api.exec_start(created["Id"], stream=False, demux=False)
+            code = self._api.exec_inspect(created["Id"]).get("ExitCode")
+            text = output.decode("utf-8", errors="replace") if isinstance(output, bytes) else str(output or "")
+            return ExecResult(exit_code=int(code if code is not None else -1), output=text)
+
+        try:
+            return await asyncio.wait_for(self._call(what, run), timeout=step_timeout)
+        except TimeoutError:
+            raise StepTimeout(f"{what}: {' '.join(command)} did not finish within {step_timeout:g} s",
+                              step_timeout) from None
+
+    async def put_file(self, container_id: str, path: str, content: bytes, *, mode: int = 0o644) -> None:
+        folder, _, name = path.rpartition("/")
+        if not path.startswith("/") or not name:
+            raise DockerOperationError(f"put file: {path!r} is not an absolute file path")
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            # The folders as tar entries: put_archive needs its target to exist.
+            parts = [p for p in folder.split("/") if p]
+            for depth in range(1, len(parts) + 1):
+                entry = tarfile.TarInfo("/".join(parts[:depth]))
+                entry.type, entry.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(entry)
+            entry = tarfile.TarInfo(path.lstrip("/"))
+            entry.size, entry.mode, entry.mtime = len(content), mode, int(datetime.now().timestamp())
+            tar.addfile(entry, io.BytesIO(content))
+        data = archive.getvalue()
+        await self._call(f"copy {path} into container {container_id[:12]}",
+                         lambda: self._api.put_archive(container_id, "/", data))
+
+    async def ensure_network(self, name: str, labels: Mapping[str, str] | None = None) -> None:
+        def run() -> None:
+            if any(n.get("Name") == name for n in self._api.networks(names=[name])):
+                return
+            try:
+                self._api.create_network(name, driver="bridge", labels=dict(labels or {}))
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:  # created meanwhile by someone else
+                    raise
+
+        await self._call(f"create network {name}", run)
 
     async def start_container(self, container_id: str) -> None:
         await self._call(f"start container {container_id}", lambda: self._api.start(container_id))

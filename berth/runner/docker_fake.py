@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -41,8 +41,10 @@ from berth.runner.docker_api import (
     ContainerSpec,
     DockerOperationError,
     EngineVersion,
+    ExecResult,
     ImageInfo,
     LogLine,
+    NetworkInfo,
     NotFound,
     OnLine,
     PortBinding,
@@ -125,6 +127,10 @@ class FakeDocker:
         self.volumes: dict[str, VolumeInfo] = {}
         self.networks: dict[str, dict[str, str]] = {}  # name -> labels (compose projects')
         self.calls: list[tuple[str, str]] = []
+        self.files: dict[tuple[str, str], bytes] = {}  # (container id, path) -> content (put_file)
+        # Answers exec_in_container: (container, command) -> result; by default exit 0, no output.
+        self.exec_handler: Callable[[FakeContainer, Sequence[str]], ExecResult] = (
+            lambda container, command: ExecResult(0, ""))
         self._failures: dict[str, list[BaseException]] = {}
         self._delays: dict[str, float] = {}
         self._ids = itertools.count(1)
@@ -339,6 +345,11 @@ class FakeDocker:
         del self.volumes[name]
         return True
 
+    async def list_networks(self, labels: Mapping[str, str | None] | None = None) -> list[NetworkInfo]:
+        await self._enter("list_networks", "")
+        return [NetworkInfo(name=name, labels=dict(network_labels))
+                for name, network_labels in self.networks.items() if _labels_match(network_labels, labels)]
+
     async def remove_idle_networks(self, labels: Mapping[str, str | None]) -> list[str]:
         await self._enter("remove_idle_networks", "")
         removed = []
@@ -373,6 +384,23 @@ class FakeDocker:
         self.containers[container.id] = container
         self._start(container)
         return container.id
+
+    async def exec_in_container(self, container_id: str, command: Sequence[str], *,
+                                step_timeout: float = 30.0) -> ExecResult:
+        await self._enter("exec_in_container", container_id)
+        container = self._container(container_id)
+        if container.state != "running":
+            raise DockerOperationError(f"exec in container {container.name}: container is not running",
+                                       status_code=409)
+        return self.exec_handler(container, list(command))
+
+    async def put_file(self, container_id: str, path: str, content: bytes, *, mode: int = 0o644) -> None:
+        await self._enter("put_file", path)
+        self.files[(self._container(container_id).id, path)] = bytes(content)
+
+    async def ensure_network(self, name: str, labels: Mapping[str, str] | None = None) -> None:
+        await self._enter("ensure_network", name)
+        self.networks.setdefault(name, dict(labels or {}))
 
     async def start_container(self, container_id: str) -> None:
         await self._enter("start_container", container_id)

@@ -45,6 +45,7 @@ from berth.models.lifecycle import (
 )
 from berth.runner.docker_api import Canceled, RunnerError, StepTimeout
 from berth.runner.engines import open_engine
+from berth.runner.run_metrics import RunMetrics
 from berth.runner.steps.context import STEP_ERROR_CODES, OpenDocker, RunContext, StepFailure, new_context
 from berth.runner.steps.output import CANCEL_DRAIN_SECONDS, DRAIN_SECONDS
 from berth.runner.steps.plan import Pipeline, Step, pipeline_for, step_limit
@@ -124,6 +125,7 @@ class _Run:
         self.ctx = ctx
         self.pipeline = pipeline
         self.status = DeploymentStatus.QUEUED
+        self.metrics = RunMetrics(ctx.source_type)
 
     # ---- the whole run
 
@@ -167,6 +169,7 @@ class _Run:
             await apply_change(self.ctx.deployment_id, attempt=self.ctx.attempt, **changes)
         except TransitionRefused as refused:
             raise _LostClaim(str(refused)) from None
+        self.metrics.recorded(changes.get("steps", ()), changes.get("conclusion"))
 
     async def _begin(self) -> None:
         ctx = self.ctx
@@ -235,6 +238,7 @@ class _Run:
         await self._change(from_status=self.status, steps=[StepChange(kind, StepStatus.RUNNING)],
                            updates=ctx.take_updates(), **move)
         self.status = target or self.status
+        self.metrics.step_started(kind)
         ctx.step = kind
         ctx.log.step = kind
         ctx.log.system(f"{kind} started", kind)

@@ -71,8 +71,12 @@ class GitCli:
         on_line: OnLine = discard_line,
         cancel: CancelEvent | None = None,
         step_timeout: float | None = None,
+        fetch_ref: str | None = None,
     ) -> Checkout:
-        """Clone `url` into `dest` (absent or empty) and check out `ref` detached."""
+        """Clone `url` into `dest` (absent or empty) and check out `ref` detached.
+
+        `fetch_ref`: a ref outside the branches and tags a clone fetches (a pull request's
+        `refs/pull/N/head`, where a fork's commits live), fetched too when present."""
         if not url or url.startswith("-"):
             raise GitError(f"invalid repository URL {redact_url(url)!r}", returncode=-1)
         if not ref or ref.startswith("-") or any(c.isspace() for c in ref):
@@ -82,6 +86,15 @@ class GitCli:
         try:
             await self._git_run(["clone", "--no-checkout", "--", url, str(dest)], what="git clone",
                                 on_line=on_line, cancel=cancel, step_timeout=deadline.left())
+            if fetch_ref and fetch_ref.startswith("refs/") and not any(c.isspace() for c in fetch_ref):
+                try:
+                    await self._git_run(["-C", str(dest), "fetch", "--quiet", "origin", "--", fetch_ref],
+                                        what="git fetch", on_line=on_line, cancel=cancel,
+                                        step_timeout=deadline.left())
+                except GitError:
+                    # Not there (a provider that does not keep it): the commit may still be
+                    # on a branch, and resolving it says so if it is not.
+                    on_line(SYSTEM, f"{fetch_ref} is not in the repository")
             sha, kind = await self._resolve(ref, dest, cancel, deadline)
             await self._git_run(["-C", str(dest), "checkout", "--quiet", "--detach", sha],
                                 what="git checkout", on_line=on_line, cancel=cancel,

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +30,12 @@ from berth.settings import Settings
 INSPECT_SECONDS = 0.5
 PROBE_TIMEOUT_SECONDS = 5.0
 _WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+
+
+Probe = Callable[[ContainerInfo, int, str, float], Awaitable[tuple[int | None, str]]]
+"""`probe(container, port, path, wait_seconds)` -> (HTTP status or None, summary): an HTTP
+probe made from elsewhere, for containers the runner cannot reach (a routed container on a
+remote server's proxy network is probed from its proxy)."""
 
 
 class HealthFailed(Exception):
@@ -101,12 +107,12 @@ def probe_address(container: ContainerInfo, port: int, docker_host: str) -> tupl
     return None
 
 
-def _url_host(host: str) -> str:
+def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
 async def probe_http(host: str, port: int, spec: HealthSpec, wait_seconds: float) -> tuple[bool, str]:
-    url = f"http://{_url_host(host)}:{port}{spec.path}"
+    url = f"http://{url_host(host)}:{port}{spec.path}"
     try:
         # trust_env=False: a proxy from our environment must not answer for the app.
         async with httpx.AsyncClient(timeout=wait_seconds, trust_env=False, follow_redirects=False) as client:
@@ -117,7 +123,7 @@ async def probe_http(host: str, port: int, spec: HealthSpec, wait_seconds: float
 
 
 async def probe_tcp(host: str, port: int, wait_seconds: float) -> tuple[bool, str]:
-    address = f"{_url_host(host)}:{port}"
+    address = f"{url_host(host)}:{port}"
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout=wait_seconds)
     except (OSError, TimeoutError) as exc:
@@ -152,6 +158,7 @@ class HealthGate:
         cancel: CancelEvent,
         report: Callable[[str], None],
         probe_container: str | None = None,
+        probe_via: Probe | None = None,
     ) -> None:
         self._docker = docker
         self._watches = [_Watch(cid) for cid in container_ids]
@@ -161,6 +168,7 @@ class HealthGate:
         self._cancel = cancel
         self._report = report
         self._probe_container = probe_container or (container_ids[0] if container_ids else None)
+        self._probe_via = probe_via
 
     async def wait(self) -> str:
         """Returns a one-line summary of what passed."""
@@ -246,11 +254,16 @@ class HealthGate:
         assert spec.port is not None
         info = next((i for i in infos if i.id == self._probe_container), infos[0])
         address = probe_address(info, spec.port, self._docker_host)
+        timeout = max(0.5, min(PROBE_TIMEOUT_SECONDS, left))
+        if address is None and self._probe_via is not None and spec.kind == "HTTP":
+            status, summary = await self._probe_via(info, spec.port, spec.path, timeout)
+            ok = status is not None and spec.status_ok(status)
+            self._report(f"probe {summary}{'' if ok else ' (not ready)'}")
+            return ok, summary
         if address is None:
             raise HealthFailed(
                 f"port {spec.port} of container {info.name} is neither published nor reachable "
                 f"from the runner: publish it to probe a remote server", info.id)
-        timeout = max(0.5, min(PROBE_TIMEOUT_SECONDS, left))
         host, port = address
         if spec.kind == "HTTP":
             ok, summary = await probe_http(host, port, spec, timeout)

@@ -15,7 +15,10 @@ service's newest SUCCEEDED deployment:
 
 Services with a deployment in progress are left out of the periodic pass (their
 containers are changing on purpose); the runner observes each service again once a
-deployment of it has finished.
+deployment of it has finished. Pull requests' previews are not the service: their
+containers are left out of its observation, their deployments are never its baseline, and
+each pass also closes idle previews, tears closed ones down and sweeps the objects of
+previews that are gone (`berth.runner.preview_teardown`).
 
 Several runner processes on one PostgreSQL each run an observer: a periodic check of a
 server is "claimed" by moving its `last_checked_at` forward with a guarded update, so
@@ -39,8 +42,10 @@ from berth.domain.resources import Limits, limits_of
 from berth.models import Deployment, Observation, Server, Service
 from berth.models.enums import DeploymentConclusion, DriftStatus, SourceType
 from berth.models.lifecycle import RUNNING_STATUSES, now
+from berth.runner import labels, preview_teardown
 from berth.runner.docker_api import COMPOSE_SERVICE_LABEL, ContainerInfo, DockerApi
 from berth.runner.labels import DEPLOYMENT, service_filter
+from berth.runner.proxy.observe import observe_proxy, route_differences
 from berth.runner.service_removal import pending_removals, record_removed, remove_service
 from berth.settings import Settings
 
@@ -222,7 +227,7 @@ def _digest_difference(name: str, expected: str, container: ObservedContainer) -
 
 async def _baseline(service_id: int) -> Deployment | None:
     return await Deployment.filter(
-        service_id=service_id, conclusion=DeploymentConclusion.SUCCEEDED
+        service_id=service_id, conclusion=DeploymentConclusion.SUCCEEDED, preview_id=None
     ).order_by("-concluded_at", "-id").first()
 
 
@@ -275,6 +280,10 @@ class Observer:
         checked within the last half interval."""
         servers = await Server.all().order_by("id")
         semaphore = asyncio.Semaphore(PARALLEL_SERVERS)
+        try:
+            await preview_teardown.close_expired(self.settings.preview_ttl_hours)
+        except Exception:
+            log.exception("observer: closing idle previews failed")
 
         async def one(server: Server) -> list[Observation]:
             async with semaphore:
@@ -282,6 +291,7 @@ class Observer:
                     return []
                 observations = await self.observe_server(server, skip_busy=True)
                 await self.remove_deleted_services(server)
+                await self.clean_previews(server)
                 return observations
 
         results = await asyncio.gather(*(one(server) for server in servers))
@@ -304,7 +314,7 @@ class Observer:
         busy: set[int] = set()
         if skip_busy and services:
             busy = set(await Deployment.filter(
-                service_id__in=[s.id for s in services], status__in=list(RUNNING_STATUSES)
+                service_id__in=[s.id for s in services], status__in=list(RUNNING_STATUSES), preview_id=None
             ).values_list("service_id", flat=True))  # type: ignore[arg-type]
         wanted = [service for service in services if service.id not in busy]
         try:
@@ -314,17 +324,17 @@ class Observer:
             log.info("observer: server %s unreachable: %s", server.name, reason)
             await Server.filter(id=server.id).update(reachable=False, last_checked_at=now())
             return [obs for service in wanted if (obs := await self._record_unknown(service)) is not None]
-        version, per_service = listed
+        version, per_service, upstreams = listed
         await Server.filter(id=server.id).update(reachable=True, last_checked_at=now(), docker_version=version)
         observations = []
         for service in wanted:
-            observation = await self._record(service, per_service[service.id])
+            observation = await self._record(service, per_service[service.id], upstreams)
             if observation is not None:
                 observations.append(observation)
         return observations
 
-    async def _inspect(self, server: Server,
-                       services: Sequence[Service]) -> tuple[str, dict[int, list[ObservedContainer]]]:
+    async def _inspect(self, server: Server, services: Sequence[Service],
+                       ) -> tuple[str, dict[int, list[ObservedContainer]], dict[int, str | None] | None]:
         engine = await self._engine_factory(server)
         try:
             version = (await engine.version()).version
@@ -333,8 +343,11 @@ class Observer:
                 containers = await engine.list_containers(
                     service_filter(service.id, service.environment_id)  # type: ignore[attr-defined]
                 )
-                per_service[service.id] = await _describe(engine, containers)
-            return version[:64], per_service
+                own = [c for c in containers if labels.in_lane(c.labels, None)]
+                per_service[service.id] = await _describe(engine, own)
+            # Routed services: where the proxy sends their hosts (and the proxy put back if gone).
+            upstreams = await observe_proxy(engine, server, self.settings, services)
+            return version[:64], per_service, upstreams
         finally:
             with contextlib.suppress(Exception):
                 await engine.close()
@@ -364,6 +377,30 @@ class Observer:
                 await engine.close()
         return finished
 
+    async def clean_previews(self, server: Server) -> int:
+        """Tear down the server's closed previews and sweep orphaned preview objects;
+        returns how many previews became CLEANED. What is left is retried next pass."""
+        pending = await preview_teardown.pending_teardowns(server.id)
+        try:
+            await labels.load_installation()  # the sweep must see only this installation's
+            engine = await self._engine_factory(server)
+        except Exception as error:
+            log.info("observer: server %s unreachable for previews: %s", server.name, error)
+            return 0
+        cleaned = 0
+        try:
+            for preview in pending:
+                teardown = await asyncio.wait_for(preview_teardown.tear_down(engine, preview),
+                                                  timeout=SERVER_TIMEOUT_SECONDS)
+                cleaned += teardown.done
+            await asyncio.wait_for(preview_teardown.sweep_orphans(engine), timeout=SERVER_TIMEOUT_SECONDS)
+        except Exception as error:
+            log.info("observer: cleaning previews on %s: %s", server.name, error)
+        finally:
+            with contextlib.suppress(Exception):
+                await engine.close()
+        return cleaned
+
     async def _claim_server(self, server: Server) -> bool:
         moment = now()
         threshold = moment - timedelta(seconds=self.settings.observer_interval_seconds / 2)
@@ -374,12 +411,18 @@ class Observer:
 
     # ---- records
 
-    async def _record(self, service: Service, containers: list[ObservedContainer]) -> Observation | None:
+    async def _record(self, service: Service, containers: list[ObservedContainer],
+                      upstreams: Mapping[int, str | None] | None = None) -> Observation | None:
         baseline = await _baseline(service.id)
         if baseline is None and not containers:
             return None  # never deployed and nothing running: nothing to observe
         verdict = compare(baseline.frozen_input if baseline else None, baseline.id if baseline else None,
                           containers)
+        if upstreams is not None and service.id in upstreams and baseline is not None:
+            routing = route_differences(baseline.frozen_input, baseline.id, [c.info for c in containers],
+                                        upstreams[service.id])
+            if routing:
+                verdict = Verdict(DriftStatus.DRIFTED, verdict.containers, [*verdict.differences, *routing])
         return await self._store(service.id, verdict, baseline)
 
     async def _record_unknown(self, service: Service) -> Observation | None:

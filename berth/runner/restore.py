@@ -11,6 +11,7 @@ Every function returns a sentence for the deployment's error and log.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from berth.models import Deployment
@@ -23,6 +24,7 @@ from berth.runner.docker_api import (
     NotFound,
     RunnerError,
 )
+from berth.runner.proxy.container import network_name
 from berth.runner.steps import compose_files
 from berth.runner.steps.context import RunContext, decrypt_secrets, env_values
 from berth.runner.steps.spec import container_name, container_spec
@@ -37,6 +39,7 @@ def _previous_labels(ctx: RunContext, previous: Deployment) -> dict[str, str]:
         project_id=ctx.records.project.id,
         deployment_id=int(previous.id),
         attempt=previous.attempt,
+        preview_id=ctx.preview_id,
     )
 
 
@@ -95,8 +98,12 @@ async def restore_containers(ctx: RunContext, docker: DockerApi) -> str:
                         "its image is no longer on the server")
             frozen = previous.frozen_input or {}
             env = env_values(frozen, decrypt_secrets(previous.frozen_secrets_enc))
-            name = container_name(ctx.service.name, int(previous.id), previous.attempt)
-            await docker.run_container(container_spec(name, image, frozen, env, _previous_labels(ctx, previous)))
+            name = container_name(ctx.service.name, int(previous.id), previous.attempt, ctx.pull_request)
+            spec = container_spec(name, image, frozen, env, _previous_labels(ctx, previous))
+            if frozen.get("route"):
+                # Under the name the proxy routes to, on the proxy's network (berth.runner.proxy).
+                spec = dataclasses.replace(spec, network=network_name())
+            await docker.run_container(spec)
             note = f"rolled back to deployment {ctx.name_of(previous.number)}: recreated container {name}"
     except DockerOperationError as exc:
         note = f"rolling back to deployment {ctx.name_of(previous.number)} failed: {exc.message}"

@@ -31,6 +31,7 @@ from berth.domain.commit_status_outbox import (
     retry_delay,
     scrub,
 )
+from berth.metrics import COMMIT_STATUS_REQUESTS
 from berth.models.lifecycle import add_commit_listener, now, remove_commit_listener
 from berth.settings import Settings
 
@@ -121,11 +122,13 @@ class StatusSender:
             prepared = await prepare(claim, self.settings.public_url)
         except NotSendable as problem:
             await mark_failed(claim, str(problem), None)
+            COMMIT_STATUS_REQUESTS.labels("abandoned").inc()
             log.warning("commit status %s abandoned: %s", claim.row.id, problem)
             return
         error, retry_after, permanent = await self._post(prepared)
         if error is None:
             await mark_sent(claim)
+            COMMIT_STATUS_REQUESTS.labels("delivered").inc()
             log.info("commit status %s (%s) sent for deployment %s", claim.row.id, claim.row.state.value,
                      claim.row.deployment_id)
             return
@@ -137,6 +140,7 @@ class StatusSender:
             claim.attempt, self.settings.status_retry_base_seconds, self.settings.status_retry_max_seconds,
             retry_after))
         await mark_failed(claim, f"attempt {claim.attempt}: {error}", retry_at)
+        COMMIT_STATUS_REQUESTS.labels("abandoned" if give_up else "retry").inc()
         log.warning("commit status %s attempt %s failed%s: %s", claim.row.id, claim.attempt,
                     " (abandoned)" if give_up else "", error)
 

@@ -20,7 +20,8 @@ from berth.schema.types.common import PageInfo
 from berth.schema.types.deployment import Deployment, DeploymentConnection, DeploymentEdge, DeploymentFilter
 
 
-def _filter_spec(raw: DeploymentFilter | None, service_id: int | None) -> DeploymentFilterSpec:
+def _filter_spec(raw: DeploymentFilter | None, service_id: int | None,
+                 preview_id: int | None = None) -> DeploymentFilterSpec:
     def pk(value: Any, type_name: str, name: str) -> int | None:
         return decode(value, type_name, ["filter", name]) if value else None
 
@@ -42,6 +43,7 @@ def _filter_spec(raw: DeploymentFilter | None, service_id: int | None) -> Deploy
         else None,
         created_after=raw.created_after if raw else None,
         created_before=raw.created_before if raw else None,
+        preview_id=preview_id,
     )
 
 
@@ -136,11 +138,12 @@ async def resolve_deployments(
     before: str | None,
     filter: DeploymentFilter | None,
     service_id: int | None = None,
+    preview_id: int | None = None,
 ) -> DeploymentConnection | None:
     # The scope guard already refused anonymous callers.
     principal = info.context.require_principal()
     try:
-        spec = _filter_spec(filter, service_id)
+        spec = _filter_spec(filter, service_id, preview_id)
         page = await list_deployments(
             principal, spec, first=first, after=after, last=last, before=before,
             with_total=_selects(info, "totalCount"),

@@ -6,10 +6,19 @@ import strawberry
 
 from berth.domain.errors import UserFacingError
 from berth.domain.git_hooks import hook_url, hooks_of_service, list_deliveries
+from berth.domain.previews import addresses_of, previews_of_service
+from berth.models.enums import PreviewStatus
 from berth.models.git import GitHook as GitHookRow
+from berth.models.git import PreviewEnvironment as PreviewRow
 from berth.schema.errors import CodedError
 from berth.schema.types.common import PageInfo
-from berth.schema.types.git import GitHook, WebhookDelivery, WebhookDeliveryConnection, WebhookDeliveryEdge
+from berth.schema.types.git import (
+    GitHook,
+    PreviewEnvironment,
+    WebhookDelivery,
+    WebhookDeliveryConnection,
+    WebhookDeliveryEdge,
+)
 
 
 def url_of(info: strawberry.Info, row: GitHookRow) -> str:
@@ -43,3 +52,11 @@ async def resolve_deliveries(hook_id: int, first: int | None, after: str | None)
         ),
         total_count=page.total_count,
     )
+
+
+async def resolve_service_previews(service_id: int, status: PreviewStatus | None) -> list[PreviewEnvironment]:
+    return [PreviewEnvironment.of(row) for row in await previews_of_service(service_id, status)]
+
+
+async def preview_addresses(row: PreviewRow) -> list[str]:
+    return await addresses_of(row)

@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
 from berth.models import Deployment, DeploymentStep, Environment, Observation, Project, Server, Service
+from berth.models.git import PreviewEnvironment
 from berth.models.sql import fetch_rows
 
 M = TypeVar("M", bound=Model)
@@ -79,6 +80,7 @@ class Loaders:
         self.environment = _by_id(Environment)
         self.service = _by_id(Service)
         self.deployment = _by_id(Deployment)
+        self.preview = _by_id(PreviewEnvironment)
         self.steps: DataLoader[int, list[DeploymentStep]] = DataLoader(load_fn=_steps)
         self.latest_observation: DataLoader[int, Observation | None] = DataLoader(load_fn=_latest_observation)
         self.latest_deployment: DataLoader[int, Deployment | None] = DataLoader(load_fn=_latest_deployment)

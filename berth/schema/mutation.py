@@ -6,6 +6,7 @@ import strawberry
 
 from berth.resolvers.mutations import (
     cancel_deployment,
+    close_preview,
     create_api_token,
     create_git_hook,
     create_project,
@@ -127,3 +128,12 @@ class Mutation:
         self, info: strawberry.Info, id: strawberry.ID
     ) -> g.RedeliverWebhookPayload | None:
         return await redeliver_webhook.resolve(info, id)
+
+    @strawberry.mutation(
+        directives=requires("deploy:cancel"),
+        description="Tear a preview down now, as a closed pull request would.",
+    )
+    async def close_preview(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> g.ClosePreviewPayload | None:
+        return await close_preview.resolve(info, id)

@@ -71,3 +71,25 @@ def test_services_servers_tokens_and_revoke(queue_server: Served, queue_cli: Cli
     refused = admin.run("token", "revoke", owner_id)
     assert refused.code == 3 and "ID|NAME" in refused.assert_one_line_error()
     assert queue_cli.ok("services").code == 0  # the owner token still works
+
+
+ROUTE = "query($id: ID!) { service(id: $id) { route { host pathPrefix containerPort composeService drainSeconds } } }"
+
+
+def test_route_flag_and_the_proxy_column(queue_cli: Cli) -> None:
+    created = queue_cli.json("deploy", "--image", "nginx:alpine", "--name", "routed", "--route",
+                             "web.example.test:8080", "--detach")  # fmt: skip
+    route = graphql(queue_cli, ROUTE, {"id": created["service"]["id"]})["service"]["route"]
+    assert route == {"host": "web.example.test", "pathPrefix": None, "containerPort": 8080,
+                     "composeService": None, "drainSeconds": 10}  # fmt: skip
+    # The API's refusal names the flag; a malformed flag is refused before any request.
+    taken = queue_cli.run("deploy", "--image", "nginx:alpine", "--name", "other", "--route",
+                          "web.example.test:8080", "--detach")  # fmt: skip
+    assert taken.code != 0 and "--route: host web.example.test is already routed" in taken.assert_one_line_error()
+    malformed = queue_cli.run("deploy", "--image", "nginx:alpine", "--name", "other", "--route", "web", "--detach")
+    assert malformed.code != 0 and "--route" in malformed.assert_one_line_error()
+
+    [local] = queue_cli.json("servers")
+    assert local["proxy"] == {"state": "ABSENT", "httpAddress": None, "routes": 1, "upstreams": []}
+    header, row = queue_cli.ok("servers").stdout.splitlines()[:2]
+    assert header.split()[-1] == "PROXY" and row.endswith("ABSENT, 1 route")

@@ -39,6 +39,7 @@ from berth.domain.specs import (
     ProjectSpec,
     ResourcesSpec,
     RollbackSpec,
+    RouteSpec,
     ServerSpec,
     ServiceSpec,
     ServiceUpdateSpec,
@@ -162,12 +163,14 @@ class Harness:
         auto_rollback: bool | None = None,
         server: Server | None = None,
         resources: ResourcesSpec | None = None,
+        route: RouteSpec | None = None,
     ) -> Service:
         target = server or await self.server()
         project = await self.project()
         return await create_service(owner(), ServiceSpec(
             project_id=project.id, environment="production", name=self.name("s"), server_id=target.id,
             source=source, env=env, health_check=health, auto_rollback=auto_rollback, resources=resources,
+            route=route,
         ))
 
     async def update(self, service: Service, **changes: Any) -> Service:

@@ -10,6 +10,7 @@ import pytest
 
 from berth.models import Deployment
 from berth.models.enums import DeploymentConclusion, DeploymentStatus, ErrorCode
+from berth.models.git import PreviewEnvironment
 from berth.models.lifecycle import TransitionRefused, apply_change, conclude_from_queue, now
 from berth.runner.claims import Claim, active_count, claim_next, claim_on_server
 from tests.models.factories import make_deployment
@@ -53,6 +54,24 @@ async def test_fifo_per_server_and_longest_waiting_server_first(db) -> None:
     claims = await claim_all()
     assert [c.deployment_id for c in claims] == [*(d.id for d in first), elsewhere.id]
     assert all(c.attempt == 1 for c in claims)
+
+
+async def test_each_preview_is_a_lane_of_its_own(db) -> None:
+    """The service and each pull request's preview run their deployments independently (their
+    objects are apart); within a lane it is still one at a time, oldest first."""
+    server = await make_server(max_concurrent_deployments=5)
+    service = await make_service(server)
+    moment = now()
+    previews = [await PreviewEnvironment.create(
+        service_id=service.id, pull_request=number, head_ref="f", head_sha="a" * 40, base_ref="main",
+        created_at=moment, updated_at=moment) for number in (1, 2)]
+    production = await make_deployment(service)
+    first_pr = await make_deployment(service, preview_id=previews[0].id)
+    later_pr = await make_deployment(service, preview_id=previews[0].id)
+    other_pr = await make_deployment(service, preview_id=previews[1].id)
+    claimed = {claim.deployment_id for claim in await claim_all()}
+    assert claimed == {production.id, first_pr.id, other_pr.id}
+    assert later_pr.id not in claimed  # waits for the older one of its own preview
 
 
 async def test_one_active_deployment_per_service(db) -> None:

@@ -8,6 +8,7 @@ and is removed at the end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import socket
 import threading
@@ -580,3 +581,30 @@ def test_both_implementations_satisfy_the_protocol() -> None:
     real: type[DockerApi] = DockerEngine
     assert isinstance(fake, DockerApi)
     assert all(callable(getattr(real, name)) for name in dir(DockerApi) if not name.startswith("_"))
+
+
+# ---------------------------------------------------------------- exec, file copy, networks
+
+
+async def test_exec_put_file_and_networks(engine: DockerEngine, docker_client: docker.DockerClient,
+                                          busybox_image: Any) -> None:
+    name = unique("exec")
+    network = f"{name}-net"
+    try:
+        await engine.ensure_network(network, {"berth.test.run": RUN})
+        await engine.ensure_network(network)  # there already: nothing to do
+        assert [n.name for n in docker_client.networks.list(names=[network])] == [network]
+        container_id = await engine.run_container(ContainerSpec(
+            name=name, image=busybox_image.ref("v1"), network=network, restart_policy="no"))
+        await engine.put_file(container_id, "/berth/test/hello.txt", b"hi there\n")
+        shown = await engine.exec_in_container(container_id, ["cat", "/berth/test/hello.txt"])
+        assert (shown.exit_code, shown.output) == (0, "hi there\n")
+        failed = await engine.exec_in_container(container_id, ["sh", "-c", "echo nope >&2; exit 3"])
+        assert (failed.exit_code, failed.output) == (3, "nope\n")
+        with pytest.raises(StepTimeout):
+            await engine.exec_in_container(container_id, ["sleep", "5"], step_timeout=0.5)
+    finally:
+        with contextlib.suppress(docker.errors.APIError):
+            docker_client.api.remove_container(name, force=True)
+        for found in docker_client.networks.list(names=[network]):
+            found.remove()

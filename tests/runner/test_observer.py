@@ -13,16 +13,18 @@ import docker
 import pytest
 
 from berth.models import Deployment, Observation, Server, Service
-from berth.models.enums import DeploymentConclusion, DeploymentStatus, DriftStatus
+from berth.models.enums import DeploymentConclusion, DeploymentStatus, DriftStatus, PreviewStatus
+from berth.models.git import PreviewEnvironment
 from berth.models.lifecycle import apply_change, now
 from berth.runner.docker_api import ContainerInfo, ContainerSpec, DockerApi
 from berth.runner.docker_fake import FakeDocker
 from berth.runner.engines import open_engine
-from berth.runner.labels import deployment_labels
+from berth.runner.labels import deployment_labels, load_installation
 from berth.runner.loop import Runner
 from berth.runner.observer import KEEP_OBSERVATIONS, ObservedContainer, Observer, compare, prune
 from berth.settings import Settings, get_settings
 from tests.docker_fixtures import BusyboxImage
+from tests.models.factories import make_deployment
 from tests.runner.runner_support import (
     TEST_LABEL,
     concluded,
@@ -166,6 +168,40 @@ async def test_periodic_pass_claims_each_server_once_and_skips_busy_services(db)
     assert await second.observe_all() == []  # checked within the interval by another observer
     await Server.filter(id=server.id).update(last_checked_at=now() - timedelta(minutes=5))
     assert len(await second.observe_all()) == 1
+
+
+async def test_previews_are_not_the_service_and_are_torn_down_by_the_pass(db) -> None:
+    await load_installation()  # as the runner does at start: every label below carries it
+    fake = FakeDocker()
+    image = fake.add_local_image("example/app:1")
+    server = await make_server()
+    service = await make_service(server)
+    done = await succeed((await queue(service)).id, imageDigest=image.repo_digests[0])
+    ids = {"service_id": service.id, "environment_id": service.environment_id,  # type: ignore[attr-defined]
+           "project_id": service.project_id}  # type: ignore[attr-defined]
+    await fake.run_container(ContainerSpec(name="prod", image="example/app:1",
+                                           labels=deployment_labels(deployment_id=done.id, attempt=1, **ids)))
+    moment = now()
+    preview = await PreviewEnvironment.create(service_id=service.id, pull_request=4, head_ref="f", head_sha="a" * 40,
+                                              base_ref="main", created_at=moment, updated_at=moment)
+    previewed = await make_deployment(await Service.get(id=service.id), preview_id=preview.id)
+    # Newer than production's and SUCCEEDED: still never production's baseline.
+    await Deployment.filter(id=previewed.id).update(status=DeploymentStatus.COMPLETED,
+                                                    conclusion=DeploymentConclusion.SUCCEEDED, concluded_at=now())
+    preview_labels = deployment_labels(deployment_id=previewed.id, attempt=1, preview_id=preview.id, **ids)
+    await fake.run_container(ContainerSpec(name="pr4", image="example/app:1", labels=preview_labels))
+    await fake.create_volume("data-preview", labels=preview_labels)
+    observer = Observer(settings(), fake_engines(fake))
+    [observation] = await observer.observe_all()
+    # One container, production's, compared with production's deployment (not the preview's).
+    assert observation.drift == DriftStatus.IN_SYNC and observation.compared_with_id == done.id  # type: ignore[attr-defined]
+    assert [c["name"] for c in observation.containers] == ["prod"]
+
+    await PreviewEnvironment.filter(id=preview.id).update(status=PreviewStatus.CLOSED, closed_at=now())
+    await Server.filter(id=server.id).update(last_checked_at=now() - timedelta(minutes=5))
+    await observer.observe_all()
+    assert (await PreviewEnvironment.get(id=preview.id)).status is PreviewStatus.CLEANED
+    assert sorted(c.name for c in fake.containers.values()) == ["prod"] and list(fake.volumes) == []
 
 
 def container(name: str, *, deployment: int, state: str = "running", health: str | None = None,

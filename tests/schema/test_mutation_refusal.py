@@ -26,6 +26,7 @@ from tests.schema.world import (
     make_deployment,
     make_git_hook,
     make_ping_delivery,
+    make_preview,
     make_project_service,
     mint,
     snapshot,
@@ -121,6 +122,10 @@ async def delete_registry_credential_input(world: World) -> dict[str, Any]:
         project_id=world.project_a, registry=f"{unique('reg')}.example.test", username="walker",
         password_enc=encrypt("to-be-deleted"))
     return {"id": gid("RegistryCredential", credential.id)}
+async def close_preview_input(world: World) -> dict[str, Any]:
+    # A preview of its own (the walk reads the seeded one): closing it marks it CLOSED.
+    preview = await make_preview(await Service.get(id=world.service_a))
+    return {"id": gid("PreviewEnvironment", preview.id)}
 
 
 VALID_INPUTS: dict[str, Inputs] = {
@@ -139,6 +144,7 @@ VALID_INPUTS: dict[str, Inputs] = {
     "redeliverWebhook": redeliver_webhook_input,
     "createRegistryCredential": create_registry_credential_input,
     "deleteRegistryCredential": delete_registry_credential_input,
+    "closePreview": close_preview_input,
 }
 
 

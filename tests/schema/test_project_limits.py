@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from berth.auth.scopes import SCOPE_NAMES
-from berth.models import ApiToken, Server
-from berth.models.enums import Role
+from berth.models import ApiToken, Server, Service
+from berth.models.enums import PreviewStatus, Role
+from berth.models.git import PreviewEnvironment
 from tests.schema.conftest import Stack
-from tests.schema.world import World, gid, mint, snapshot
+from tests.schema.world import World, gid, make_preview, mint, snapshot
 from tests.support.graphql import GraphQLClient
 
 ALL = sorted(SCOPE_NAMES)
@@ -235,3 +236,22 @@ async def test_revoking_a_token_of_another_project_is_not_found(orm: Stack, limi
     finally:
         client.close()
 
+
+
+async def test_previews_of_another_project_are_invisible_and_cannot_be_closed(orm: Stack, limited: Limited) -> None:
+    other = await make_preview(await Service.get(id=limited.world.service_b))
+    client = orm.client(limited.token)
+    try:
+        node = await asyncio.to_thread(client.execute, "query($id: ID!) { node(id: $id) { id } }",
+                                       {"id": gid("PreviewEnvironment", other.id)})
+        assert node.data == {"node": None} and not node.errors
+        result = await asyncio.to_thread(
+            client.execute, "mutation($id: ID!) { closePreview(id: $id) { errors { code } preview { id } } }",
+            {"id": gid("PreviewEnvironment", other.id)})
+        assert result.data["closePreview"] == {"errors": [{"code": "NOT_FOUND"}], "preview": None}
+        assert (await PreviewEnvironment.get(id=other.id)).status is PreviewStatus.ACTIVE
+        own = await asyncio.to_thread(client.execute, "query($id: ID!) { node(id: $id) { id } }",
+                                      {"id": gid("PreviewEnvironment", limited.world.preview)})
+        assert own.data == {"node": {"id": gid("PreviewEnvironment", limited.world.preview)}}
+    finally:
+        client.close()

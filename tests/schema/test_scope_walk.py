@@ -152,7 +152,8 @@ async def feed_with_event(
     try:
         while not listening.done():
             assert time.monotonic() < deadline, "no feed event arrived"
-            running = await make_deployment(service, state="LEASED", rollback_of_id=world.deployment_a1)
+            running = await make_deployment(service, state="LEASED", rollback_of_id=world.deployment_a1,
+                                            preview_id=world.preview)
             canceled = await asyncio.to_thread(
                 owner_client.execute,
                 "mutation($id: ID!) { cancelDeployment(input: {deploymentId: $id}) { errors { code } } }",

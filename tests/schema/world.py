@@ -45,7 +45,7 @@ from berth.models.enums import (
     StepStatus,
     WebhookOutcome,
 )
-from berth.models.git import GitHook, WebhookDelivery
+from berth.models.git import GitHook, PreviewEnvironment, WebhookDelivery
 from berth.models.lifecycle import create_deployment
 from berth.schema.ids import to_global_id
 from tests.schema.walk import Step
@@ -155,7 +155,8 @@ class World:
     environment_a: int
     service_a: int
     deployment_a1: int
-    # A rollback of a1 (so `rollbackOf` has data); the newest deployment of service A.
+    # A rollback of a1 (so `rollbackOf` has data), in the preview below; the newest
+    # deployment of service A.
     deployment_a2: int
     project_b: int
     environment_b: int
@@ -167,6 +168,9 @@ class World:
     webhook_delivery: int
     # Credentials for a private registry in project A (the password is never readable).
     registry_credential: int
+    # An ACTIVE preview of service A; a2 runs in it (so `Deployment.preview` and
+    # `PreviewEnvironment.deployments` have data wherever the walk reaches a2).
+    preview: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def gid(self, type_name: str, attribute: str) -> str:
@@ -190,11 +194,30 @@ async def make_ping_delivery(hook: GitHook, deployment: Deployment | None = None
     )
 
 
+async def make_preview(service: Service) -> PreviewEnvironment:
+    """An ACTIVE preview as a pull request's opening leaves it (a new pull request number each)."""
+    moment = datetime.now(UTC)
+    return await PreviewEnvironment.create(
+        service=service, pull_request=_next_pr(),
+        title="Seeded change", head_ref="feature/seeded", head_sha="a" * 40, base_ref="main", author="bob",
+        fork=False, created_at=moment, updated_at=moment,
+    )
+
+
+_PULL_REQUESTS = iter(range(1, 10**6))
+
+
+def _next_pr() -> int:
+    return next(_PULL_REQUESTS)
+
+
 async def seed_world() -> World:
     server = await make_server()
     project_a, environment_a, service_a = await make_project_service(server)
     a1 = await make_deployment(service_a, logs=["a1: pulling", "a1: started"])
-    a2 = await make_deployment(service_a, logs=["a2: replaying a1", "a2: started"], rollback_of_id=a1.id)
+    preview = await make_preview(service_a)
+    a2 = await make_deployment(service_a, logs=["a2: replaying a1", "a2: started"], rollback_of_id=a1.id,
+                               preview_id=preview.id)
     await Observation.create(
         service=service_a,
         observed_at=datetime.now(UTC),
@@ -203,6 +226,15 @@ async def seed_world() -> World:
         differences=[{"field": "image", "expected": "nginx:1", "actual": "nginx:alpine"}],
         compared_with=a1,
     )
+    # Service a answers through the server's proxy, which reports a2's container as its upstream.
+    service_a.route = {"host": "a.example.test", "pathPrefix": None, "containerPort": 8080,
+                       "composeService": None, "drainSeconds": 10}
+    await service_a.save(update_fields=["route"])
+    server.proxy_status = {"state": "RUNNING", "image": "caddy:2-alpine", "httpAddress": "0.0.0.0:80",
+                           "upstreams": [{"host": "a.example.test", "pathPrefix": None,
+                                          "upstream": f"berth-a-{a2.id}-1:8080", "deploymentId": a2.id}],
+                           "checkedAt": datetime.now(UTC).isoformat()}
+    await server.save(update_fields=["proxy_status"])
     project_b, environment_b, service_b = await make_project_service(server)
     b1 = await make_deployment(service_b, logs=["b1: started"])
     token, _secret = await create_api_token(
@@ -220,6 +252,7 @@ async def seed_world() -> World:
     )
     return World(
         registry_credential=credential.id,
+        preview=preview.id,
         git_hook=hook.id,
         webhook_delivery=delivery.id,
         server=server.id,
@@ -266,7 +299,7 @@ async def snapshot() -> dict[str, list[dict[str, Any]]]:
     (a token's `lastUsedAt` on use; the observer's view of a server)."""
     volatile = {
         "api_token": {"last_used_at"},
-        "server": {"reachable", "last_checked_at", "docker_version"},
+        "server": {"reachable", "last_checked_at", "docker_version", "proxy_status"},
     }
     tables: dict[str, list[dict[str, Any]]] = {}
     for app in Tortoise.apps.values():
@@ -289,6 +322,7 @@ def node_ids(world: World) -> dict[str, str]:
         "GitHook": gid("GitHook", world.git_hook),
         "RegistryCredential": gid("RegistryCredential", world.registry_credential),
         "WebhookDelivery": gid("WebhookDelivery", world.webhook_delivery),
+        "PreviewEnvironment": gid("PreviewEnvironment", world.preview),
         "Project": gid("Project", world.project_a),
         "Server": gid("Server", world.server),
         "Service": gid("Service", world.service_a),
@@ -325,6 +359,7 @@ def refused_inputs(world: World) -> dict[str, dict[str, Any]]:
                                                "password": "refused-anyway"}},
         "deleteRegistryCredential": {"id": gid("RegistryCredential", MISSING_PK)},
         "redeliverWebhook": {"id": gid("WebhookDelivery", MISSING_PK)},
+        "closePreview": {"id": gid("PreviewEnvironment", MISSING_PK)},
     }
 
 

@@ -3,6 +3,9 @@
 GitHub: https://docs.github.com/en/webhooks/webhook-events-and-payloads#push
 GitLab: https://docs.gitlab.com/user/project/integrations/webhook_events/#push-events
 Gitea:  https://docs.gitea.com/usage/webhooks (push: GitHub's shape, pusher.login/full_name)
+Pull requests: https://docs.github.com/en/webhooks/webhook-events-and-payloads#pull_request,
+https://docs.gitlab.com/user/project/integrations/webhook_events/#merge-request-events
+(Gitea's pull_request is GitHub's shape).
 """
 
 from __future__ import annotations
@@ -39,17 +42,36 @@ def push_payload(provider: str, repository: str, ref: str, after: str, before: s
     return body
 
 
-def pull_request_payload(provider: str, repository: str, number: int = 7) -> dict[str, Any]:
+# GitHub/Gitea `action` → GitLab `object_attributes.action` (a push to the branch of an
+# open merge request is an `update` carrying `oldrev`).
+_GITLAB_ACTION = {"opened": "open", "synchronize": "update", "reopened": "reopen", "closed": "close"}
+
+
+def pull_request_payload(provider: str, repository: str, number: int = 7, *, action: str = "opened",
+                         head_sha: str = "a" * 40, head_ref: str = "f", base_ref: str = "main",
+                         title: str = "t", author: str = "bob", fork_of: str | None = None,
+                         merged: bool = False, before: str | None = None) -> dict[str, Any]:
+    """A pull request (GitLab: merge request) event; `fork_of`: the head lives in that
+    other repository; `before`: the previous head (GitLab's `oldrev` on an update)."""
+    head_repository = fork_of or repository
     if provider == "gitlab":
-        return {"object_kind": "merge_request", "project": {"path_with_namespace": repository},
-                "user": {"username": "bob"},
-                "object_attributes": {"iid": number, "action": "open", "title": "t", "source_branch": "f",
-                                      "target_branch": "main", "last_commit": {"id": "a" * 40},
-                                      "source_project_id": 1, "target_project_id": 1}}
-    return {"action": "opened", "number": number, "repository": {"full_name": repository},
-            "pull_request": {"number": number, "title": "t", "user": {"login": "bob"}, "merged": False,
-                             "head": {"ref": "f", "sha": "a" * 40, "repo": {"full_name": repository}},
-                             "base": {"ref": "main", "repo": {"full_name": repository}}}}
+        gitlab_action = "merge" if action == "closed" and merged else _GITLAB_ACTION.get(action, action)
+        attributes: dict[str, Any] = {
+            "iid": number, "action": gitlab_action, "title": title, "source_branch": head_ref,
+            "target_branch": base_ref, "last_commit": {"id": head_sha},
+            "source_project_id": 2 if fork_of else 1, "target_project_id": 1,
+            "state": "merged" if merged else ("closed" if action == "closed" else "opened"),
+        }
+        if before is not None:
+            attributes["oldrev"] = before
+        return {"object_kind": "merge_request", "event_type": "merge_request",
+                "project": {"path_with_namespace": repository}, "user": {"username": author},
+                "object_attributes": attributes}
+    return {"action": action, "number": number, "repository": {"full_name": repository},
+            "pull_request": {"number": number, "title": title, "user": {"login": author}, "merged": merged,
+                             "state": "closed" if action == "closed" else "open",
+                             "head": {"ref": head_ref, "sha": head_sha, "repo": {"full_name": head_repository}},
+                             "base": {"ref": base_ref, "repo": {"full_name": repository}}}}
 
 
 EVENT_HEADER = {"github": "X-GitHub-Event", "gitlab": "X-Gitlab-Event", "gitea": "X-Gitea-Event"}

@@ -49,6 +49,7 @@ FLAGS = {
     "input.source.ports": "--port",
     "input.source.volumes": "--volume",
     "input.env": "--env",
+    "input.route": "--route",
     **health_flags.FLAGS,
     **resource_flags.FLAGS,
     **git_auth_flags.FLAGS,
@@ -65,6 +66,7 @@ DEFINITION_FLAGS = (
     "branch",
     "profile",
     "name",
+    "route",
 )
 
 
@@ -119,6 +121,11 @@ def register(add: AddParser) -> None:
     definition.add_argument("--dockerfile", metavar="PATH", help="Dockerfile path in the repository")
     definition.add_argument("--branch", help="the repository branch the service tracks")
     definition.add_argument("--profile", action="append", metavar="NAME", help="compose profile (repeatable)")
+    definition.add_argument(
+        "--route", metavar="HOST:PORT",
+        help="answer at HOST through the server's proxy, on the container's PORT: new versions get "
+             "traffic only once healthy (COMPOSE: HOST:SERVICE:PORT)",
+    )
     health_flags.add_flags(
         parser.add_argument_group("health check and rollback (with --image, --compose or --repo)")
     )
@@ -178,6 +185,7 @@ class Definition:
     health_check: dict[str, Any] | None
     auto_rollback: bool | None  # None: as it is (true for a new service)
     resources: dict[str, Any] | None  # None: as it is (no limits, unless-stopped for a new service)
+    route: dict[str, Any] | None = None  # None: as it is (none for a new service)
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> Definition:
@@ -190,6 +198,7 @@ class Definition:
             health_check=health_flags.health_check_input(args),
             auto_rollback=args.auto_rollback,
             resources=resource_flags.resources_input(args),
+            route=route_input(args.route),
         )
 
 
@@ -212,6 +221,8 @@ async def upsert_service(api: Api, definition: Definition, args: argparse.Namesp
             update["autoRollback"] = definition.auto_rollback
         if definition.resources is not None:
             update["resources"] = definition.resources
+        if definition.route is not None:
+            update["route"] = definition.route
         data = await api.execute(queries.UPDATE_SERVICE, {"input": update})
         payload, verb = data["updateService"], "updated"
     else:
@@ -227,6 +238,7 @@ async def upsert_service(api: Api, definition: Definition, args: argparse.Namesp
             "healthCheck": definition.health_check,
             "autoRollback": definition.auto_rollback,
             "resources": definition.resources,
+            "route": definition.route,
         }
         data = await api.execute(queries.CREATE_SERVICE, {"input": create})
         payload, verb = data["createService"], "created"
@@ -275,6 +287,19 @@ def source_input(args: argparse.Namespace) -> dict[str, Any]:
         "composeProfiles": args.profile,
         **_only_if_given(common),
     }
+
+
+def route_input(flag: str | None) -> dict[str, Any] | None:
+    """--route HOST:PORT, or HOST:SERVICE:PORT for a compose service; the API judges the rest."""
+    if flag is None:
+        return None
+    parts = flag.split(":")
+    if len(parts) not in (2, 3) or not parts[-1].isdigit() or not all(parts):
+        raise UsageProblem(f"--route: {flag!r} is not HOST:PORT (or HOST:SERVICE:PORT for compose)")
+    route: dict[str, Any] = {"host": parts[0], "containerPort": int(parts[-1])}
+    if len(parts) == 3:
+        route["composeService"] = parts[1]
+    return route
 
 
 def _only_if_given(fields: dict[str, Any]) -> dict[str, Any]:

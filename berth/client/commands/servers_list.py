@@ -26,6 +26,16 @@ def reachability(server: dict[str, Any]) -> str:
     return "reachable" if server["reachable"] else "UNREACHABLE"
 
 
+def proxy_summary(server: dict[str, Any]) -> str:
+    """The proxy's state as the runner last read it, e.g. `RUNNING 0.0.0.0:80, 2 routes`."""
+    proxy = server.get("proxy") or {}
+    routes = int(proxy.get("routes") or 0)
+    if not routes and proxy.get("state") in (None, "ABSENT"):
+        return "-"
+    where = f" {proxy['httpAddress']}" if proxy.get("httpAddress") else ""
+    return f"{proxy.get('state') or 'ABSENT'}{where}, {routes} route{'s' if routes != 1 else ''}"
+
+
 async def servers(args: argparse.Namespace) -> int:
     async with make_api() as api:
         found = list((await api.execute(queries.SERVER_LIST)).get("servers") or [])
@@ -36,8 +46,9 @@ async def servers(args: argparse.Namespace) -> int:
     else:
         rows = [
             [str(s["id"]), s["name"], s["dockerHost"], reachability(s), str(s.get("dockerVersion") or "-"),
-             short_time(s.get("lastCheckedAt")), f"{s['maxConcurrentDeployments']}/{s['maxQueuedDeployments']}"]
+             short_time(s.get("lastCheckedAt")), f"{s['maxConcurrentDeployments']}/{s['maxQueuedDeployments']}",
+             proxy_summary(s)]
             for s in found
         ]  # fmt: skip
-        say(table(["ID", "NAME", "DOCKER HOST", "STATE", "DOCKER", "CHECKED", "RUN/QUEUE"], rows))
+        say(table(["ID", "NAME", "DOCKER HOST", "STATE", "DOCKER", "CHECKED", "RUN/QUEUE", "PROXY"], rows))
     return EXIT_OK

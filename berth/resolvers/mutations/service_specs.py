@@ -1,10 +1,10 @@
-"""Nested service inputs (source, env, health check, resources) as domain specs; shared by create and update."""
+"""Nested service inputs (source, env, health check, resources, route) as domain specs; shared by create and update."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from berth.domain.specs import EnvVarSpec, GitAuthSpec, HealthCheckSpec, ResourcesSpec, SourceSpec
+from berth.domain.specs import EnvVarSpec, GitAuthSpec, HealthCheckSpec, ResourcesSpec, RouteSpec, SourceSpec
 from berth.resolvers.common import to_spec
 
 
@@ -28,3 +28,7 @@ def health_spec(health: Any) -> HealthCheckSpec | None:
 
 def resources_spec(resources: Any) -> ResourcesSpec | None:
     return None if resources is None else to_spec(ResourcesSpec, resources)
+
+
+def route_spec(route: Any) -> RouteSpec | None:
+    return None if route is None else to_spec(RouteSpec, route)

@@ -37,6 +37,7 @@ async def clone(ctx: RunContext) -> str:
     if credentials is not None:
         ctx.log.system(f"authenticating with the service's {credentials.kind} credentials"
                        + (f" (user {credentials.username})" if credentials.username else ""))
+    preview = ctx.frozen.get("preview") or {}
     try:
         with git_auth_env(credentials) as auth_env:
             checkout = await GitCli(auth_env).clone_at_ref(
@@ -44,6 +45,8 @@ async def clone(ctx: RunContext) -> str:
                 on_line=ctx.log.on_line(StepKind.CLONE),
                 cancel=ctx.cancel,
                 step_timeout=ctx.step_timeout(ctx.settings.step_deadlines.clone),
+                # A pull request's head (a fork's commits are only there).
+                fetch_ref=str(preview["fetchRef"]) if preview.get("fetchRef") else None,
             )
     except GitError as exc:
         message = f"cannot clone {redact_url(repository)} at {ref}: {exc.message}"

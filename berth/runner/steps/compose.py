@@ -14,6 +14,7 @@ import dataclasses
 from berth.domain.grammars import split_image
 from berth.domain.privilege import compose_services, compose_violations, frozen_env
 from berth.domain.registry_credentials import mark_used, registry_of
+from berth.domain.routes import route_compose_problem
 from berth.domain.validation import compose_profiles, parse_compose
 from berth.models.enums import StepKind
 from berth.runner import checkout_paths, labels, restore
@@ -29,7 +30,7 @@ from berth.runner.docker_api import (
 from berth.runner.health import HealthFailed, HealthGate, describe_failure
 from berth.runner.registry_auth import auth_configs, is_auth_refusal, refused
 from berth.runner.steps import clone as clone_step
-from berth.runner.steps import compose_files
+from berth.runner.steps import compose_files, compose_routing, routing
 from berth.runner.steps.clone import inside
 from berth.runner.steps.containers import (
     bounded_health_spec,
@@ -44,13 +45,17 @@ MAX_FILE_BYTES = 256 * 1024
 
 
 def project(ctx: RunContext) -> ComposeProject:
+    route = routing.route_of(ctx)
+    if route:
+        compose_routing.choose_project(ctx)  # blue/green: this run's project name
     try:
-        rendered = compose_files.project_for(ctx.frozen, ctx.env(), ctx.labels(), ctx.checkout,
-                                             volume_labels=ctx.volume_labels)
+        found = compose_files.project_for(ctx.frozen, ctx.env(), ctx.labels(), ctx.checkout,
+                                          volume_labels=ctx.volume_labels)
     except compose_files.ComposeFilesError as exc:
         raise StepFailure(str(exc)) from None
     # Compose pulls (pull, build's FROM, up) with the project's registry credentials only.
-    return dataclasses.replace(rendered, registry_auths=auth_configs(ctx.registry_auths))
+    found = dataclasses.replace(found, registry_auths=auth_configs(ctx.registry_auths))
+    return compose_routing.routed_project(ctx, found, route) if route else found
 
 
 def _refused(ctx: RunContext, message: str) -> StepFailure:
@@ -119,6 +124,12 @@ async def clone(ctx: RunContext) -> str:
     for profile in ctx.frozen.get("composeProfiles") or []:
         if profile not in profiles:
             raise StepFailure(f"profile {profile!r} is not used by any service in the compose files")
+    if route := routing.route_of(ctx):
+        # What the API could not check before the files were read (inline content it did).
+        merged = compose_files.merged_services({str(f["path"]): str(f["content"]) for f in files})
+        document = {"services": merged}
+        if problem := route_compose_problem(route, document):
+            raise StepFailure(problem)
     ctx.record_frozen(composeFiles=files)
     return f"{detail}; {len(files)} compose file{'s' if len(files) > 1 else ''}"
 
@@ -224,6 +235,8 @@ async def new_containers(ctx: RunContext, docker: DockerApi) -> list[ComposeCont
 async def start(ctx: RunContext) -> str:
     docker = await ctx.docker()
     compose = project(ctx)
+    if routing.route_of(ctx):
+        await routing.ensure_proxy_for(ctx, docker)  # its network must exist for `up`
     ctx.deploy_started = True
     try:
         await docker.compose_up(compose, on_line=ctx.log.on_line(StepKind.START), cancel=ctx.cancel,
@@ -250,6 +263,9 @@ async def health(ctx: RunContext) -> str:
     # The service's own probe goes to the container that publishes its port, if one does.
     probe = next((c.container.id for c in started
                   if any(p.container_port == spec.port for p in c.container.ports)), None)
+    route = routing.route_of(ctx)
+    if route:  # else to the routed service, on the proxy network
+        probe = next((c.container.id for c in started if c.service == route["composeService"]), probe)
     gate = HealthGate(
         docker,
         [c.container.id for c in started],
@@ -259,6 +275,7 @@ async def health(ctx: RunContext) -> str:
         cancel=ctx.cancel,
         report=lambda text: ctx.log.system(text, StepKind.HEALTH),
         probe_container=probe,
+        probe_via=routing.proxy_probe(ctx, docker) if route else None,
     )
     try:
         return await gate.wait()
@@ -287,16 +304,29 @@ async def _image_pins(docker: DockerApi, started: list[ComposeContainer]) -> dic
 async def finalize(ctx: RunContext) -> str:
     docker = await ctx.docker()
     name = str(ctx.frozen["composeProject"])
-    # Containers of the service from before it was a compose project of this name.
+    # Containers of the service from before it was a compose project of this name (with a
+    # route: the other colour, once traffic has moved).
     others = [c for c in await previous_containers(ctx, docker) if c.labels.get(COMPOSE_PROJECT_LABEL) != name]
+    switched: list[str] = []
+    if route := routing.route_of(ctx):
+        target = next((c.container for c in await new_containers(ctx, docker)
+                       if c.service == route["composeService"]), None)
+        if target is None:
+            raise StepFailure(f"no container runs for compose service {route['composeService']}")
+        switched.append(await routing.switch_traffic(ctx, docker, route, drain=any(c.running for c in others),
+                                                     target=target))
     retired = await retire(ctx, docker, others)
+    if route:
+        await compose_routing.remove_old_networks(ctx, docker, name)
     started = await new_containers(ctx, docker)
     pins = await _image_pins(docker, started)
     if pins:
         ctx.record_frozen(**{compose_files.IMAGES_KEY: pins})
+    if addresses := ctx.record_preview_addresses([c.container for c in started]):
+        ctx.log.system(f"preview answers at {', '.join(addresses)}")
     states = [f"{c.service}: {c.container.state}" + (f" ({c.container.health})" if c.container.health else "")
               for c in started]
-    return "; ".join(states + ([f"retired {', '.join(retired)}"] if retired else []))
+    return "; ".join(switched + states + ([f"retired {', '.join(retired)}"] if retired else []))
 
 
 # --------------------------------------------------------------------------- undo
@@ -306,7 +336,14 @@ async def undo(ctx: RunContext, canceled: bool) -> str | None:
     note: str | None = None
     if ctx.deploy_started:
         docker = await ctx.docker()
-        if canceled or ctx.auto_rollback:
+        if routing.route_of(ctx):
+            # Blue/green: the new colour goes, the serving one never stopped.
+            await docker.compose_down(project(ctx), on_line=ctx.log.on_line(),
+                                      step_timeout=ctx.settings.step_deadlines.start)
+            note = (f"project {ctx.frozen['composeProject']} taken down; the previous version keeps "
+                    "serving through the proxy (traffic was not switched)")
+            ctx.log.system(note)
+        elif canceled or ctx.auto_rollback:
             note = await restore.restore_compose(ctx, docker)
         else:
             note = await restore.take_down_compose(ctx, docker)

@@ -20,7 +20,9 @@ from typing import Any
 
 import yaml
 
+from berth.domain.preview_isolation import isolated_compose
 from berth.domain.resources import compose_limits
+from berth.runner import labels as berth_labels
 from berth.runner.docker_api import ComposeProject
 
 OVERRIDE_FILE = "berth.override.yml"
@@ -115,6 +117,27 @@ def _volumes(files: Mapping[str, str], volume_labels: Mapping[str, Mapping[str, 
             for key, carried in volume_labels.items() if key in declared}
 
 
+def preview_files(files: Mapping[str, str]) -> dict[str, str]:
+    """The files as a preview runs them (`preview_isolation.isolated_compose`)."""
+    isolated = {}
+    for name, content in files.items():
+        document = yaml.safe_load(content) or {}
+        isolated[name] = yaml.safe_dump(isolated_compose(document), sort_keys=False) if isinstance(
+            document, dict) else content
+    return isolated
+
+
+# A preview's default network carries these (stable across its deployments, so compose
+# never sees its configuration change), so the teardown and the sweep find it by label.
+_NETWORK_LABELS = (berth_labels.MANAGED, berth_labels.SERVICE, berth_labels.PREVIEW, berth_labels.INSTALLATION)
+
+
+def network_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    if berth_labels.PREVIEW not in labels:
+        return {}
+    return {key: labels[key] for key in _NETWORK_LABELS if key in labels}
+
+
 def override(files: Mapping[str, str], labels: Mapping[str, str], pins: Mapping[str, str],
              environment: Mapping[str, str] | None = None,
              volume_labels: Mapping[str, Mapping[str, str]] | None = None,
@@ -122,7 +145,7 @@ def override(files: Mapping[str, str], labels: Mapping[str, str], pins: Mapping[
     """Berth's own file: labels and image pins, the service's env as each compose service's
     `environment:` (merged by key over the compose files', ours winning), the service's
     resources (the restart policy always; each limit the service sets, over the files' own),
-    and the labels of the named volumes Berth labels."""
+    the labels of the named volumes Berth labels, and a preview's labels on its default network."""
     first = _documents(files)[0] if files else {}
     version = str(first.get("version") or "")
     container_env = {key: escape_interpolation(value) for key, value in (environment or {}).items()}
@@ -144,6 +167,8 @@ def override(files: Mapping[str, str], labels: Mapping[str, str], pins: Mapping[
     volumes = _volumes(files, volume_labels or {})
     if volumes:
         document["volumes"] = volumes
+    if network := network_labels(labels):
+        document["networks"] = {"default": {"labels": network}}
     return yaml.safe_dump(document, sort_keys=False)
 
 
@@ -168,6 +193,8 @@ def project_for(
     there is one (as compose would, against the first file's folder). `volume_labels`:
     {volume key: Berth's labels on that volume} (see `_volumes`)."""
     files = frozen_files(frozen)
+    if frozen.get("preview"):
+        files = preview_files(files)
     built = set(built_services(files, frozen.get("composeProfiles") or []))
     # Images that are built here are rebuilt from the commit, never pinned.
     pins = {name: ref for name, ref in (frozen.get(IMAGES_KEY) or {}).items()

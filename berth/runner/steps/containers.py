@@ -21,7 +21,7 @@ from berth.runner.docker_api import (
     volume_mount,
 )
 from berth.runner.health import HealthFailed, HealthGate, HealthSpec, describe_failure
-from berth.runner.steps import images
+from berth.runner.steps import images, routing
 from berth.runner.steps.context import RunContext, StepFailure
 from berth.runner.steps.spec import container_name, container_spec
 
@@ -38,10 +38,11 @@ def health_spec(ctx: RunContext) -> HealthSpec:
 
 
 async def previous_containers(ctx: RunContext, docker: DockerApi) -> list[ContainerInfo]:
-    """The service's containers on this server that this deployment did not start."""
+    """The containers of this deployment's lane (the service, or its preview) on this server
+    that this deployment did not start."""
     mine = str(ctx.deployment_id)
     found = await docker.list_containers(ctx.service_filter())
-    return [c for c in found if c.labels.get(labels.DEPLOYMENT) != mine]
+    return [c for c in found if c.labels.get(labels.DEPLOYMENT) != mine and labels.in_lane(c.labels, ctx.preview_id)]
 
 
 # --------------------------------------------------------------------------- VOLUME
@@ -90,8 +91,10 @@ async def start(ctx: RunContext) -> str:
                     ctx.log.system(f"stopping previous container {old.name} (fixed host port)")
                     ctx.stopped_old.append(old.id)
                     await docker.stop_container(old.id, grace_seconds=STOP_GRACE_SECONDS)
-        name = container_name(ctx.service.name, ctx.deployment_id, ctx.attempt)
+        name = container_name(ctx.service.name, ctx.deployment_id, ctx.attempt, ctx.pull_request)
         spec = container_spec(name, images.image_to_run(ctx), ctx.frozen, env, ctx.labels())
+        if routing.route_of(ctx):
+            spec = await routing.join_proxy_network(ctx, docker, spec)
         ctx.deploy_started = True
         ctx.log.system(f"starting container {name} from {spec.image}")
         container_id = await docker.run_container(spec)
@@ -128,6 +131,7 @@ async def health(ctx: RunContext) -> str:
         stable_seconds=ctx.settings.stable_seconds,
         cancel=ctx.cancel,
         report=lambda text: ctx.log.system(text, StepKind.HEALTH),
+        probe_via=routing.proxy_probe(ctx, docker) if routing.route_of(ctx) else None,
     )
     try:
         return await gate.wait()
@@ -154,19 +158,29 @@ async def retire(ctx: RunContext, docker: DockerApi, old: Sequence[ContainerInfo
 
 async def finalize(ctx: RunContext) -> str:
     docker = await ctx.docker()
-    retired = await retire(ctx, docker, await previous_containers(ctx, docker))
+    old = await previous_containers(ctx, docker)
+    switched: list[str] = []
+    if route := routing.route_of(ctx):
+        # Traffic first, then the old version retires (after draining what it has in flight).
+        switched.append(await routing.switch_traffic(ctx, docker, route, drain=any(c.running for c in old)))
+    retired = await retire(ctx, docker, old)
     states = []
     in_use: set[str] = set()
+    running = []
     for container_id in ctx.new_containers:
         info = await docker.inspect_container(container_id)
+        running.append(info)
         in_use.add(info.image_id)
         states.append(f"{info.name} {info.state}" + (f" ({info.health})" if info.health else ""))
+    if addresses := ctx.record_preview_addresses(running):
+        ctx.log.system(f"preview answers at {', '.join(addresses)}")
+        states.append(f"at {', '.join(addresses)}")
     pruned: list[str] = []
     if ctx.source_type == "DOCKERFILE":
         pruned = await images.prune_built_images(ctx, docker, in_use)
         for image_id in pruned:
             ctx.log.system(f"removed old image {image_id}")
-    parts = states + ([f"retired {', '.join(retired)}"] if retired else [])
+    parts = switched + states + ([f"retired {', '.join(retired)}"] if retired else [])
     parts += [f"pruned {len(pruned)} old image{'s' if len(pruned) != 1 else ''}"] if pruned else []
     return "; ".join(parts)
 
@@ -196,6 +210,11 @@ async def undo(ctx: RunContext, canceled: bool) -> str | None:
         return await restore.restart_stopped(ctx, docker)
     if ctx.auto_rollback:
         return await restore.restore_containers(ctx, docker)
+    if routing.route_of(ctx):
+        # The proxy never stopped sending traffic to the previous version: leave it serving.
+        note = "the previous version keeps serving through the proxy (traffic was not switched)"
+        ctx.log.system(note)
+        return note
     return await restore.leave_stopped(ctx, docker, await previous_containers(ctx, docker))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from berth.domain.secrets import decrypt_json
 from berth.models import Deployment, Environment, Project, Server, Service
 from berth.models.enums import DeploymentConclusion, ErrorCode, StepKind
 from berth.runner import labels
-from berth.runner.docker_api import DockerApi
+from berth.runner.docker_api import ContainerInfo, DockerApi
 from berth.runner.log_writer import LogWriter, SecretMasker
 from berth.runner.steps.output import OutputFollower
 from berth.settings import Settings
@@ -59,7 +59,8 @@ class Records:
     project: Project
     environment: Environment
     previous: Deployment | None
-    """The service's newest SUCCEEDED deployment before this one: what a rollback restores."""
+    """The newest SUCCEEDED deployment of this one's lane (the service itself, or the same
+    preview) before this one: what a rollback restores."""
 
 
 async def load_records(deployment_id: int) -> Records:
@@ -70,7 +71,8 @@ async def load_records(deployment_id: int) -> Records:
     project = await Project.get(id=deployment.project_id)  # type: ignore[attr-defined]
     environment = await Environment.get(id=deployment.environment_id)  # type: ignore[attr-defined]
     previous = (
-        await Deployment.filter(service_id=service.id, conclusion=DeploymentConclusion.SUCCEEDED)
+        await Deployment.filter(service_id=service.id, conclusion=DeploymentConclusion.SUCCEEDED,
+                                preview_id=deployment.preview_id)
         .exclude(id=deployment.id)
         .order_by("-created_at", "-id")
         .first()
@@ -160,6 +162,17 @@ class RunContext:
         return self.records.server
 
     @property
+    def preview_id(self) -> int | None:
+        """The preview this deployment runs in (its lane); None for the service itself."""
+        return self.deployment.preview_id
+
+    @property
+    def pull_request(self) -> int | None:
+        preview = self.frozen.get("preview") or {}
+        number = preview.get("pullRequest")
+        return int(number) if isinstance(number, int) else None
+
+    @property
     def source_type(self) -> str:
         return str(self.frozen.get("sourceType") or self.service.source_type)
 
@@ -174,10 +187,13 @@ class RunContext:
             project_id=self.records.project.id,
             deployment_id=self.deployment_id,
             attempt=self.attempt,
+            preview_id=self.preview_id,
         )
 
     def service_filter(self) -> dict[str, str | None]:
-        return dict(labels.service_filter(self.service.id, self.records.environment.id))
+        """The lane's objects, and for the service itself its previews' too: keep those
+        `labels.in_lane(…, ctx.preview_id)`."""
+        return dict(labels.service_filter(self.service.id, self.records.environment.id, self.preview_id))
 
     @property
     def auto_rollback(self) -> bool:
@@ -253,6 +269,17 @@ class RunContext:
     def record_frozen(self, **fields: Any) -> None:
         self.frozen.update(fields)
         self.pending_updates["frozen_input"] = self.frozen
+
+    def record_preview_addresses(self, containers: Sequence[ContainerInfo]) -> list[str]:
+        """A preview's deployment: where its published ports answer (the ephemeral loopback
+        ports Docker chose), kept in `frozenInput.preview.addresses` for the preview to show."""
+        preview = self.frozen.get("preview")
+        if not isinstance(preview, dict):
+            return []
+        addresses = sorted({f"{port.host_ip or '127.0.0.1'}:{port.host_port}->{port.container_port}/{port.protocol}"
+                            for container in containers for port in container.ports if port.host_port})
+        self.record_frozen(preview={**preview, "addresses": addresses})
+        return addresses
 
     def take_updates(self) -> dict[str, Any] | None:
         if not self.pending_updates:

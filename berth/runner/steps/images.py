@@ -82,9 +82,12 @@ def image_to_run(ctx: RunContext) -> str:
 
 
 def build_tag(ctx: RunContext, commit_sha: str) -> str:
-    """berth/<project>-<environment>-<service>:<sha12>: one repository per service."""
+    """berth/<project>-<environment>-<service>:<sha12>: one repository per service, and one
+    per preview (`…-pr7`), so a preview's build never moves a tag production runs."""
     records = ctx.records
     name = f"{records.project.name}-{records.environment.name}-{records.service.name}"
+    if ctx.pull_request is not None:
+        name += f"-pr{ctx.pull_request}"
     return f"{BUILD_TAG_PREFIX}{name}:{commit_sha[:12]}"
 
 
@@ -214,7 +217,8 @@ async def remove_built_image(ctx: RunContext, docker: DockerApi) -> None:
 async def prune_built_images(ctx: RunContext, docker: DockerApi, in_use: set[str]) -> list[str]:
     """Remove this service's built images beyond the newest KEEP_IMAGES (rollback needs a few);
     images a container still uses stay. Returns the ids removed."""
-    built = await docker.list_images(dict(ctx.service_filter()))
+    built = [image for image in await docker.list_images(dict(ctx.service_filter()))
+             if labels.in_lane(image.labels, ctx.preview_id)]
     built.sort(key=lambda image: docker_time_ns(image.created) or 0, reverse=True)
     removed: list[str] = []
     for image in built[KEEP_IMAGES:]:

@@ -46,7 +46,8 @@ def step_limit(ctx: RunContext, kind: StepKind) -> float:
         StepKind.VOLUME: deadlines.volume,
         StepKind.START: deadlines.start,
         StepKind.HEALTH: containers.health_spec(ctx).timeout_seconds,
-        StepKind.FINALIZE: FINALIZE_SECONDS,
+        # With a route FINALIZE also waits out the old version's drain (at most 300 s).
+        StepKind.FINALIZE: FINALIZE_SECONDS + int((ctx.frozen.get("route") or {}).get("drainSeconds") or 0),
     }[kind]
     return min(seconds + DEADLINE_SLACK_SECONDS, max(ctx.time_left(), 0.0) + DEADLINE_SLACK_SECONDS)
 

@@ -9,9 +9,11 @@ from berth.domain.resources import limits_of, stored_resources
 from berth.runner.docker_api import ContainerSpec
 
 
-def container_name(service_name: str, deployment_id: int, attempt: int) -> str:
-    """One name per deployment and attempt, so a new container can start beside the old."""
-    return f"berth-{service_name}-{deployment_id}-{attempt}"
+def container_name(service_name: str, deployment_id: int, attempt: int, pull_request: int | None = None) -> str:
+    """One name per deployment and attempt, so a new container can start beside the old;
+    a preview's say which pull request they run (`berth-web-pr7-41-1`)."""
+    lane = f"-pr{pull_request}" if pull_request is not None else ""
+    return f"berth-{service_name}{lane}-{deployment_id}-{attempt}"
 
 
 def container_spec(

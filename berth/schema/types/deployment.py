@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -35,6 +35,11 @@ from berth.schema.types.common import (
 )
 from berth.schema.types.inventory import Environment, Project, Server, Service
 from berth.schema.types.node import Node
+
+if TYPE_CHECKING:
+    from berth.schema.types.git import PreviewEnvironment
+
+PreviewEnvironmentT = Annotated["PreviewEnvironment", strawberry.lazy("berth.schema.types.git")]
 
 
 @strawberry.type(name="Actor")
@@ -368,6 +373,16 @@ class Deployment(Node):
             return None
         row = await info.context.loaders.deployment.load(pk)
         return Deployment.of(row) if row else None
+
+    @strawberry.field(description="Set for a preview's deployments (the same metadata is in frozenInput.preview).")
+    async def preview(self, info: strawberry.Info) -> PreviewEnvironmentT | None:
+        from berth.schema.types.git import PreviewEnvironment
+
+        pk = self.row.preview_id
+        if pk is None:
+            return None
+        row = await info.context.loaders.preview.load(pk)
+        return PreviewEnvironment.of(row) if row else None
 
     @strawberry.field(description="Position in the server's queue while QUEUED, else null.")
     async def queue_position(self, info: strawberry.Info) -> int | None:

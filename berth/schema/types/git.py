@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from berth.models.enums import GitProvider, WebhookOutcome
+from berth.models.enums import GitProvider, PreviewStatus, WebhookOutcome
 from berth.models.git import GitHook as GitHookRow
+from berth.models.git import PreviewEnvironment as PreviewRow
 from berth.models.git import WebhookDelivery as WebhookDeliveryRow
 from berth.schema.directives import requires
 from berth.schema.ids import to_global_id
@@ -16,14 +17,16 @@ from berth.schema.types.common import PageInfo, UserError
 from berth.schema.types.node import Node
 
 if TYPE_CHECKING:
-    from berth.schema.types.deployment import Deployment
+    from berth.schema.types.deployment import Deployment, DeploymentConnection
     from berth.schema.types.inventory import Service
 
 DeploymentT = Annotated["Deployment", strawberry.lazy("berth.schema.types.deployment")]
+DeploymentConnectionT = Annotated["DeploymentConnection", strawberry.lazy("berth.schema.types.deployment")]
 ServiceT = Annotated["Service", strawberry.lazy("berth.schema.types.inventory")]
 
 strawberry.enum(GitProvider)
 strawberry.enum(WebhookOutcome)
+strawberry.enum(PreviewStatus)
 
 
 @strawberry.type(
@@ -187,3 +190,78 @@ class DeleteGitHookPayload:
 class RedeliverWebhookPayload:
     errors: list[UserError]
     delivery: WebhookDelivery | None = None
+
+
+@strawberry.type(
+    name="PreviewEnvironment",
+    directives=requires("service:read"),
+    description="The preview of one pull request: its own containers, volumes and networks beside the service's.",
+)
+class PreviewEnvironment(Node):
+    pull_request: int
+    title: str | None
+    head_ref: str
+    head_sha: str
+    base_ref: str
+    author: str | None
+    fork: bool
+    status: PreviewStatus
+    created_at: datetime
+    updated_at: datetime = strawberry.field(
+        description="The last pull-request event that deployed it; BERTH_PREVIEW_TTL_HOURS counts from here."
+    )
+    closed_at: datetime | None
+    cleaned_at: datetime | None
+    row: strawberry.Private[PreviewRow]
+
+    @classmethod
+    def of(cls, row: PreviewRow) -> PreviewEnvironment:
+        return cls(
+            id=strawberry.ID(to_global_id("PreviewEnvironment", row.pk)),
+            pull_request=row.pull_request,
+            title=row.title,
+            head_ref=row.head_ref,
+            head_sha=row.head_sha,
+            base_ref=row.base_ref,
+            author=row.author,
+            fork=row.fork,
+            status=row.status,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            closed_at=row.closed_at,
+            cleaned_at=row.cleaned_at,
+            row=row,
+        )
+
+    @strawberry.field
+    async def service(self, info: strawberry.Info) -> ServiceT | None:
+        from berth.schema.types.inventory import Service
+
+        row = await info.context.loaders.service.load(self.row.service_id)
+        return Service.of(row) if row else None
+
+    @strawberry.field(
+        description="Where its published ports answer: ephemeral ports on the server's loopback address "
+        "(127.0.0.1:PORT->CONTAINER_PORT/PROTOCOL), as its newest successful deployment started them; "
+        "empty when it publishes none or is not running."
+    )
+    async def addresses(self) -> list[str]:
+        from berth.schema.git_pages import preview_addresses
+
+        return await preview_addresses(self.row)
+
+    @strawberry.field(directives=requires("deploy:read"))
+    async def deployments(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> DeploymentConnectionT | None:
+        from berth.schema.deployment_pages import resolve_deployments
+
+        return await resolve_deployments(  # type: ignore[return-value]
+            info, first, after, None, None, None, service_id=self.row.service_id, preview_id=self.row.pk
+        )
+
+
+@strawberry.type(name="ClosePreviewPayload")
+class ClosePreviewPayload:
+    errors: list[UserError]
+    preview: PreviewEnvironment | None = None

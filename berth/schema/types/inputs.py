@@ -88,6 +88,11 @@ class CreateServerInput:
     max_concurrent_deployments: int | None = None
     max_queued_deployments: int | None = None
     allow_privileged: bool | None = None
+    proxy_listen: str | None = strawberry.field(
+        default=None,
+        description='Where the proxy listens on that server, e.g. "0.0.0.0:80" or "127.0.0.1:18080"; '
+        "default 0.0.0.0:80.",
+    )
 
 
 @strawberry.input(name="CreateProjectInput")
@@ -121,6 +126,13 @@ class GitAuthInput:
         default=None, description="ssh: a deploy key, and the known_hosts line(s) that pin the git host's key."
     )
     ssh_known_hosts: str | None = None
+@strawberry.input(name="RouteInput")
+class RouteInput:
+    host: str
+    path_prefix: str | None = None
+    container_port: int
+    compose_service: str | None = None
+    drain_seconds: int | None = None
 
 
 @strawberry.input(name="ServiceSourceInput")
@@ -190,6 +202,7 @@ class CreateServiceInput:
     health_check: HealthCheckInput | None = None
     auto_rollback: bool | None = None
     resources: ResourcesInput | None = None
+    route: RouteInput | None = None
 
 
 @strawberry.input(name="UpdateServiceInput")
@@ -200,6 +213,7 @@ class UpdateServiceInput:
     health_check: HealthCheckInput | None = None
     auto_rollback: bool | None = None
     resources: ResourcesInput | None = None
+    route: RouteInput | None = None
 
 
 @strawberry.input(name="DeleteServiceInput")

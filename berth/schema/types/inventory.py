@@ -15,6 +15,7 @@ from berth.models import Environment as EnvironmentRow
 from berth.models import Project as ProjectRow
 from berth.models import Server as ServerRow
 from berth.models import Service as ServiceRow
+from berth.models.enums import PreviewStatus
 from berth.schema.directives import requires
 from berth.schema.ids import to_global_id
 from berth.schema.types.common import SourceType
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
         DeploymentFilter,
         ObservedState,
     )
-    from berth.schema.types.git import GitHook
+    from berth.schema.types.git import GitHook, PreviewEnvironment
     from berth.schema.types.registry import RegistryCredential
+    from berth.schema.types.traffic import Route, ServerProxy
 
 DeploymentT = Annotated["Deployment", strawberry.lazy("berth.schema.types.deployment")]
 DeploymentConnectionT = Annotated["DeploymentConnection", strawberry.lazy("berth.schema.types.deployment")]
@@ -36,6 +38,9 @@ DeploymentFilterT = Annotated["DeploymentFilter", strawberry.lazy("berth.schema.
 ObservedStateT = Annotated["ObservedState", strawberry.lazy("berth.schema.types.deployment")]
 GitHookT = Annotated["GitHook", strawberry.lazy("berth.schema.types.git")]
 RegistryCredentialT = Annotated["RegistryCredential", strawberry.lazy("berth.schema.types.registry")]
+PreviewEnvironmentT = Annotated["PreviewEnvironment", strawberry.lazy("berth.schema.types.git")]
+RouteT = Annotated["Route", strawberry.lazy("berth.schema.types.traffic")]
+ServerProxyT = Annotated["ServerProxy", strawberry.lazy("berth.schema.types.traffic")]
 
 
 @strawberry.type(name="Server", directives=requires("server:read"))
@@ -53,6 +58,13 @@ class Server(Node):
     reachable: bool | None = strawberry.field(description="Updated by the observer.")
     last_checked_at: datetime | None
     docker_version: str | None
+    row: strawberry.Private[ServerRow]
+
+    @strawberry.field
+    def proxy(self) -> ServerProxyT | None:
+        from berth.schema.types.traffic import ServerProxy
+
+        return ServerProxy.of(self.row.pk, self.row.proxy_status)
 
     @classmethod
     def of(cls, row: ServerRow) -> Server:
@@ -66,6 +78,7 @@ class Server(Node):
             reachable=row.reachable,
             last_checked_at=row.last_checked_at,
             docker_version=row.docker_version,
+            row=row,
         )
 
 
@@ -225,6 +238,11 @@ class Service(Node):
     @strawberry.field(description="What the service's containers may use (applied at its next deployment).")
     def resources(self) -> Resources | None:
         return Resources.of(self.row.resources)
+    @strawberry.field
+    def route(self) -> RouteT | None:
+        from berth.schema.types.traffic import Route
+
+        return Route.of(self.row.route) if self.row.route else None
 
     @strawberry.field(directives=requires("deploy:read"))
     async def latest_deployment(self, info: strawberry.Info) -> DeploymentT | None:
@@ -259,3 +277,9 @@ class Service(Node):
         from berth.schema.git_pages import resolve_service_hooks
 
         return await resolve_service_hooks(self.row.pk)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def previews(self, status: PreviewStatus | None = None) -> list[PreviewEnvironmentT] | None:
+        from berth.schema.git_pages import resolve_service_previews
+
+        return await resolve_service_previews(self.row.pk, status)  # type: ignore[return-value]
