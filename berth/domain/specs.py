@@ -90,6 +90,9 @@ class ResourcesSpec:
     cpus: float | None = None
     pids_limit: int | None = None
     restart_policy: str | None = None
+
+
+@dataclass(frozen=True)
 class RouteSpec:
     host: str
     container_port: int

@@ -122,6 +122,8 @@ async def delete_registry_credential_input(world: World) -> dict[str, Any]:
         project_id=world.project_a, registry=f"{unique('reg')}.example.test", username="walker",
         password_enc=encrypt("to-be-deleted"))
     return {"id": gid("RegistryCredential", credential.id)}
+
+
 async def close_preview_input(world: World) -> dict[str, Any]:
     # A preview of its own (the walk reads the seeded one): closing it marks it CLOSED.
     preview = await make_preview(await Service.get(id=world.service_a))

@@ -126,6 +126,8 @@ class GitAuthInput:
         default=None, description="ssh: a deploy key, and the known_hosts line(s) that pin the git host's key."
     )
     ssh_known_hosts: str | None = None
+
+
 @strawberry.input(name="RouteInput")
 class RouteInput:
     host: str
