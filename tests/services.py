@@ -45,6 +45,25 @@ SSH_KNOWN_HOSTS = Path(os.environ.get("BERTH_TEST_SSH_KNOWN_HOSTS", "/var/lib/be
 # answers with DOCKER_CONFIG pointing here, and only then (v1 is what is on PATH).
 COMPOSE_V2_CONFIG = Path(os.environ.get("BERTH_TEST_COMPOSE_V2_CONFIG", "/var/lib/berth-test-compose-v2"))
 
+# The private registry (TLS, htpasswd) and the private image pushed there (scripts/test-services).
+PRIVATE_REGISTRY = os.environ.get("BERTH_TEST_PRIVATE_REGISTRY", "")
+PRIVATE_REGISTRY_USER = os.environ.get("BERTH_TEST_PRIVATE_REGISTRY_USER", "")
+PRIVATE_REGISTRY_PASSWORD = os.environ.get("BERTH_TEST_PRIVATE_REGISTRY_PASSWORD", "")
+PRIVATE_IMAGE = os.environ.get("BERTH_TEST_PRIVATE_IMAGE", "")
+
+# git over HTTPS with basic auth (scripts/git-https-server); tests add bare repositories under ROOT.
+GIT_HTTPS_URL = os.environ.get("BERTH_TEST_GIT_HTTPS_URL", "")
+GIT_HTTPS_ROOT = Path(os.environ.get("BERTH_TEST_GIT_HTTPS_ROOT", "/var/lib/berth-test-git-https/repos"))
+GIT_HTTPS_USER = os.environ.get("BERTH_TEST_GIT_HTTPS_USER", "")
+GIT_HTTPS_TOKEN = os.environ.get("BERTH_TEST_GIT_HTTPS_TOKEN", "")
+
+# git over ssh with git-shell (a second sshd); tests add bare repositories, owned by USER, under ROOT.
+GIT_SSH_URL = os.environ.get("BERTH_TEST_GIT_SSH_URL", "")
+GIT_SSH_ROOT = Path(os.environ.get("BERTH_TEST_GIT_SSH_ROOT", "/var/lib/berth-test-git-ssh/repos"))
+GIT_SSH_USER = os.environ.get("BERTH_TEST_GIT_SSH_USER", "berth-git")
+GIT_SSH_KEY = Path(os.environ.get("BERTH_TEST_GIT_SSH_KEY", "/var/lib/berth-test-git-ssh/deploy_key"))
+GIT_SSH_KNOWN_HOSTS = Path(os.environ.get("BERTH_TEST_GIT_SSH_KNOWN_HOSTS",
+                                          "/var/lib/berth-test-git-ssh/known_hosts"))
 # The Caddy 2 image the per-server proxy runs (BERTH_PROXY_IMAGE): built FROM scratch by
 # scripts/test-services, as there is no Docker Hub here.
 PROXY_IMAGE = os.environ.get("BERTH_TEST_PROXY_IMAGE", f"{REGISTRY}/berth/caddy:2")

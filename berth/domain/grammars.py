@@ -315,8 +315,8 @@ _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _USERNAME = re.compile(r"^[A-Za-z0-9._-]+$")
 CREDENTIALS_REFUSED = (
     "must not carry credentials (a password or token in the URL would be stored and shown in "
-    "declaredConfig); use a public https:// URL or ssh:// with a deploy key — repository "
-    "credentials will get their own field (gitAuth)"
+    "declaredConfig); give the repository's credentials in source.gitAuth, which stores them "
+    "encrypted"
 )
 
 

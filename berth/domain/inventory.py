@@ -18,8 +18,10 @@ from berth.domain.errors import (
     UserFacingError,
     not_found,
 )
+from berth.domain.git_auth import stored_git_auth, validate_git_auth
 from berth.domain.limits import MAX_ENVIRONMENTS
 from berth.domain.queries import get_visible
+from berth.domain.resources import resources_fields, validate_resources
 from berth.domain.routes import route_conflict, route_fields, validate_route
 from berth.domain.secrets import encrypt_optional, stored_env
 from berth.domain.service_deletion import refuse_if_deleted, service_label
@@ -121,6 +123,8 @@ def _check_service_parts(
         source_path = [*INPUT, "source"]
         source_errors, document = validate_source(source, source_path, settings)
         errors.extend(source_errors.errors)
+        if source.git_auth is not None:
+            errors.extend(validate_git_auth(source.git_auth, source.repository, [*source_path, "gitAuth"]).errors)
         if not source_errors:
             # The policy is checked on a well-formed source only: a malformed one is
             # refused anyway, and its problems are reported precisely above.
@@ -144,6 +148,8 @@ def _check_service_parts(
                 errors.add([*INPUT, "env"], f"the service's env: {problem}")
     if spec.health_check is not None:
         errors.extend(validate_health_check(spec.health_check, [*INPUT, "healthCheck"], settings).errors)
+    if spec.resources is not None:
+        errors.extend(validate_resources(spec.resources, [*INPUT, "resources"]).errors)
     if spec.route is not None:
         # Judged against the source the service will have: the new one, else the stored one.
         declared = source_fields(source) if source is not None else dict(stored.source if stored else {})
@@ -218,6 +224,8 @@ async def create_service(principal: Principal, spec: ServiceSpec) -> Service:
                 env=stored_env(spec.env or []),
                 health_check=health_check_fields(spec.health_check, settings) if spec.health_check else None,
                 auto_rollback=True if spec.auto_rollback is None else spec.auto_rollback,
+                resources=resources_fields(spec.resources),
+                git_auth=stored_git_auth(spec.source.git_auth),
                 route=route_fields(spec.route) if spec.route is not None else None,
             )
     except IntegrityError:
@@ -239,12 +247,16 @@ async def update_service(principal: Principal, spec: ServiceUpdateSpec) -> Servi
     if spec.source is not None:
         changes["source_type"] = SourceType(str(spec.source.type))
         changes["source"] = source_fields(spec.source)
+        # A given source replaces the whole source, its gitAuth included.
+        changes["git_auth"] = stored_git_auth(spec.source.git_auth)
     if spec.env is not None:
         changes["env"] = stored_env(spec.env)
     if spec.health_check is not None:
         changes["health_check"] = health_check_fields(spec.health_check, settings)
     if spec.auto_rollback is not None:
         changes["auto_rollback"] = spec.auto_rollback
+    if spec.resources is not None:
+        changes["resources"] = resources_fields(spec.resources)
     if spec.route is not None:
         changes["route"] = route_fields(spec.route)
     async with in_transaction(CONNECTION) as conn:

@@ -27,3 +27,6 @@ MAX_GIT_REF = 255  # characters (branch, ref)
 MAX_DOCKER_HOST = 512  # characters: the `server.docker_host` column
 MAX_KEY_MATERIAL = 64 * KIB  # characters of each PEM, SSH key or known_hosts field
 MAX_REASON = 2000  # characters of a deployment, cancel or rollback reason
+MAX_REGISTRY = 255  # characters of a registry host[:port]
+MAX_REGISTRY_USERNAME = 255  # characters
+MAX_REGISTRY_PASSWORD = 16 * KIB  # characters (registry tokens, e.g. cloud access tokens, are long)

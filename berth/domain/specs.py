@@ -7,7 +7,7 @@ GraphQL types. Field paths in errors still use the GraphQL names (["input", "ser
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from berth.models.enums import SourceType
@@ -35,6 +35,14 @@ class ProjectSpec:
 
 
 @dataclass(frozen=True)
+class GitAuthSpec:
+    username: str | None = None
+    token: str | None = field(default=None, repr=False)
+    ssh_private_key: str | None = field(default=None, repr=False)
+    ssh_known_hosts: str | None = None
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     type: SourceType | str
     image: str | None = None
@@ -48,6 +56,7 @@ class SourceSpec:
     ports: Sequence[str] | None = None
     volumes: Sequence[str] | None = None
     command: Sequence[str] | None = None
+    git_auth: GitAuthSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,22 @@ class HealthCheckSpec:
     expected_status: Sequence[int] | None = None
     timeout_seconds: int | None = None
     interval_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class RegistryCredentialSpec:
+    project_id: int
+    registry: str
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ResourcesSpec:
+    memory_mb: int | None = None
+    cpus: float | None = None
+    pids_limit: int | None = None
+    restart_policy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,18 +111,20 @@ class ServiceSpec:
     env: Sequence[EnvVarSpec] | None = None
     health_check: HealthCheckSpec | None = None
     auto_rollback: bool | None = None
+    resources: ResourcesSpec | None = None
     route: RouteSpec | None = None
 
 
 @dataclass(frozen=True)
 class ServiceUpdateSpec:
-    """None means "leave as it is"; a given `env` replaces the whole list."""
+    """None means "leave as it is"; a given `env` (or `resources`) replaces the whole of it."""
 
     service_id: int
     source: SourceSpec | None = None
     env: Sequence[EnvVarSpec] | None = None
     health_check: HealthCheckSpec | None = None
     auto_rollback: bool | None = None
+    resources: ResourcesSpec | None = None
     route: RouteSpec | None = None
 
 

@@ -10,6 +10,10 @@ rollback replays; keys are camelCase like the GraphQL fields:
         content is null until CLONE renders it — with variables, never secret values),
     composeProfiles, composeProject ("berth-<project>-<environment>-<service>"),
     ports, volumes, command,
+    resources: {memoryMb, cpus, pidsLimit, restartPolicy} (absent in older inputs: no limits,
+        unless-stopped; see berth.domain.resources),
+    gitAuth: {kind, username} | null (what CLONE authenticates with; the secret is read from
+        the service when the deployment runs, never recorded),
     env: [{key, source: "service", secret, value}] (value null for secrets: those are in
         Deployment.frozen_secrets_enc as encrypted {"KEY": "value"} JSON),
     readinessGate: {healthCheck, imageHealthcheck: true},
@@ -36,8 +40,10 @@ from typing import Any
 from tortoise.models import Model
 
 from berth.domain import preview_isolation
+from berth.domain.git_auth import git_auth_view
 from berth.domain.grammars import split_image, with_tag
 from berth.domain.preview_isolation import PreviewTarget
+from berth.domain.resources import stored_resources
 from berth.domain.secrets import encrypt_json, redact, redact_env, secret_env_values
 from berth.models import Deployment, DeploymentStep, Environment, Observation, Project, Server, Service
 from berth.models.enums import SourceType
@@ -112,6 +118,8 @@ def declared_config_view(
         "env": redact_env(service.env),
         "healthCheck": service.health_check,
         "autoRollback": service.auto_rollback,
+        "resources": stored_resources(service.resources),
+        "gitAuth": git_auth_view(service.git_auth),
         "route": service.route,
         "target": {
             "service": {"id": service.id, "name": service.name},
@@ -202,6 +210,8 @@ def frozen_input(target: Target, overrides: Overrides) -> dict[str, Any]:
         "ports": ports,
         "volumes": volumes,
         "command": source.get("command"),
+        "resources": stored_resources(service.resources),
+        "gitAuth": git_auth_view(service.git_auth),
         "env": [
             {
                 "key": item["key"],
@@ -250,6 +260,8 @@ def config_snapshot(target: Target, overrides: Overrides) -> dict[str, Any]:
         "env": redact_env(service.env),
         "healthCheck": service.health_check,
         "autoRollback": service.auto_rollback,
+        "resources": stored_resources(service.resources),
+        "gitAuth": git_auth_view(service.git_auth),
         "overrides": {"imageTag": overrides.image_tag, "ref": overrides.ref},
         "service": {"id": service.id, "name": service.name},
         "project": {"id": target.project.id, "name": target.project.name},

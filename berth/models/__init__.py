@@ -11,7 +11,7 @@ from berth.models.deployment import (
 )
 from berth.models.git import CommitStatus, GitHook, PreviewEnvironment, WebhookDelivery
 from berth.models.installation import Installation
-from berth.models.inventory import Environment, Project, Server, Service
+from berth.models.inventory import Environment, Project, RegistryCredential, Server, Service
 from berth.models.notifications import NotificationChannel, NotificationDelivery
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Observation",
     "PreviewEnvironment",
     "Project",
+    "RegistryCredential",
     "Server",
     "Service",
     "WebhookDelivery",

@@ -106,6 +106,10 @@ class ErrorCode(StrEnum):
     TIMEOUT = "TIMEOUT"
     RUNNER_LOST = "RUNNER_LOST"
     CANCELED = "CANCELED"
+    # A registry refused a pull (IMAGE, a build's FROM, compose) for want of valid credentials.
+    REGISTRY_AUTH = "REGISTRY_AUTH"
+    # The git host refused the clone's credentials (or had none), or its host key is not the pinned one.
+    GIT_AUTH = "GIT_AUTH"
 
 
 class GitProvider(StrEnum):

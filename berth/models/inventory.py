@@ -79,6 +79,12 @@ class Service(Model):
     # [{"key", "secret", "value"} | {"key", "secret": true, "value_enc"}]: secrets encrypted at rest.
     env: Any = fields.JSONField(default=list)
     health_check: Any = fields.JSONField(null=True)
+    # {"memoryMb", "cpus", "pidsLimit", "restartPolicy"}; null on rows older than resources
+    # (read as no limits, unless-stopped: what those services always ran with).
+    resources: Any = fields.JSONField(null=True)
+    # How CLONE authenticates: {"kind": "https", "username", "tokenEnc"} or {"kind": "ssh",
+    # "sshPrivateKeyEnc", "sshKnownHosts"}; secrets Fernet-encrypted, never in any view.
+    git_auth: Any = fields.JSONField(null=True)
     # {"host", "pathPrefix", "containerPort", "composeService", "drainSeconds"}: where the
     # server's proxy sends traffic to this service; None: no route.
     route: Any = fields.JSONField(null=True)
@@ -96,3 +102,24 @@ class Service(Model):
     class Meta:
         table = "service"
         unique_together = (("environment", "name"),)
+
+
+class RegistryCredential(Model):
+    """A project's credentials for one registry, used by every pull and build of its services."""
+
+    id = fields.BigIntField(primary_key=True)
+    project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
+        "models.Project", related_name="registry_credentials", on_delete=fields.CASCADE
+    )
+    # host[:port] as image references name it (Docker Hub: docker.io).
+    registry = fields.CharField(max_length=255)
+    username = fields.CharField(max_length=255)
+    # Fernet-encrypted with the data key; never returned, logged or put into a record.
+    password_enc = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    project_id: int
+
+    class Meta:
+        table = "registry_credential"
+        unique_together = (("project", "registry"),)

@@ -15,6 +15,7 @@ from berth.models import ApiToken as ApiTokenRow
 from berth.models import Deployment as DeploymentRow
 from berth.models import Environment as EnvironmentRow
 from berth.models import Project as ProjectRow
+from berth.models import RegistryCredential as RegistryCredentialRow
 from berth.models import Server as ServerRow
 from berth.models import Service as ServiceRow
 from berth.models.git import GitHook as GitHookRow
@@ -30,6 +31,7 @@ from berth.schema.types.identity import ApiToken
 from berth.schema.types.inventory import Environment, Project, Server, Service
 from berth.schema.types.node import Node
 from berth.schema.types.notifications import NotificationChannel, NotificationDelivery
+from berth.schema.types.registry import RegistryCredential
 
 NODE_TYPES: dict[str, tuple[type[Any], Any]] = {
     "Deployment": (DeploymentRow, Deployment),
@@ -40,6 +42,7 @@ NODE_TYPES: dict[str, tuple[type[Any], Any]] = {
     "ApiToken": (ApiTokenRow, ApiToken),
     "GitHook": (GitHookRow, GitHook),
     "WebhookDelivery": (WebhookDeliveryRow, WebhookDelivery),
+    "RegistryCredential": (RegistryCredentialRow, RegistryCredential),
     "PreviewEnvironment": (PreviewRow, PreviewEnvironment),
     # Channels carry their project (the ordinary rule); deliveries go by their channel.
     "NotificationChannel": (NotificationChannelRow, NotificationChannel),

@@ -27,6 +27,7 @@ from berth.runner.docker_api import (
     discard_line,
 )
 from berth.runner.process import minimal_env, run_process
+from berth.runner.registry_auth import write_docker_config
 
 PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -185,6 +186,11 @@ class ComposeCli:
             # Shown without the temp paths, which mean nothing to a reader of the log.
             on_line(SYSTEM, f"{' '.join(command)} -p {project.name} {' '.join(args)}")
             env = compose_process_env(project.env, self._endpoint_env)
+            if project.registry_auths:
+                # Pulls and builds authenticate with the project's credentials only, from a
+                # config in this command's private temp dir (removed with it).
+                base = _detection_key(env)[2]
+                env["DOCKER_CONFIG"] = str(write_docker_config(Path(tmp), project.registry_auths, base))
             await run_process(argv, env=env, cwd=project.project_dir or tmp, on_line=on_line,
                               cancel=cancel, step_timeout=step_timeout, what=f"compose {args[0]}",
                               error_cls=ComposeError)

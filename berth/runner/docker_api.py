@@ -164,7 +164,12 @@ class ContainerSpec:
     volumes: Sequence[str] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     restart_policy: str = "unless-stopped"
+    """`no`, `always`, `unless-stopped`, `on-failure` or `on-failure:N`."""
     network: str | None = None
+    memory_bytes: int = 0
+    """HostConfig.Memory; 0: no limit (likewise nano_cpus and pids_limit)."""
+    nano_cpus: int = 0
+    pids_limit: int = 0
 
     def port_mappings(self) -> list[PortMapping]:
         return port_mappings(self.ports)
@@ -225,6 +230,10 @@ class ContainerInfo:
     error: str = ""
     health_output: str | None = None
     """Output of the latest health probe, for error messages."""
+    memory_bytes: int = 0
+    """HostConfig's limits as the daemon reports them (0: none); the observer compares them."""
+    nano_cpus: int = 0
+    pids_limit: int = 0
 
     @property
     def running(self) -> bool:
@@ -253,6 +262,8 @@ class ComposeProject:
     profiles: Sequence[str] = ()
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     project_dir: Path | None = None
+    registry_auths: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
+    """{registry: auth_config} compose pulls and builds with (a private Docker config per command)."""
 
     @classmethod
     def from_checkout(cls, name: str, checkout: Path, file_paths: Sequence[str], *,
@@ -336,8 +347,10 @@ class DockerApi(Protocol):
         on_line: OnLine = discard_line,
         cancel: CancelEvent | None = None,
         step_timeout: float | None = None,
+        registry_auths: Mapping[str, Mapping[str, str]] | None = None,
     ) -> str:
-        """Build `context_dir` and tag it; returns the image id."""
+        """Build `context_dir` and tag it; returns the image id. `registry_auths`:
+        {registry: auth_config} for the `FROM` pulls (these only, never ~/.docker's)."""
         ...
 
     async def inspect_image(self, ref: str) -> ImageInfo: ...

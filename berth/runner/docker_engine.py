@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import docker
 import docker.errors
 import requests
+from docker import auth as docker_auth
 from docker.utils import parse_repository_tag
 
 from berth.domain.grammars import PortMapping, VolumeMount
@@ -136,6 +137,7 @@ def _label_filter(labels: Mapping[str, str | None] | None) -> dict[str, list[str
 def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
     state = attrs.get("State") or {}
     config = attrs.get("Config") or {}
+    host = attrs.get("HostConfig") or {}
     network = attrs.get("NetworkSettings") or {}
     health = state.get("Health") or {}
     health_log = health.get("Log") or []
@@ -168,7 +170,43 @@ def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
         finished_at=state.get("FinishedAt") or "",
         error=state.get("Error") or "",
         health_output=(health_log[-1].get("Output") or "").strip() if health_log else None,
+        memory_bytes=int(host.get("Memory") or 0),
+        nano_cpus=int(host.get("NanoCpus") or 0),
+        # The daemon reports "no limit" as 0, -1 or null depending on its version.
+        pids_limit=max(int(host.get("PidsLimit") or 0), 0),
     )
+
+
+@contextlib.contextmanager
+def _build_auths(api: Any, registry_auths: Mapping[str, Mapping[str, str]] | None) -> Iterator[None]:
+    """docker-py's build takes no auth per call: it sends the client's whole auth config as
+    X-Registry-Config, loading ~/.docker/config.json when it holds none. For a build with
+    credentials the client holds exactly those, for this call (the engine is the deployment's
+    own, so no other call shares it meanwhile); without any, what it did before is unchanged."""
+    if not registry_auths:
+        yield
+        return
+    saved = api._auth_configs
+    config = docker_auth.AuthConfig({})
+    for registry, auth in registry_auths.items():
+        config.add_auth(registry, {"username": auth["username"], "password": auth["password"],
+                                   "serveraddress": registry})
+    api._auth_configs = config
+    try:
+        yield
+    finally:
+        api._auth_configs = saved
+
+
+def restart_policy_argument(text: str) -> dict[str, Any] | None:
+    """docker-py's restart_policy for "no" / "always" / "unless-stopped" / "on-failure[:N]"."""
+    if text in ("", "no"):
+        return None
+    name, _, retries = text.partition(":")
+    policy: dict[str, Any] = {"Name": name}
+    if retries:
+        policy["MaximumRetryCount"] = int(retries)
+    return policy
 
 
 def _image_info(attrs: Mapping[str, Any]) -> ImageInfo:
@@ -301,13 +339,14 @@ class DockerEngine:
         on_line: OnLine = discard_line,
         cancel: CancelEvent | None = None,
         step_timeout: float | None = None,
+        registry_auths: Mapping[str, Mapping[str, str]] | None = None,
     ) -> str:
         what = f"build {tag}"
 
         def work(handle: StreamHandle) -> str | None:
             image_id: str | None = None
             splitter = LineSplitter()
-            with _docker_errors(what), capturing(handle.attach):
+            with _docker_errors(what), capturing(handle.attach), _build_auths(self._api, registry_auths):
                 # forcerm: the daemon removes intermediate containers even when a step fails.
                 events = self._api.build(path=str(context_dir), dockerfile=dockerfile, tag=tag,
                                          labels=dict(labels or {}), buildargs=dict(build_args or {}),
@@ -446,10 +485,11 @@ class DockerEngine:
         what = f"run container {spec.name}"
 
         def run() -> str:
-            restart = None if spec.restart_policy in ("", "no") else {"Name": spec.restart_policy}
             host_config = self._api.create_host_config(
                 port_bindings=port_bindings or None, binds=binds or None,
-                restart_policy=restart, network_mode=spec.network,
+                restart_policy=restart_policy_argument(spec.restart_policy), network_mode=spec.network,
+                mem_limit=spec.memory_bytes or None, nano_cpus=spec.nano_cpus or None,
+                pids_limit=spec.pids_limit or None,
             )
             created = self._api.create_container(
                 image=spec.image, command=list(spec.command) if spec.command is not None else None,

@@ -103,13 +103,18 @@ class FakeContainer:
     ip_address: str = ""
     logs: list[LogLine] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    restart_policy: str = "unless-stopped"
+    memory_bytes: int = 0
+    nano_cpus: int = 0
+    pids_limit: int = 0
 
     def info(self) -> ContainerInfo:
         return ContainerInfo(id=self.id, name=self.name, image=self.image, image_id=self.image_id,
                              state=self.state, health=self.health if self.state == "running" else None,
                              exit_code=self.exit_code, restart_count=self.restart_count,
                              ip_address=self.ip_address or None, ports=tuple(self.ports),
-                             labels=dict(self.labels))
+                             labels=dict(self.labels), memory_bytes=self.memory_bytes,
+                             nano_cpus=self.nano_cpus, pids_limit=self.pids_limit)
 
 
 class FakeDocker:
@@ -272,7 +277,8 @@ class FakeDocker:
     async def build(self, context_dir: Path, *, tag: str, dockerfile: str = "Dockerfile",
                     labels: Mapping[str, str] | None = None, build_args: Mapping[str, str] | None = None,
                     on_line: OnLine = discard_line, cancel: CancelEvent | None = None,
-                    step_timeout: float | None = None) -> str:
+                    step_timeout: float | None = None,
+                    registry_auths: Mapping[str, Mapping[str, str]] | None = None) -> str:
         await self._enter("build", tag, cancel, step_timeout)
         if not (Path(context_dir) / dockerfile).is_file():
             raise DockerOperationError(f"build {tag} failed: Cannot locate specified Dockerfile: "
@@ -368,6 +374,8 @@ class FakeDocker:
             command=list(spec.command) if spec.command is not None else None,
             port_specs=list(spec.ports), volumes=list(spec.volumes),
             logs=[LogLine(STDOUT, line) for line in image.logs],
+            restart_policy=spec.restart_policy, memory_bytes=spec.memory_bytes,
+            nano_cpus=spec.nano_cpus, pids_limit=spec.pids_limit,
         )
         self._bind_ports(spec.ports)  # a conflict raises before anything is stored
         for mount in mounts:

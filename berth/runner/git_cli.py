@@ -30,6 +30,8 @@ _GIT_ENV = {
     "GIT_LFS_SKIP_SMUDGE": "1",
 }
 
+_REASON_PREFIXES = ("fatal:", "error:", "Host key verification failed", "Permission denied",
+                    "No ED25519 host key", "No RSA host key", "No ECDSA host key")
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 
@@ -136,7 +138,8 @@ class GitCli:
                               step_timeout=step_timeout, what=what, error_cls=GitError)
         except GitError as exc:
             # git says what went wrong on its "fatal:"/"error:" lines; the rest is chatter.
-            reasons = [line for line in exc.output_tail if line.startswith(("fatal:", "error:"))]
+            # ssh says why it gave up on lines of its own (a host key that is not the pinned one).
+            reasons = [line for line in exc.output_tail if line.startswith(_REASON_PREFIXES)]
             if not reasons:
                 raise
             raise GitError(f"{what} failed (exit {exc.returncode}): {' '.join(reasons)}",

@@ -8,7 +8,8 @@ service's newest SUCCEEDED deployment:
 
 * IN_SYNC — the expected number of containers, all running, none unhealthy, on the image
   the deployment resolved (digest, else image id, else reference);
-* DRIFTED — something differs; `differences` names each field with expected and actual;
+* DRIFTED — something differs; `differences` names each field with expected and actual
+  (a container's memory, CPU and pids limits are compared with the frozen `resources` too);
 * MISSING — no containers at all;
 * UNKNOWN — the server did not answer.
 
@@ -37,6 +38,7 @@ from typing import Any
 import yaml
 from tortoise.expressions import Q
 
+from berth.domain.resources import Limits, limits_of
 from berth.models import Deployment, Observation, Server, Service
 from berth.models.enums import DeploymentConclusion, DriftStatus, SourceType
 from berth.models.lifecycle import RUNNING_STATUSES, now
@@ -169,6 +171,7 @@ def compare(frozen: Mapping[str, Any] | None, baseline_id: int | None,
             differences.append({"field": prefix + "state", "expected": "running", "actual": info.state})
         if info.health == "unhealthy":
             differences.append({"field": prefix + "health", "expected": "healthy", "actual": info.health})
+        differences.extend(_limit_differences(prefix, frozen, info, only_set=compose))
         if compose:
             # The executor pins each compose service's image as repository@digest.
             pin = (frozen.get(COMPOSE_IMAGES_KEY) or {}).get(info.labels.get(COMPOSE_SERVICE_LABEL, ""))
@@ -183,6 +186,35 @@ def compare(frozen: Mapping[str, Any] | None, baseline_id: int | None,
         elif frozen.get("image") and info.image != frozen["image"]:
             differences.append({"field": "image", "expected": frozen["image"], "actual": info.image})
     return Verdict(DriftStatus.DRIFTED if differences else DriftStatus.IN_SYNC, views, differences)
+
+
+def _limit_text(field: str, value: int) -> str:
+    if not value:
+        return "none"
+    if field == "memoryMb":
+        return f"{value / (1024 * 1024):g}"
+    if field == "cpus":
+        return f"{value / 1e9:g}"
+    return str(value)
+
+
+def _limit_differences(prefix: str, frozen: Mapping[str, Any], info: ContainerInfo,
+                       *, only_set: bool) -> list[dict[str, str | None]]:
+    """The limits that differ from the frozen `resources` (inputs from before resources have
+    none to compare). `only_set`: compare only the limits the service sets — a compose file may
+    set its own where the service sets none."""
+    if "resources" not in frozen:
+        return []
+    expected = limits_of(frozen.get("resources"))
+    actual = Limits(info.memory_bytes, info.nano_cpus, info.pids_limit)
+    differences: list[dict[str, str | None]] = []
+    for name, want, have in (("memoryMb", expected.memory_bytes, actual.memory_bytes),
+                             ("cpus", expected.nano_cpus, actual.nano_cpus),
+                             ("pidsLimit", expected.pids_limit, actual.pids_limit)):
+        if want != have and (want or not only_set):
+            differences.append({"field": f"{prefix}resources.{name}", "expected": _limit_text(name, want),
+                                "actual": _limit_text(name, have)})
+    return differences
 
 
 def _digest_difference(name: str, expected: str, container: ObservedContainer) -> list[dict[str, str | None]]:

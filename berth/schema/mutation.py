@@ -11,10 +11,12 @@ from berth.resolvers.mutations import (
     create_git_hook,
     create_notification_channel,
     create_project,
+    create_registry_credential,
     create_server,
     create_service,
     delete_git_hook,
     delete_notification_channel,
+    delete_registry_credential,
     delete_service,
     redeliver_webhook,
     revoke_api_token,
@@ -27,6 +29,7 @@ from berth.schema.directives import requires
 from berth.schema.types import git as g
 from berth.schema.types import inputs as i
 from berth.schema.types import notifications as n
+from berth.schema.types import registry as r
 
 
 @strawberry.type(name="Mutation")
@@ -107,6 +110,18 @@ class Mutation:
         self, info: strawberry.Info, id: strawberry.ID
     ) -> g.DeleteGitHookPayload | None:
         return await delete_git_hook.resolve(info, id)
+
+    @strawberry.mutation(directives=requires("service:write"))
+    async def create_registry_credential(
+        self, info: strawberry.Info, input: r.CreateRegistryCredentialInput
+    ) -> r.RegistryCredentialPayload | None:
+        return await create_registry_credential.resolve(info, input)
+
+    @strawberry.mutation(directives=requires("service:write"))
+    async def delete_registry_credential(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> r.RegistryCredentialPayload | None:
+        return await delete_registry_credential.resolve(info, id)
 
     @strawberry.mutation(
         directives=requires("deploy:start"),

@@ -36,7 +36,7 @@ def test_printed_schema_honours_the_contract() -> None:
 
 FRAGMENTS = ROOT.parent / "shared" / "contract" / "v2"
 # The contract's additions the schema implements in full (the others are work in progress).
-IMPLEMENTED_FRAGMENTS = ("git", "streams", "traffic")
+IMPLEMENTED_FRAGMENTS = ("git", "streams", "traffic", "sources")
 
 
 @pytest.mark.parametrize("fragment", IMPLEMENTED_FRAGMENTS)
@@ -48,3 +48,4 @@ def test_printed_schema_honours_the_implemented_fragments(fragment: str) -> None
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 difference(s)" in result.stdout
+

@@ -37,6 +37,7 @@ from berth.domain.specs import (
     EnvVarSpec,
     HealthCheckSpec,
     ProjectSpec,
+    ResourcesSpec,
     RollbackSpec,
     RouteSpec,
     ServerSpec,
@@ -161,13 +162,15 @@ class Harness:
         health: HealthCheckSpec | None = None,
         auto_rollback: bool | None = None,
         server: Server | None = None,
+        resources: ResourcesSpec | None = None,
         route: RouteSpec | None = None,
     ) -> Service:
         target = server or await self.server()
         project = await self.project()
         return await create_service(owner(), ServiceSpec(
             project_id=project.id, environment="production", name=self.name("s"), server_id=target.id,
-            source=source, env=env, health_check=health, auto_rollback=auto_rollback, route=route,
+            source=source, env=env, health_check=health, auto_rollback=auto_rollback, resources=resources,
+            route=route,
         ))
 
     async def update(self, service: Service, **changes: Any) -> Service:

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from berth.auth.scopes import SCOPE_NAMES
-from berth.models import ApiToken, Deployment, Project, Server, Service
+from berth.domain.secrets import encrypt
+from berth.models import ApiToken, Deployment, Project, RegistryCredential, Server, Service
 from berth.models.enums import Role
 from tests.schema.conftest import Stack
 from tests.schema.walk import Step, scope_map
@@ -112,6 +113,18 @@ async def redeliver_webhook_input(world: World) -> dict[str, Any]:
     return {"id": gid("WebhookDelivery", delivery.id)}
 
 
+async def create_registry_credential_input(world: World) -> dict[str, Any]:
+    return {"input": {"projectId": gid("Project", world.project_a), "registry": f"{unique('reg')}.example.test",
+                      "username": "walker", "password": "valid-registry-password"}}
+
+
+async def delete_registry_credential_input(world: World) -> dict[str, Any]:
+    credential = await RegistryCredential.create(
+        project_id=world.project_a, registry=f"{unique('reg')}.example.test", username="walker",
+        password_enc=encrypt("to-be-deleted"))
+    return {"id": gid("RegistryCredential", credential.id)}
+
+
 async def close_preview_input(world: World) -> dict[str, Any]:
     # A preview of its own (the walk reads the seeded one): closing it marks it CLOSED.
     preview = await make_preview(await Service.get(id=world.service_a))
@@ -141,6 +154,8 @@ VALID_INPUTS: dict[str, Inputs] = {
     "createGitHook": create_git_hook_input,
     "deleteGitHook": delete_git_hook_input,
     "redeliverWebhook": redeliver_webhook_input,
+    "createRegistryCredential": create_registry_credential_input,
+    "deleteRegistryCredential": delete_registry_credential_input,
     "closePreview": close_preview_input,
     "createNotificationChannel": create_channel_input,
     "deleteNotificationChannel": own_channel_input,

@@ -29,6 +29,7 @@ from berth.models import (
     LogLine,
     Observation,
     Project,
+    RegistryCredential,
     Server,
     Service,
 )
@@ -172,6 +173,8 @@ class World:
     # A channel of project A with one delivered notification that names deployment a2.
     notification_channel: int
     notification_delivery: int
+    # Credentials for a private registry in project A (the password is never readable).
+    registry_credential: int
     # An ACTIVE preview of service A; a2 runs in it (so `Deployment.preview` and
     # `PreviewEnvironment.deployments` have data wherever the walk reaches a2).
     preview: int = 0
@@ -267,7 +270,15 @@ async def seed_world() -> World:
     delivery = await make_ping_delivery(hook, deployment=a2)
     channel = await make_notification_channel(project_a)
     notification = await make_notification_delivery(channel, a2)
+    # An https token for service A's repository (so `Service.gitAuth` has data; never readable).
+    await Service.filter(id=service_a.id).update(git_auth={
+        "kind": "https", "username": "x-access-token", "tokenEnc": encrypt("seeded-git-token")})
+    credential = await RegistryCredential.create(
+        project=project_a, registry="registry.example.test:5443", username="walker",
+        password_enc=encrypt("seeded-registry-password"), last_used_at=datetime.now(UTC),
+    )
     return World(
+        registry_credential=credential.id,
         preview=preview.id,
         notification_channel=channel.id,
         notification_delivery=notification.id,
@@ -338,6 +349,7 @@ def node_ids(world: World) -> dict[str, str]:
         "Deployment": gid("Deployment", world.deployment_a2),
         "Environment": gid("Environment", world.environment_a),
         "GitHook": gid("GitHook", world.git_hook),
+        "RegistryCredential": gid("RegistryCredential", world.registry_credential),
         "WebhookDelivery": gid("WebhookDelivery", world.webhook_delivery),
         "PreviewEnvironment": gid("PreviewEnvironment", world.preview),
         "NotificationChannel": gid("NotificationChannel", world.notification_channel),
@@ -373,6 +385,10 @@ def refused_inputs(world: World) -> dict[str, dict[str, Any]]:
         "revokeApiToken": {"id": gid("ApiToken", MISSING_PK)},
         "createGitHook": {"input": {"serviceId": missing_service, "provider": "GITHUB", "repository": "acme/walk"}},
         "deleteGitHook": {"id": gid("GitHook", MISSING_PK)},
+        "createRegistryCredential": {"input": {"projectId": gid("Project", MISSING_PK),
+                                               "registry": "registry.example.test", "username": "walker",
+                                               "password": "refused-anyway"}},
+        "deleteRegistryCredential": {"id": gid("RegistryCredential", MISSING_PK)},
         "redeliverWebhook": {"id": gid("WebhookDelivery", MISSING_PK)},
         "closePreview": {"id": gid("PreviewEnvironment", MISSING_PK)},
         "createNotificationChannel": {"input": {"projectId": gid("Project", MISSING_PK), "name": "walk",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from berth.client import health_flags, queries
+from berth.client import git_auth_flags, health_flags, queries, resource_flags
 from berth.client.api import Api
 from berth.client.commands.common import AddParser, add_follow_flags, after_queueing
 from berth.client.errors import UsageProblem
@@ -51,6 +51,8 @@ FLAGS = {
     "input.env": "--env",
     "input.route": "--route",
     **health_flags.FLAGS,
+    **resource_flags.FLAGS,
+    **git_auth_flags.FLAGS,
 }
 DEFINITION_FLAGS = (
     "port",
@@ -58,6 +60,8 @@ DEFINITION_FLAGS = (
     "env",
     "secret",
     *health_flags.DEST,
+    *resource_flags.DEST,
+    *git_auth_flags.DEST,
     "dockerfile",
     "branch",
     "profile",
@@ -125,6 +129,9 @@ def register(add: AddParser) -> None:
     health_flags.add_flags(
         parser.add_argument_group("health check and rollback (with --image, --compose or --repo)")
     )
+    git_auth_flags.add_flags(parser.add_argument_group("private repository (with --repo)"))
+    resource_flags.add_flags(parser.add_argument_group(
+        "resources (with --image, --compose or --repo; given ones replace the service's)"))
     add_follow_flags(parser, detach_help="return right after queueing")
     parser.set_defaults(handler=lambda args, settings: run(lambda: deploy(args)))
 
@@ -177,6 +184,7 @@ class Definition:
     env: list[dict[str, Any]] | None
     health_check: dict[str, Any] | None
     auto_rollback: bool | None  # None: as it is (true for a new service)
+    resources: dict[str, Any] | None  # None: as it is (no limits, unless-stopped for a new service)
     route: dict[str, Any] | None = None  # None: as it is (none for a new service)
 
     @classmethod
@@ -189,6 +197,7 @@ class Definition:
             env=env_input(args),
             health_check=health_flags.health_check_input(args),
             auto_rollback=args.auto_rollback,
+            resources=resource_flags.resources_input(args),
             route=route_input(args.route),
         )
 
@@ -210,6 +219,8 @@ async def upsert_service(api: Api, definition: Definition, args: argparse.Namesp
             update["healthCheck"] = definition.health_check
         if definition.auto_rollback is not None:
             update["autoRollback"] = definition.auto_rollback
+        if definition.resources is not None:
+            update["resources"] = definition.resources
         if definition.route is not None:
             update["route"] = definition.route
         data = await api.execute(queries.UPDATE_SERVICE, {"input": update})
@@ -226,6 +237,7 @@ async def upsert_service(api: Api, definition: Definition, args: argparse.Namesp
             "env": definition.env,
             "healthCheck": definition.health_check,
             "autoRollback": definition.auto_rollback,
+            "resources": definition.resources,
             "route": definition.route,
         }
         data = await api.execute(queries.CREATE_SERVICE, {"input": create})
@@ -238,6 +250,8 @@ async def upsert_service(api: Api, definition: Definition, args: argparse.Namesp
 
 
 def source_input(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.repo:
+        git_auth_flags.git_auth_input(args)  # refuses the repository credential flags without --repo
     common = {"ports": args.port, "volumes": args.volume}
     if args.image:
         if args.compose:
@@ -250,6 +264,7 @@ def source_input(args: argparse.Namespace) -> dict[str, Any]:
             "branch": args.branch,
             "composeFiles": [args.compose],
             "composeProfiles": args.profile,
+            "gitAuth": git_auth_flags.git_auth_input(args),
             **_only_if_given(common),
         }
     if args.repo:
@@ -258,6 +273,7 @@ def source_input(args: argparse.Namespace) -> dict[str, Any]:
             "repository": args.repo,
             "branch": args.branch,
             "dockerfile": args.dockerfile,
+            "gitAuth": git_auth_flags.git_auth_input(args),
             **common,
         }
     try:

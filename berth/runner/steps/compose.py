@@ -9,8 +9,11 @@ previous version here: putting it back means `up -d` with the previous deploymen
 
 from __future__ import annotations
 
+import dataclasses
+
 from berth.domain.grammars import split_image
 from berth.domain.privilege import compose_services, compose_violations, frozen_env
+from berth.domain.registry_credentials import mark_used, registry_of
 from berth.domain.routes import route_compose_problem
 from berth.domain.validation import compose_profiles, parse_compose
 from berth.models.enums import StepKind
@@ -25,6 +28,7 @@ from berth.runner.docker_api import (
     DockerOperationError,
 )
 from berth.runner.health import HealthFailed, HealthGate, describe_failure
+from berth.runner.registry_auth import auth_configs, is_auth_refusal, refused
 from berth.runner.steps import clone as clone_step
 from berth.runner.steps import compose_files, compose_routing, routing
 from berth.runner.steps.clone import inside
@@ -49,7 +53,20 @@ def project(ctx: RunContext) -> ComposeProject:
                                           volume_labels=ctx.volume_labels)
     except compose_files.ComposeFilesError as exc:
         raise StepFailure(str(exc)) from None
+    # Compose pulls (pull, build's FROM, up) with the project's registry credentials only.
+    found = dataclasses.replace(found, registry_auths=auth_configs(ctx.registry_auths))
     return compose_routing.routed_project(ctx, found, route) if route else found
+
+
+def _refused(ctx: RunContext, message: str) -> StepFailure:
+    """A compose pull or build failure: REGISTRY_AUTH when a registry refused it."""
+    if not is_auth_refusal(message):
+        return StepFailure(message)
+    # The registries of the images compose pulls (its message does not always name them).
+    images = [str(config.get("image")) for config in compose_files.active_services(
+        project(ctx).files, ctx.frozen.get("composeProfiles") or []).values() if config.get("image")]
+    named = sorted({registry_of(image) for image in images})
+    return refused(named, message, had_credentials=any(r in ctx.registry_auths for r in named))
 
 
 def _check_files(ctx: RunContext, contents: dict[str, str]) -> set[str]:
@@ -120,6 +137,12 @@ async def clone(ctx: RunContext) -> str:
 # --------------------------------------------------------------------------- BUILD / PULL
 
 
+async def _mark_used(ctx: RunContext) -> None:
+    if ctx.registry_auths:
+        ctx.log.system(f"compose pulls with the project's credentials for {', '.join(sorted(ctx.registry_auths))}")
+        await mark_used(ctx.registry_auths.values())
+
+
 async def skip_build(ctx: RunContext) -> str | None:
     built = compose_files.built_services(project(ctx).files, ctx.frozen.get("composeProfiles") or [])
     return None if built else "no service is built here"
@@ -129,10 +152,11 @@ async def build(ctx: RunContext) -> str:
     docker = await ctx.docker()
     compose = project(ctx)
     try:
+        await _mark_used(ctx)
         await docker.compose_build(compose, on_line=ctx.log.on_line(StepKind.BUILD), cancel=ctx.cancel,
                                    step_timeout=ctx.step_timeout(ctx.settings.step_deadlines.build))
     except (CommandFailed, DockerOperationError) as exc:
-        raise StepFailure(exc.message) from None
+        raise _refused(ctx, ctx.log.mask(exc.message)) from None
     built = compose_files.built_services(compose.files, compose.profiles)
     return f"built {', '.join(built)}"
 
@@ -145,10 +169,11 @@ async def pull(ctx: RunContext) -> str:
     docker = await ctx.docker()
     compose = project(ctx)
     try:
+        await _mark_used(ctx)
         await docker.compose_pull(compose, on_line=ctx.log.on_line(StepKind.PULL), cancel=ctx.cancel,
                                   step_timeout=ctx.step_timeout(ctx.settings.step_deadlines.pull))
     except (CommandFailed, DockerOperationError) as exc:
-        raise StepFailure(exc.message) from None
+        raise _refused(ctx, ctx.log.mask(exc.message)) from None
     pulled = pullable_services(compose)
     return f"pulled {', '.join(pulled)}" if pulled else "pulled"
 

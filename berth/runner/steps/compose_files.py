@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from berth.domain.preview_isolation import isolated_compose
+from berth.domain.resources import compose_limits
 from berth.runner import labels as berth_labels
 from berth.runner.docker_api import ComposeProject
 
@@ -139,21 +140,27 @@ def network_labels(labels: Mapping[str, str]) -> dict[str, str]:
 
 def override(files: Mapping[str, str], labels: Mapping[str, str], pins: Mapping[str, str],
              environment: Mapping[str, str] | None = None,
-             volume_labels: Mapping[str, Mapping[str, str]] | None = None) -> str:
+             volume_labels: Mapping[str, Mapping[str, str]] | None = None,
+             resources: Mapping[str, Any] | None = None) -> str:
     """Berth's own file: labels and image pins, the service's env as each compose service's
-    `environment:` (merged by key over the compose files', ours winning), the labels of
-    the named volumes Berth labels, and a preview's labels on its default network."""
+    `environment:` (merged by key over the compose files', ours winning), the service's
+    resources (the restart policy always; each limit the service sets, over the files' own),
+    the labels of the named volumes Berth labels, and a preview's labels on its default network."""
+    first = _documents(files)[0] if files else {}
+    version = str(first.get("version") or "")
     container_env = {key: escape_interpolation(value) for key, value in (environment or {}).items()}
     services: dict[str, Any] = {}
-    for name in merged_services(files):
+    for name, config in merged_services(files).items():
         entry: dict[str, Any] = {"labels": dict(labels)}
+        if resources is not None:
+            # A frozen input from before resources has none: a replay adds nothing (as it ran).
+            entry.update(compose_limits(resources, version, config))
         if name in pins:
             entry["image"] = pins[name]
         if container_env:
             entry["environment"] = dict(container_env)
         services[name] = entry
     document: dict[str, Any] = {}
-    first = _documents(files)[0] if files else {}
     if first.get("version"):
         document["version"] = first["version"]  # compose v1 wants one format across files
     document["services"] = services
@@ -192,7 +199,8 @@ def project_for(
     # Images that are built here are rebuilt from the commit, never pinned.
     pins = {name: ref for name, ref in (frozen.get(IMAGES_KEY) or {}).items()
             if pin_images and name not in built}
-    rendered = {**files, OVERRIDE_FILE: override(files, labels, pins, env, volume_labels)}
+    rendered = {**files, OVERRIDE_FILE: override(files, labels, pins, env, volume_labels,
+                                                 frozen.get("resources"))}
     project_dir = None
     if checkout is not None:
         first = str((frozen.get("composeFiles") or [{}])[0].get("path") or "")

@@ -4,6 +4,7 @@ log, the cancel signal, the deadlines, and what the run has changed so far (for 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from berth.crypto import DecryptionError
+from berth.domain.git_auth import GitCredentials, git_credentials
 from berth.domain.names import deployment_name
+from berth.domain.registry_credentials import RegistryAuth, credentials_for
 from berth.domain.secrets import decrypt_json
 from berth.models import Deployment, Environment, Project, Server, Service
 from berth.models.enums import DeploymentConclusion, ErrorCode, StepKind
@@ -110,6 +113,11 @@ class RunContext:
     input: dict[str, Any]
     secrets: dict[str, str]
     secrets_error: str | None = None
+    registry_auths: dict[str, RegistryAuth] = field(default_factory=dict, repr=False)
+    git_credentials: GitCredentials | None = field(default=None, repr=False)
+    """The service's gitAuth, decrypted, as it is when the deployment runs."""
+    """The project's registry credentials by registry, as they are when the deployment runs
+    (a replay uses today's password, not the one of its time)."""
     lost: asyncio.Event = field(default_factory=asyncio.Event)
     """Set once a fenced write was refused (or the row says so): the deployment is not ours."""
     pending_updates: dict[str, Any] = field(default_factory=dict)
@@ -298,7 +306,18 @@ async def new_context(
     except (DecryptionError, ValueError, TypeError):
         secrets_error = ("the secret environment values cannot be decrypted "
                          "(BERTH_SECRET_KEY differs from the one they were stored with)")
-    log = LogWriter(deployment_id, attempt, SecretMasker(secrets.values()))
+    registry_auths: dict[str, RegistryAuth] = {}
+    try:
+        registry_auths = await credentials_for(records.project.id)
+    except (DecryptionError, ValueError, TypeError):
+        # Steps that need them fail as a refused pull would; the others do not need them.
+        registry_auths = {}
+    git: GitCredentials | None = None
+    with contextlib.suppress(DecryptionError, ValueError, TypeError, KeyError):
+        # Undecryptable: CLONE runs without, and fails as an unauthenticated clone would.
+        git = git_credentials(records.service.git_auth)
+    passwords = [auth.password for auth in registry_auths.values()] + (git.secrets() if git else [])
+    log = LogWriter(deployment_id, attempt, SecretMasker([*secrets.values(), *passwords]))
     ctx = RunContext(
         records=records,
         attempt=attempt,
@@ -311,6 +330,8 @@ async def new_context(
         input=dict(deployment.input or {}),
         secrets=secrets,
         secrets_error=secrets_error,
+        registry_auths=registry_auths,
+        git_credentials=git,
         deadline=asyncio.get_running_loop().time() + settings.step_deadlines.deployment,
     )
     log.on_lost = ctx.lost.set

@@ -10,9 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from berth.domain.grammars import split_image
+from berth.domain.registry_credentials import mark_used, registry_of
 from berth.models.enums import StepKind
 from berth.runner import labels
 from berth.runner.docker_api import DockerApi, DockerOperationError, ImageInfo, NotFound, docker_time_ns
+from berth.runner.registry_auth import auth_configs, is_auth_refusal, refused
 from berth.runner.steps import clone as clone_step
 from berth.runner.steps.clone import inside
 from berth.runner.steps.context import RunContext, StepFailure
@@ -44,15 +46,23 @@ async def pull(ctx: RunContext) -> str:
             ctx.log.system(f"{reference} is already on the server (image {present.id})")
             ctx.record(imageId=present.id)
             return reference
-    ctx.log.system(f"pulling {reference}")
+    registry = registry_of(reference)
+    credential = ctx.registry_auths.get(registry)
+    ctx.log.system(f"pulling {reference}" + (f" as {credential.username} (the project's credentials for "
+                                             f"{registry})" if credential else ""))
+    if credential is not None:
+        await mark_used([credential])
     try:
         result = await docker.pull(
             reference,
             on_line=ctx.log.on_line(StepKind.PULL),
             cancel=ctx.cancel,
             step_timeout=ctx.step_timeout(ctx.settings.step_deadlines.pull),
+            auth_config=credential.auth_config() if credential else None,
         )
     except DockerOperationError as exc:
+        if is_auth_refusal(exc.message):
+            raise refused([registry], exc.message, had_credentials=credential is not None) from None
         raise StepFailure(exc.message) from None
     repository = split_image(reference)[0]
     digest_ref = f"{repository}@{result.digest}" if result.digest else result.repo_digest
@@ -134,6 +144,11 @@ async def build(ctx: RunContext) -> str:
     relative = dockerfile.relative_to(context) if dockerfile.is_relative_to(context) else dockerfile
     tag = build_tag(ctx, str(sha))
     ctx.log.system(f"building {tag} from {declared}")
+    # The build may pull FROM any registry: it gets every credential of the project.
+    auths = ctx.registry_auths
+    if auths:
+        ctx.log.system(f"FROM images pull with the project's credentials for {', '.join(sorted(auths))}")
+        await mark_used(auths.values())
     try:
         image_id = await docker.build(
             context,
@@ -143,13 +158,34 @@ async def build(ctx: RunContext) -> str:
             on_line=ctx.log.on_line(StepKind.BUILD),
             cancel=ctx.cancel,
             step_timeout=ctx.step_timeout(ctx.settings.step_deadlines.build),
+            registry_auths=auth_configs(auths),
         )
     except DockerOperationError as exc:
+        if is_auth_refusal(exc.message):
+            raise refused(from_registries(context, dockerfile), exc.message, had_credentials=bool(auths)) from None
         raise StepFailure(exc.message) from None
     ctx.record(image=tag, imageId=image_id)
     ctx.built_image = image_id
     ctx.log.system(f"built {tag} (image {image_id})")
     return f"{tag} ({image_id})"
+
+
+def from_registries(context: Path, dockerfile: Path) -> list[str]:
+    """The registries the Dockerfile's FROM lines name (to say which one refused a pull)."""
+    found: list[str] = []
+    try:
+        lines = dockerfile.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        words = line.split()
+        if len(words) >= 2 and words[0].upper() == "FROM":
+            image = next((w for w in words[1:] if not w.startswith("--")), "")
+            if image and image.lower() != "scratch" and "$" not in image:
+                registry = registry_of(image)
+                if registry not in found:
+                    found.append(registry)
+    return found
 
 
 async def ensure_build_tag(ctx: RunContext, docker: DockerApi) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from berth.domain.resources import limits_of, stored_resources
 from berth.runner.docker_api import ContainerSpec
-
-RESTART_POLICY = "unless-stopped"
 
 
 def container_name(service_name: str, deployment_id: int, attempt: int, pull_request: int | None = None) -> str:
@@ -21,6 +20,8 @@ def container_spec(
     name: str, image: str, frozen: Mapping[str, Any], env: Mapping[str, str], container_labels: Mapping[str, str]
 ) -> ContainerSpec:
     command = frozen.get("command")
+    resources = frozen.get("resources")
+    limits = limits_of(resources)
     return ContainerSpec(
         name=name,
         image=image,
@@ -29,5 +30,8 @@ def container_spec(
         ports=list(frozen.get("ports") or []),
         volumes=list(frozen.get("volumes") or []),
         labels=dict(container_labels),
-        restart_policy=RESTART_POLICY,
+        restart_policy=str(stored_resources(resources)["restartPolicy"]),
+        memory_bytes=limits.memory_bytes,
+        nano_cpus=limits.nano_cpus,
+        pids_limit=limits.pids_limit,
     )

@@ -111,6 +111,23 @@ class HealthCheckInput:
     interval_seconds: int | None = None
 
 
+@strawberry.input(
+    name="GitAuthInput",
+    description="How the runner authenticates to a DOCKERFILE or COMPOSE repository. Secrets are stored "
+    "encrypted and never returned.",
+)
+class GitAuthInput:
+    username: str | None = strawberry.field(
+        default=None,
+        description="https: a token or password, sent as HTTP basic auth with `username` (default x-access-token).",
+    )
+    token: str | None = None
+    ssh_private_key: str | None = strawberry.field(
+        default=None, description="ssh: a deploy key, and the known_hosts line(s) that pin the git host's key."
+    )
+    ssh_known_hosts: str | None = None
+
+
 @strawberry.input(name="RouteInput")
 class RouteInput:
     host: str
@@ -152,6 +169,7 @@ class ServiceSourceInput:
                      'servers with allowPrivileged.'),
     )
     command: list[str] | None = None
+    git_auth: GitAuthInput | None = None
 
 
 @strawberry.input(name="EnvVarInput")
@@ -159,6 +177,16 @@ class EnvVarInput:
     key: str
     value: str
     secret: bool | None = None
+
+
+@strawberry.input(name="ResourcesInput")
+class ResourcesInput:
+    memory_mb: int | None = strawberry.field(default=None, description="Memory limit in MiB (at least 6).")
+    cpus: float | None = strawberry.field(default=None, description="CPUs the containers may use, e.g. 0.5.")
+    pids_limit: int | None = None
+    restart_policy: str | None = strawberry.field(
+        default=None, description="no, always, unless-stopped or on-failure[:N]; default unless-stopped."
+    )
 
 
 @strawberry.input(name="CreateServiceInput")
@@ -175,6 +203,7 @@ class CreateServiceInput:
     env: list[EnvVarInput] | None = None
     health_check: HealthCheckInput | None = None
     auto_rollback: bool | None = None
+    resources: ResourcesInput | None = None
     route: RouteInput | None = None
 
 
@@ -185,6 +214,7 @@ class UpdateServiceInput:
     env: list[EnvVarInput] | None = None
     health_check: HealthCheckInput | None = None
     auto_rollback: bool | None = None
+    resources: ResourcesInput | None = None
     route: RouteInput | None = None
 
 

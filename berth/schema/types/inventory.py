@@ -9,6 +9,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from berth.domain.documents import Document, visible_document
+from berth.domain.git_auth import git_auth_view
+from berth.domain.resources import stored_resources
 from berth.models import Environment as EnvironmentRow
 from berth.models import Project as ProjectRow
 from berth.models import Server as ServerRow
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     )
     from berth.schema.types.git import GitHook, PreviewEnvironment
     from berth.schema.types.notifications import NotificationChannel
+    from berth.schema.types.registry import RegistryCredential
     from berth.schema.types.traffic import Route, ServerProxy
 
 DeploymentT = Annotated["Deployment", strawberry.lazy("berth.schema.types.deployment")]
@@ -35,6 +38,7 @@ DeploymentConnectionT = Annotated["DeploymentConnection", strawberry.lazy("berth
 DeploymentFilterT = Annotated["DeploymentFilter", strawberry.lazy("berth.schema.types.deployment")]
 ObservedStateT = Annotated["ObservedState", strawberry.lazy("berth.schema.types.deployment")]
 GitHookT = Annotated["GitHook", strawberry.lazy("berth.schema.types.git")]
+RegistryCredentialT = Annotated["RegistryCredential", strawberry.lazy("berth.schema.types.registry")]
 PreviewEnvironmentT = Annotated["PreviewEnvironment", strawberry.lazy("berth.schema.types.git")]
 RouteT = Annotated["Route", strawberry.lazy("berth.schema.types.traffic")]
 ServerProxyT = Annotated["ServerProxy", strawberry.lazy("berth.schema.types.traffic")]
@@ -109,6 +113,13 @@ class Project(Node):
 
         return await resolve_project_channels(self.row.pk)  # type: ignore[return-value]
 
+    @strawberry.field(description="Credentials for private registries (passwords are never returned).")
+    async def registry_credentials(self) -> list[RegistryCredentialT] | None:
+        from berth.domain.registry_credentials import project_credentials
+        from berth.schema.types.registry import RegistryCredential
+
+        return [RegistryCredential.of(row) for row in await project_credentials(self.row.pk)]  # type: ignore[misc]
+
     @classmethod
     def of(cls, row: ProjectRow) -> Project:
         return cls(id=strawberry.ID(to_global_id("Project", row.pk)), name=row.name, row=row)
@@ -148,6 +159,26 @@ class HealthCheckConfig:
             timeout_seconds=int(data.get("timeoutSeconds") or 60),
             interval_seconds=int(data.get("intervalSeconds") or 2),
         )
+
+
+@strawberry.type(name="Resources")
+class Resources:
+    memory_mb: int | None = strawberry.field(description="Memory limit in MiB; null: none.")
+    cpus: float | None
+    pids_limit: int | None
+    restart_policy: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any] | None) -> Resources:
+        values = stored_resources(data)
+        return cls(memory_mb=values["memoryMb"], cpus=values["cpus"], pids_limit=values["pidsLimit"],
+                   restart_policy=str(values["restartPolicy"]))
+
+
+@strawberry.type(name="GitAuth", description="What the service's git authentication is, without its secrets.")
+class GitAuth:
+    kind: str = strawberry.field(description="https (a token) or ssh (a deploy key).")
+    username: str | None
 
 
 @strawberry.type(name="Service", directives=requires("service:read"))
@@ -207,6 +238,14 @@ class Service(Node):
     def health_check(self) -> HealthCheckConfig | None:
         return HealthCheckConfig.of(self.row.health_check) if self.row.health_check else None
 
+    @strawberry.field(description="How CLONE authenticates to the repository (null: anonymously).")
+    def git_auth(self) -> GitAuth | None:
+        view = git_auth_view(self.row.git_auth)
+        return GitAuth(kind=view["kind"], username=view["username"]) if view else None
+
+    @strawberry.field(description="What the service's containers may use (applied at its next deployment).")
+    def resources(self) -> Resources | None:
+        return Resources.of(self.row.resources)
     @strawberry.field
     def route(self) -> RouteT | None:
         from berth.schema.types.traffic import Route
