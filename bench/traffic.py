@@ -31,7 +31,7 @@ from bench.config import Plan
 from bench.database import fresh_database
 from bench.deploy import Api, failure
 from bench.images import APP_PORT, app_image
-from bench.runner_overhead import remove_compose_project, remove_containers
+from bench.runner_overhead import remove_compose_project, remove_containers, sh
 from bench.seed import seed_inventory
 from bench.server import berth_server, free_port
 from bench.stats import latency_summary
@@ -90,7 +90,9 @@ def get_ok(port: int, host: str | None, timeout: float = 2.0) -> bool:
         response = conn.getresponse()
         response.read()
         return response.status == 200
-    except OSError:
+    except (OSError, http.client.HTTPException):
+        # HTTPException too (a connection cut before the status line, as a stopping
+        # container's port does): an uncaught one would end the loop's thread silently.
         return False
     finally:
         conn.close()
@@ -203,6 +205,21 @@ class TrafficBench:
                 await remove_compose_project(f"berth-{case.name}-production-{case.name}{suffix}")
 
 
+async def remove_proxy(name_prefix: str) -> None:
+    """This run's proxy container, then its network (named after this run's installation,
+    so no other Berth on the daemon uses it)."""
+    names = [n for n in (await sh("docker", "ps", "-a", "--format", "{{.Names}}")).split()
+             if n.startswith(name_prefix)]
+    networks: set[str] = set()
+    for name in names:
+        attached = await sh("docker", "inspect", "--format",
+                            "{{range $net, $_ := .NetworkSettings.Networks}}{{$net}} {{end}}", name, check=False)
+        networks.update(n for n in attached.split() if n.startswith("berth-proxy"))
+    await remove_containers(name_prefix)
+    for network in sorted(networks):
+        await sh("docker", "network", "rm", network, check=False)
+
+
 async def run(plan: Plan, work: Path) -> dict[str, Any]:
     from tests.docker_fixtures import PROXY_IMAGE
 
@@ -233,6 +250,6 @@ async def run(plan: Plan, work: Path) -> dict[str, Any]:
             await api.close()
             server.stop()
             await bench.clean()
-            await remove_containers(f"berth-proxy-{bench.server_name}")  # this run's proxy only
+            await remove_proxy(f"berth-proxy-{bench.server_name}")
     return {"rate": plan.traffic_rate, "deployments": deployments, "drain_seconds": DRAIN_SECONDS,
             "results": results, "latency": latency}
