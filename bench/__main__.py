@@ -2,7 +2,7 @@
 
 Starts real servers on loopback with fresh databases, seeds them, measures, writes
 `bench/results.json` and prints a Markdown table. Sections: read, enqueue, events, logs,
-runner, webhooks, dashboard, notifications. A section that fails is recorded with its error and the run goes on.
+runner, webhooks, dashboard, notifications, traffic. A section that fails is recorded with its error and the run goes on.
 """
 
 from __future__ import annotations
@@ -30,7 +30,17 @@ Section = Callable[[Plan, Path], Awaitable[dict[str, Any]]]
 
 
 def _sections() -> dict[str, Section]:
-    from bench import dashboard, enqueue, events, logs, notifications, read, runner_overhead, webhooks
+    from bench import (
+        dashboard,
+        enqueue,
+        events,
+        logs,
+        notifications,
+        read,
+        runner_overhead,
+        traffic,
+        webhooks,
+    )
 
     return {
         "read": read.run,
@@ -41,6 +51,7 @@ def _sections() -> dict[str, Section]:
         "webhooks": webhooks.run,
         "dashboard": dashboard.run,
         "notifications": notifications.run,
+        "traffic": traffic.run,
     }
 
 

@@ -20,7 +20,7 @@ PG_DSN = os.environ.get("BERTH_TEST_PG_DSN", "postgres://berth:berth@127.0.0.1:5
 REGISTRY = os.environ.get("BERTH_TEST_REGISTRY", "127.0.0.1:5000")
 DOCKER_HOST = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
-SECTIONS = ("read", "enqueue", "events", "logs", "runner", "webhooks", "dashboard", "notifications")
+SECTIONS = ("read", "enqueue", "events", "logs", "runner", "webhooks", "dashboard", "notifications", "traffic")
 DATABASES = ("sqlite", "postgres")
 
 
@@ -48,6 +48,10 @@ class Plan:
     webhook_requests: int = 1000
     webhook_rate: float = 100.0
     webhook_seconds: float = 20.0
+    # traffic: requests/s through consecutive deployments of each source, then latency
+    traffic_deployments: int = 10
+    traffic_rate: float = 200.0
+    traffic_latency_requests: int = 2000
     databases: tuple[str, ...] = DATABASES
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -65,6 +69,8 @@ class Plan:
             runner_pairs=3,
             webhook_requests=200,
             webhook_seconds=5.0,
+            traffic_deployments=3,
+            traffic_latency_requests=500,
         )
 
     def as_dict(self) -> dict[str, Any]:

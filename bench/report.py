@@ -190,6 +190,24 @@ def runner_section(section: dict[str, Any]) -> list[str]:
     ]
 
 
+def traffic_section(section: dict[str, Any]) -> list[str]:
+    rows = [[r["source"], "route (proxy)" if r["routed"] else "no route (fixed port)", r["deployments"],
+             f"{r['requests']} at {_num(r['rate'], 0)}/s", f"**{r['failed']}**", _num(r["longest_gap_ms"], 0)]
+            for r in section["results"]]
+    latency = section.get("latency") or {}
+    lines = [
+        f"**Traffic** — GETs at {_num(section.get('rate'), 0)}/s to 127.0.0.1 through consecutive deployments "
+        f"(drain {section.get('drain_seconds')} s with a route; without one IMAGE/DOCKERFILE stop first on a "
+        "fixed port and COMPOSE replaces in place with `up -d`).",
+        "",
+        *_table(["source", "path", "deployments", "requests", "failed", "longest gap ms"], rows),
+    ]
+    if latency:
+        lines += ["", f"Proxy latency, {latency['requests']} sequential GETs each: through the proxy "
+                      f"{_ms(latency['proxy'])} ms p50 / p99, straight to the container {_ms(latency['direct'])} ms."]
+    return lines
+
+
 def targets(results: dict[str, Any]) -> list[str]:
     sections = results["sections"]
     rows: list[list[str]] = []
@@ -245,6 +263,10 @@ def targets(results: dict[str, Any]) -> list[str]:
                      f"{sustained['achieved_per_s']:.1f}/s; {ledger['lost']} lost, {ledger['doubled']} doubled",
                      ok(sustained["achieved_per_s"] >= 0.98 * sustained["target_per_s"] and whole
                         and not sustained["errors"])])
+    for r in sections.get("traffic", {}).get("results", []):
+        if r["routed"]:
+            rows.append([f"0 failed requests through deployments with a route ({r['source']})",
+                         f"{r['failed']} of {r['requests']}", ok(r["failed"] == 0)])
     for r in sections.get("runner", {}).get("results", []):
         for c in r["comparisons"]:
             rows.append([f"runner ≤ 1.3× by hand ({c['kind']}, {r['database']})", f"{c['ratio_p50']:.2f}×",
@@ -347,6 +369,7 @@ RENDERERS = {
     "webhooks": webhooks_section,
     "dashboard": dashboard_section,
     "notifications": notifications_section,
+    "traffic": traffic_section,
 }
 
 

@@ -11,7 +11,10 @@ when the deployment is queued and recorded in its frozen input:
   (a host directory stays what it is: that is the operator's choice);
 - COMPOSE: the project `berth-<project>-<environment>-<service>-pr<N>` (its own containers,
   networks and volumes), with the same port rule applied to the files' `ports`;
-- a preview of a pull request from a fork gets no secret env values at all.
+- a preview of a pull request from a fork gets no secret env values at all;
+- route: a service with a `route` has its preview routed at `pr-<N>.<host>` (same path
+  prefix, container port and compose service) on the same server's proxy, beside
+  production's route (the proxy keys routes per lane, so neither replaces the other).
 """
 
 from __future__ import annotations
@@ -127,3 +130,21 @@ def _compose_port(port: Any) -> Any:
     if isinstance(port, int):
         return f"{LOOPBACK}::{port}"
     return loopback_port(str(port))
+
+
+def preview_host(host: str, pull_request: int) -> str:
+    return f"pr-{pull_request}.{host}"
+
+
+def isolated_route(route: dict[str, Any] | None, pull_request: int) -> dict[str, Any] | None:
+    """The service's route as its preview is routed: the same, at `pr-<N>.<host>`."""
+    if not route or not route.get("host"):
+        return route
+    return {**route, "host": preview_host(str(route["host"]), pull_request)}
+
+
+def route_url(route: dict[str, Any] | None) -> str | None:
+    """Where a routed deployment answers through the proxy, e.g. `http://pr-7.app.test/api`."""
+    if not route or not route.get("host"):
+        return None
+    return f"http://{route['host']}{(route.get('pathPrefix') or '').rstrip('/')}"

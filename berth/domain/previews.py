@@ -27,7 +27,7 @@ from berth.domain.deployments import start_deployment
 from berth.domain.errors import UserErrorCode, UserFacingError, not_found
 from berth.domain.git_events import PullRequestAction, PullRequestEvent
 from berth.domain.git_hooks import actor_subject
-from berth.domain.preview_isolation import PreviewTarget
+from berth.domain.preview_isolation import PreviewTarget, route_url
 from berth.domain.queries import get_visible, visible
 from berth.domain.specs import StartSpec
 from berth.models import Deployment, Service
@@ -192,14 +192,18 @@ async def close_idle(ttl_hours: float) -> list[PreviewEnvironment]:
 
 
 async def addresses_of(preview: PreviewEnvironment) -> list[str]:
-    """Where an ACTIVE preview answers, as its newest successful deployment recorded it."""
+    """Where an ACTIVE preview answers, as its newest successful deployment recorded it:
+    its route's URL through the proxy first (when the service has a route), then the
+    ephemeral loopback ports."""
     if preview.status is not PreviewStatus.ACTIVE:
         return []
     newest = await Deployment.filter(preview_id=preview.id, conclusion=DeploymentConclusion.SUCCEEDED).order_by(
         "-created_at", "-id"
     ).only("id", "frozen_input").first()
-    recorded = ((newest.frozen_input or {}).get("preview") or {}) if newest is not None else {}
-    return [str(address) for address in recorded.get("addresses") or []]
+    frozen = (newest.frozen_input or {}) if newest is not None else {}
+    recorded = frozen.get("preview") or {}
+    url = route_url(frozen.get("route"))
+    return ([url] if url else []) + [str(address) for address in recorded.get("addresses") or []]
 
 
 async def close_services_deleted() -> list[PreviewEnvironment]:

@@ -188,8 +188,9 @@ def frozen_input(target: Target, overrides: Overrides) -> dict[str, Any]:
     if overrides.image_tag:
         override = {"tag": overrides.image_tag, "variable": IMAGE_TAG_VARIABLE if is_compose else None}
     preview = overrides.preview
-    ports, volumes = source.get("ports"), source.get("volumes")
+    ports, volumes, route = source.get("ports"), source.get("volumes"), service.route
     if preview is not None:
+        route = preview_isolation.isolated_route(route, preview.pull_request)
         ports = preview_isolation.isolated_ports(ports)
         volumes = preview_isolation.isolated_volumes(volumes, preview.preview_id)
     return {
@@ -222,7 +223,7 @@ def frozen_input(target: Target, overrides: Overrides) -> dict[str, Any]:
             for item in service.env
         ],
         "readinessGate": {"healthCheck": service.health_check, "imageHealthcheck": True},
-        "route": service.route,
+        "route": route,
         "imageOverride": override,
         "preview": preview.metadata(overrides.withholds_secrets) if preview else None,
     }

@@ -390,7 +390,7 @@ class Observer:
         cleaned = 0
         try:
             for preview in pending:
-                teardown = await asyncio.wait_for(preview_teardown.tear_down(engine, preview),
+                teardown = await asyncio.wait_for(preview_teardown.tear_down(engine, preview, server, self.settings),
                                                   timeout=SERVER_TIMEOUT_SECONDS)
                 cleaned += teardown.done
             await asyncio.wait_for(preview_teardown.sweep_orphans(engine), timeout=SERVER_TIMEOUT_SECONDS)

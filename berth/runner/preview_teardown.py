@@ -3,7 +3,8 @@
 - Idle previews (no pull-request event for BERTH_PREVIEW_TTL_HOURS) are closed first
   (`berth.domain.previews.close_idle`), like previews of deleted services.
 - Teardown: a CLOSED preview on this server, once no deployment of it is queued or running
-  (closing canceled them), loses every container, then every volume, network and built
+  (closing canceled them), first loses its route on the server's proxy (one config load,
+  production's and other previews' routes untouched), then every container, then every volume, network and built
   image labelled with its id (and this installation's); its compose projects' networks go
   too. When Docker shows nothing of it left the preview becomes CLEANED with `cleanedAt`;
   otherwise (server unreachable, a volume in use) the next pass tries again.
@@ -19,13 +20,15 @@ import logging
 from dataclasses import dataclass
 
 from berth.domain.previews import active_deployments, close_idle, close_services_deleted
-from berth.models import Deployment, Service
+from berth.models import Deployment, Server, Service
 from berth.models.enums import PreviewStatus
 from berth.models.git import PreviewEnvironment
 from berth.models.lifecycle import now
 from berth.runner import labels
 from berth.runner.cleanup import Removed, remove_idle_compose_networks
 from berth.runner.docker_api import DockerApi, DockerOperationError, RunnerError
+from berth.runner.proxy.control import drop_preview_route
+from berth.settings import Settings
 
 log = logging.getLogger("berth.observer")
 
@@ -93,9 +96,18 @@ async def remove_preview_objects(docker: DockerApi, preview_id: int, compose_pro
     return Teardown(preview_id, removed, done=not left)
 
 
-async def tear_down(docker: DockerApi, preview: PreviewEnvironment) -> Teardown:
-    """Remove a CLOSED preview's objects; CLEANED once none is left."""
+async def tear_down(docker: DockerApi, preview: PreviewEnvironment, server: Server, settings: Settings) -> Teardown:
+    """Remove a CLOSED preview's route and objects; CLEANED once none is left."""
+    # The route first: the proxy must not send pr-<N>.<host> to containers being removed.
+    route_problem = None
+    try:
+        await drop_preview_route(docker, server, settings, preview.service_id, preview.id)
+    except RunnerError as error:
+        route_problem = f"kept the route: {error}"
     teardown = await remove_preview_objects(docker, preview.id, await _compose_projects(preview.id))
+    if route_problem is not None:
+        teardown.removed.problems.append(route_problem)
+        teardown.done = False  # the next pass tries the route again
     if teardown.done:
         # Guarded: a pull request reopened meanwhile made it ACTIVE again, and it stays so.
         await PreviewEnvironment.filter(id=preview.id, status=PreviewStatus.CLOSED).update(

@@ -244,3 +244,16 @@ def test_compose_files_lose_fixed_names_and_host_ports() -> None:
     assert isolated["networks"] == {"front": {}}
 
 
+
+
+async def test_a_routed_services_preview_is_routed_at_its_pull_request_host(db) -> None:
+    service = await repo_service()
+    route = {"host": "app.example.test", "pathPrefix": "/api", "containerPort": 8080, "composeService": None,
+             "drainSeconds": 3}
+    await Service.filter(id=service.id).update(route=route)
+    _, _, deployment = await handle(await hook_of(service), event(number=9))
+    assert deployment is not None
+    frozen = (await Deployment.get(id=deployment.id)).frozen_input
+    # Only the host differs: the same prefix, port and drain, beside production's route.
+    assert frozen["route"] == {**route, "host": "pr-9.app.example.test"}
+    assert (await Service.get(id=service.id)).route == route

@@ -25,3 +25,13 @@ def test_routes_of_others_and_empty_configs_are_ignored() -> None:
         {"@id": "berth-service-7", "match": [{"host": ["b.test"]}], "handle": [{"handler": "static_response"}]},
     ]}}}}}
     assert routes_in(foreign) == []
+
+
+def test_a_preview_has_a_route_of_its_own_beside_its_service() -> None:
+    production = ProxyRoute(4, "web.example.test", None, "berth-web-3-1:8080")
+    preview = ProxyRoute(4, "pr-7.web.example.test", None, "berth-web-pr7-5-1:8080", preview_id=12)
+    config = config_for([production, preview])
+    ids = sorted(r["@id"] for r in config["apps"]["http"]["servers"]["berth"]["routes"])
+    assert ids == ["berth-service-4", "berth-service-4-preview-12"]
+    back = {r.lane: r for r in routes_in(config)}
+    assert back == {(4, None): production, (4, 12): preview}

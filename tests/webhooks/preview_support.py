@@ -99,17 +99,19 @@ class Hooked:
 
 
 async def hooked_service(server: LiveServer, provider: str, source: dict[str, Any], *,
-                         env: list[dict[str, Any]] | None = None, allow_forks: bool = False) -> Hooked:
+                         env: list[dict[str, Any]] | None = None, allow_forks: bool = False,
+                         server_id: str | None = None, route: dict[str, Any] | None = None) -> Hooked:
+    """`server_id`: another server than `local`; `route`: the service's RouteInput."""
     _, token = await create_api_token(unique("previews"), Role.OWNER, None, [], None, "test", None)
-    local = next(s["id"] for s in graphql(server, token, "{ servers { id name } }")["servers"]
-                 if s["name"] == "local")
+    local = server_id or next(s["id"] for s in graphql(server, token, "{ servers { id name } }")["servers"]
+                              if s["name"] == "local")
     project = graphql(server, token, "mutation ($n: String!) { createProject(input: {name: $n}) "
                                      "{ project { id } } }", {"n": unique("pv")})["createProject"]["project"]
     created = graphql(
         server, token,
         "mutation ($i: CreateServiceInput!) { createService(input: $i) { service { id } errors { message } } }",
         {"i": {"projectId": project["id"], "environment": "production", "name": unique("web"), "serverId": local,
-               "source": source, "env": env}},
+               "source": source, "env": env, "route": route}},
     )["createService"]
     assert created["service"], created
     hook = graphql(

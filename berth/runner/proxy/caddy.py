@@ -1,8 +1,9 @@
 """Caddy's JSON config for a server's routes, and the routes read back from it.
 
 Pure data, no Docker: `berth.runner.proxy.control` loads what `config_for` builds and
-hands what Caddy reports to `routes_in`. Each route carries `@id` `berth-service-<id>` so
-the routes of other services survive when one service's upstream changes.
+hands what Caddy reports to `routes_in`. Each route carries the `@id` of its lane —
+`berth-service-<id>` for the service itself, `berth-service-<id>-preview-<preview id>` for
+one of its pull-request previews — so a lane's switch never replaces another lane's route.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ from typing import Any
 ADMIN_ADDRESS = "localhost:2019"
 LISTEN_PORT = 80
 SERVER_NAME = "berth"
-_ROUTE_ID = re.compile(r"^berth-service-(\d+)$")
+_ROUTE_ID = re.compile(r"^berth-service-(\d+)(?:-preview-(\d+))?$")
+
+
+Lane = tuple[int, int | None]
+"""(service id, preview id or None): whose route it is; one route per lane."""
 
 
 @dataclass(frozen=True)
@@ -27,10 +32,17 @@ class ProxyRoute:
     path_prefix: str | None
     upstream: str
     """host:port Caddy dials, e.g. `berth-web-12-1:8080` (a container on the proxy network)."""
+    preview_id: int | None = None
+    """The pull-request preview whose route this is (its lane); None: the service's own."""
+
+    @property
+    def lane(self) -> Lane:
+        return (self.service_id, self.preview_id)
 
 
-def route_id(service_id: int) -> str:
-    return f"berth-service-{service_id}"
+def route_id(service_id: int, preview_id: int | None = None) -> str:
+    own = f"berth-service-{service_id}"
+    return own if preview_id is None else f"{own}-preview-{preview_id}"
 
 
 def _order(route: ProxyRoute) -> tuple[int, str, str]:
@@ -48,7 +60,7 @@ def config_for(routes: Iterable[ProxyRoute]) -> dict[str, Any]:
         if route.path_prefix:
             match["path"] = [route.path_prefix.rstrip("/") + "*"]
         caddy_routes.append({
-            "@id": route_id(route.service_id),
+            "@id": route_id(route.service_id, route.preview_id),
             "match": [match],
             "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": route.upstream}]}],
             "terminal": True,
@@ -80,5 +92,6 @@ def routes_in(config: Mapping[str, Any] | None) -> list[ProxyRoute]:
             if not hosts or not dials:
                 continue
             prefix = str(paths[0]).removesuffix("*") if paths else None
-            found.append(ProxyRoute(int(matched.group(1)), str(hosts[0]), prefix or None, str(dials[0])))
+            preview = int(matched.group(2)) if matched.group(2) else None
+            found.append(ProxyRoute(int(matched.group(1)), str(hosts[0]), prefix or None, str(dials[0]), preview))
     return found

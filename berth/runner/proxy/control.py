@@ -1,8 +1,8 @@
 """Moving a service's route to a new upstream, in one config load, and reading the routes
 back from Caddy (what `Server.proxy` reports).
 
-The config loaded is what Caddy routes now (read from its admin API) with one service's
-route replaced; routes a freshly made proxy lost are rebuilt from Docker (the running
+The config loaded is what Caddy routes now (read from its admin API) with one lane's route
+replaced (a lane: the service itself, or one of its pull-request previews); routes a freshly made proxy lost are rebuilt from Docker (the running
 container of each routed service's newest successful deployment). Loads on one server
 are serialized within this process.
 """
@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from berth.models import Deployment, Server, Service
-from berth.models.enums import DeploymentConclusion
+from berth.models.enums import DeploymentConclusion, PreviewStatus
+from berth.models.git import PreviewEnvironment
 from berth.runner import labels
 from berth.runner.docker_api import COMPOSE_SERVICE_LABEL, ContainerInfo, DockerApi, DockerOperationError
-from berth.runner.proxy.caddy import ProxyRoute, config_for, routes_in
+from berth.runner.proxy.caddy import Lane, ProxyRoute, config_for, routes_in
 from berth.runner.proxy.container import (
     ProxyError,
     Report,
@@ -49,11 +50,13 @@ async def load_config(docker: DockerApi, container_id: str, routes: Sequence[Pro
         raise ProxyError(f"the proxy refused the new config: {result.output.strip()[-500:]}")
 
 
-async def _rebuilt_route(docker: DockerApi, service: Service) -> ProxyRoute | None:
-    """A routed service's route as it should be when the proxy lost it: to the container of
-    its newest successful deployment (the observer's baseline), as that deployment froze it."""
-    latest = (await Deployment.filter(service_id=service.id, conclusion=DeploymentConclusion.SUCCEEDED)
-              .order_by("-concluded_at", "-id").first())
+async def _rebuilt_route(docker: DockerApi, service: Service, preview_id: int | None = None) -> ProxyRoute | None:
+    """A lane's route as it should be when the proxy lost it: to the container of the lane's
+    newest successful deployment (the observer's baseline), as that deployment froze it.
+    The service's own lane never looks at its previews' deployments, nor a preview at others."""
+    lane = Deployment.filter(service_id=service.id, conclusion=DeploymentConclusion.SUCCEEDED)
+    lane = lane.filter(preview_id=preview_id) if preview_id is not None else lane.filter(preview_id__isnull=True)
+    latest = await lane.order_by("-concluded_at", "-id").first()
     route = (latest.frozen_input or {}).get("route") if latest is not None else None
     if latest is None or not route:
         return None
@@ -62,32 +65,45 @@ async def _rebuilt_route(docker: DockerApi, service: Service) -> ProxyRoute | No
         wanted[COMPOSE_SERVICE_LABEL] = str(route["composeService"])
     for container in await docker.list_containers(wanted, all=False):
         return ProxyRoute(service.id, str(route["host"]), route.get("pathPrefix"),
-                          upstream_of(container, int(route["containerPort"])))
+                          upstream_of(container, int(route["containerPort"])), preview_id)
     return None
 
 
+async def _routed_lanes(server: Server) -> dict[Lane, Service]:
+    """The lanes that keep a route: each routed service of the server, and each of its
+    ACTIVE previews (a closed preview's route goes with its teardown)."""
+    routed = await Service.filter(server_id=server.id, deleted_at__isnull=True, route__isnull=False)
+    by_id = {service.id: service for service in routed}
+    lanes: dict[Lane, Service] = {(service.id, None): service for service in routed}
+    previews = await PreviewEnvironment.filter(service_id__in=list(by_id), status=PreviewStatus.ACTIVE)
+    for preview in previews:
+        lanes[(preview.service_id, preview.id)] = by_id[preview.service_id]
+    return lanes
+
+
 async def _apply(docker: DockerApi, server: Server, settings: Settings, route: ProxyRoute | None,
-                 report: Report) -> int | None:
-    """Ensure the proxy, complete the routes it lacks, put `route` in (if given) and load
-    the result when anything changed; returns the milliseconds of the load (None: none)."""
+                 report: Report, drop: Lane | None = None) -> int | None:
+    """Ensure the proxy, complete the routes it lacks, put `route` in (if given), leave
+    `drop`'s out, and load the result when anything changed; returns the milliseconds of
+    the load (None: none)."""
     lock = _locks.setdefault(server.id, asyncio.Lock())
     async with lock:
         proxy, fresh = await ensure_proxy(docker, server, settings, report)
-        current = {r.service_id: r for r in routes_in(await read_config(docker, proxy.id))}
+        current = {r.lane: r for r in routes_in(await read_config(docker, proxy.id))}
         wanted = dict(current)
-        routed = await Service.filter(server_id=server.id, deleted_at__isnull=True, route__isnull=False)
-        for service in routed:
-            if service.id not in wanted and (route is None or service.id != route.service_id):
-                if (rebuilt := await _rebuilt_route(docker, service)) is not None:
-                    wanted[service.id] = rebuilt
+        lanes = await _routed_lanes(server)
+        for lane, service in lanes.items():
+            if lane not in wanted and lane != drop and (route is None or lane != route.lane):
+                if (rebuilt := await _rebuilt_route(docker, service, lane[1])) is not None:
+                    wanted[lane] = rebuilt
         if fresh:
-            others = len(wanted) - (1 if route is not None and route.service_id in wanted else 0)
+            others = len(wanted) - (1 if route is not None and route.lane in wanted else 0)
             report(f"proxy is new: restored {others} route{'s' if others != 1 else ''}")
         if route is not None:
-            wanted[route.service_id] = route
-        # Only services that still have a route keep one.
-        keep = {service.id for service in routed} | ({route.service_id} if route is not None else set())
-        wanted = {sid: r for sid, r in wanted.items() if sid in keep}
+            wanted[route.lane] = route
+        # Only lanes that still have a route keep one (a deleted service, a closed preview).
+        keep = set(lanes) | ({route.lane} if route is not None else set())
+        wanted = {lane: r for lane, r in wanted.items() if lane in keep and lane != drop}
         if wanted == current:
             return None
         started = time.monotonic()
@@ -114,13 +130,24 @@ async def restore_routes(docker: DockerApi, server: Server, settings: Settings,
     await _apply(docker, server, settings, None, report)
 
 
+async def drop_preview_route(docker: DockerApi, server: Server, settings: Settings, service_id: int,
+                             preview_id: int) -> bool:
+    """A preview's teardown: its route leaves the proxy in one config load, the other lanes'
+    stay. No proxy running: nothing routes there, and none is started for this. Returns
+    whether a config was loaded."""
+    proxy = await find_proxy(docker, server)
+    if proxy is None or not proxy.running:
+        return False
+    return await _apply(docker, server, settings, None, lambda text: None, drop=(service_id, preview_id)) is not None
+
+
 async def routed_upstream(docker: DockerApi, server: Server, service_id: int) -> str | None:
     """Where the proxy sends a service's route now (None: no proxy or no such route)."""
     proxy = await find_proxy(docker, server)
     if proxy is None or not proxy.running:
         return None
     for route in routes_in(await read_config(docker, proxy.id)):
-        if route.service_id == service_id:
+        if route.lane == (service_id, None):
             return route.upstream
     return None
 

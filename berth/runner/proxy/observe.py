@@ -38,7 +38,8 @@ async def observe_proxy(docker: DockerApi, server: Server, settings: Settings,
         await record_status(docker, server, settings)
         return None
     await record_status(docker, server, settings)
-    upstreams = {route.service_id: route.upstream for route in routes_in(config)}
+    # Drift is about the service's own lane; its previews' routes are theirs.
+    upstreams = {route.service_id: route.upstream for route in routes_in(config) if route.preview_id is None}
     return {service.id: upstreams.get(service.id) for service in routed}
 
 

@@ -71,7 +71,8 @@ async def switch_traffic(ctx: RunContext, docker: DockerApi, route: dict[str, An
     route's compose service), by default the one this run started."""
     new = target or await docker.inspect_container(ctx.new_containers[0])
     upstream = upstream_of(new, int(route["containerPort"]))
-    wanted = ProxyRoute(ctx.service.id, str(route["host"]), route.get("pathPrefix"), upstream)
+    # Keyed by lane: a preview's switch leaves production's route alone, and the reverse.
+    wanted = ProxyRoute(ctx.service.id, str(route["host"]), route.get("pathPrefix"), upstream, ctx.preview_id)
     try:
         elapsed = await set_route(docker, ctx.server, ctx.settings, wanted,
                                   lambda text: ctx.log.system(text, StepKind.FINALIZE))

@@ -241,9 +241,10 @@ class PreviewEnvironment(Node):
         return Service.of(row) if row else None
 
     @strawberry.field(
-        description="Where its published ports answer: ephemeral ports on the server's loopback address "
-        "(127.0.0.1:PORT->CONTAINER_PORT/PROTOCOL), as its newest successful deployment started them; "
-        "empty when it publishes none or is not running."
+        description="Where it answers, as its newest successful deployment recorded it: first, for a "
+        "service with a route, its URL through the server's proxy (http://pr-N.HOST[PREFIX]), then its "
+        "published ports on ephemeral ports of the server's loopback address "
+        "(127.0.0.1:PORT->CONTAINER_PORT/PROTOCOL); empty when it has neither or is not running."
     )
     async def addresses(self) -> list[str]:
         from berth.schema.git_pages import preview_addresses
