@@ -38,6 +38,7 @@ from berth.http.origins import allowed_origins, origin_allowed
 from berth.http.url_credentials import REFUSAL, credential_in_query
 from berth.http.websocket_messages import limit_message_size
 from berth.schema import build_schema
+from berth.schema.audit_trail import remote_address
 from berth.schema.context import Context
 from berth.schema.errors import CodedError
 from berth.schema.response_size import encode_capped
@@ -182,7 +183,9 @@ class BerthGraphQL(GraphQLOverHTTPView, GraphQL):  # type: ignore[type-arg,misc]
         if credential is None:
             credential = context.request.headers.get("authorization")
         try:
-            context.principal = await authenticate_authorization(credential)
+            context.principal = await authenticate_authorization(
+                credential, remote_address(context.request), transport="websocket"
+            )
         except InvalidCredential as error:
             raise ConnectionRejectionError({"message": error.message}) from None
         return await super().on_ws_connect(context)  # type: ignore[arg-type]
@@ -235,7 +238,9 @@ class AuthenticatedGraphQL:
                 chunks.append(chunk)
             body = b"".join(chunks)
         try:
-            principal = await authenticate_authorization(request.headers.get("authorization"))
+            principal = await authenticate_authorization(
+                request.headers.get("authorization"), remote_address(request)
+            )
         except InvalidCredential as error:
             return await self._send(
                 send,

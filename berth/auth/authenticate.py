@@ -15,6 +15,7 @@ from berth.auth.errors import InvalidCredential
 from berth.auth.jwks import JwksCache
 from berth.auth.jwt_tokens import verify_access_token
 from berth.auth.principal import Principal
+from berth.domain.audit_refusals import record_refusal
 from berth.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -68,17 +69,21 @@ async def authenticate_bearer(token: str, settings: Settings | None = None) -> P
     return await verify_access_token(token, settings=settings, jwks=get_jwks_cache(settings))
 
 
-async def authenticate_authorization(header_value: str | None) -> Principal | None:
-    """None when no credential was sent; a Principal; or InvalidCredential (→ HTTP 401)."""
+async def authenticate_authorization(
+    header_value: str | None, remote_address: str | None = None, transport: str = "http"
+) -> Principal | None:
+    """None when no credential was sent; a Principal; or InvalidCredential (→ HTTP 401).
+    Every refusal is an `auth.refused` audit entry (the reason and address only)."""
     if header_value is None:
         return None
-    if not isinstance(header_value, str):
-        # connection_init payloads are arbitrary JSON; a non-string is malformed, not absent.
-        raise InvalidCredential("authorization must be a string 'Bearer <token>'")
-    token = parse_authorization(header_value)
     try:
+        if not isinstance(header_value, str):
+            # connection_init payloads are arbitrary JSON; a non-string is malformed, not absent.
+            raise InvalidCredential("authorization must be a string 'Bearer <token>'")
+        token = parse_authorization(header_value)
         return await authenticate_bearer(token)
     except InvalidCredential as exc:
         # The reason only: never the credential.
         logger.info("credential rejected: %s", exc.message)
+        await record_refusal(exc.message, remote_address, transport)
         raise

@@ -23,6 +23,7 @@ class Scope(StrEnum):
     SERVER_READ = "server:read"
     SERVER_WRITE = "server:write"
     TOKENS_MANAGE = "tokens:manage"
+    AUDIT_READ = "audit:read"
 
 
 ALL_SCOPES: frozenset[Scope] = frozenset(Scope)

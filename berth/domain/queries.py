@@ -107,7 +107,7 @@ def page_size(value: int | None, field_name: str, errors: ErrorList) -> int:
 
 
 async def newest_first_page(query: QuerySet[M], moment_field: str, first: int | None,
-                            after: str | None) -> Page[M]:
+                            after: str | None, with_total: bool = True) -> Page[M]:
     """A page of `query` newest first, keyset-paged on (moment_field, id) like deployments
     (webhook deliveries, notification deliveries). The caller has applied visibility."""
     errors = ErrorList()
@@ -129,7 +129,7 @@ async def newest_first_page(query: QuerySet[M], moment_field: str, first: int | 
         start_cursor=cursors[0] if cursors else None,
         end_cursor=cursors[-1] if cursors else None,
         cursors=cursors,
-        total_count=await query.count(),
+        total_count=await query.count() if with_total else None,
     )
 
 

@@ -39,7 +39,10 @@ def _deployment_pk(raw_id: str) -> int | None:
 
 async def artifact_endpoint(request: Request) -> Response:
     try:
-        principal = await authenticate_authorization(request.headers.get("authorization"))
+        client = request.client
+        principal = await authenticate_authorization(
+            request.headers.get("authorization"), client.host if client else None
+        )
     except InvalidCredential as error:
         return _error(401, error.message, "UNAUTHENTICATED", **{"WWW-Authenticate": WWW_AUTHENTICATE})
     if principal is None:

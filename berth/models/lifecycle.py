@@ -21,7 +21,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.transactions import in_transaction
 
-from berth.models import commit_outbox, notification_outbox
+from berth.models import commit_outbox, notification_outbox, post_commit
 from berth.models.deployment import Deployment, DeploymentEvent, DeploymentStep, LogLine
 from berth.models.enums import (
     STEP_ORDER,
@@ -104,6 +104,8 @@ async def _notify(deployment_id: int, event_seq: int | None, log_seq: int | None
     # Inside a caller's transaction nothing is visible yet, and a listener's work would run
     # on that transaction's connection: the caller wakes listeners after its commit
     # (`notify_changed`).
+    if post_commit.defer(_notify, deployment_id, event_seq, log_seq):
+        return  # an audited mutation's outer transaction: after its commit
     if isinstance(get_connection(), TransactionalDBClient):
         return
     for listener in list(_listeners):

@@ -27,6 +27,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from berth.models import post_commit
 from berth.models.commit_outbox import deployment_link, names_of
 from berth.models.deployment import Deployment
 from berth.models.enums import DeploymentConclusion, NotificationDeliveryStatus
@@ -67,6 +68,8 @@ def remove_waker(waker: Callable[[], None]) -> None:
 
 
 def wake_senders() -> None:
+    if post_commit.defer(wake_senders):
+        return  # an audited mutation's outer transaction: after its commit
     for waker in list(_wakers):
         waker()
 

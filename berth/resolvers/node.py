@@ -7,11 +7,13 @@ from typing import Any
 import strawberry
 
 from berth.auth.api_tokens import get_manageable_token
+from berth.domain.audit import get_visible_event
 from berth.domain.git_hooks import get_visible_delivery, get_visible_hook
 from berth.domain.notifications import get_visible_delivery as get_visible_notification
 from berth.domain.previews import get_visible_preview
 from berth.domain.queries import get_visible
 from berth.models import ApiToken as ApiTokenRow
+from berth.models import AuditEvent as AuditEventRow
 from berth.models import Deployment as DeploymentRow
 from berth.models import Environment as EnvironmentRow
 from berth.models import Project as ProjectRow
@@ -25,6 +27,7 @@ from berth.models.notifications import NotificationChannel as NotificationChanne
 from berth.models.notifications import NotificationDelivery as NotificationDeliveryRow
 from berth.resolvers.common import principal_of
 from berth.schema.ids import from_global_id
+from berth.schema.types.audit import AuditEvent
 from berth.schema.types.deployment import Deployment
 from berth.schema.types.git import GitHook, PreviewEnvironment, WebhookDelivery
 from berth.schema.types.identity import ApiToken
@@ -47,6 +50,8 @@ NODE_TYPES: dict[str, tuple[type[Any], Any]] = {
     # Channels carry their project (the ordinary rule); deliveries go by their channel.
     "NotificationChannel": (NotificationChannelRow, NotificationChannel),
     "NotificationDelivery": (NotificationDeliveryRow, NotificationDelivery),
+    # Entries without a project are hidden from project-limited credentials.
+    "AuditEvent": (AuditEventRow, AuditEvent),
 }
 
 
@@ -72,6 +77,8 @@ async def resolve_node(info: strawberry.Info, id: strawberry.ID) -> Node | None:
         row = await get_visible_preview(principal_of(info), pk)
     elif model is NotificationDeliveryRow:
         row = await get_visible_notification(principal_of(info), pk)
+    elif model is AuditEventRow:
+        row = await get_visible_event(principal_of(info), pk)
     else:
         row = await get_visible(principal_of(info), model, pk)
     return gql_type.of(row) if row is not None else None  # type: ignore[no-any-return]

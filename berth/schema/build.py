@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
+from berth.schema.audit_trail import install_audit_trail
 from berth.schema.cost import operation_of
 from berth.schema.cost_limit import CostCache, QueryCostLimit
 from berth.schema.deadline import first_within, timed_out, within
@@ -132,5 +133,7 @@ def build_schema(
     schema.documents = documents
     schema.query_timeout_seconds = query_timeout_seconds
     schema.field_scopes = install_scope_guards(schema._schema)
+    # After the scope guards: the audit wrapper sees their refusals too.
+    install_audit_trail(schema._schema)
     schema.type_scopes = type_scopes(schema._schema)
     return schema

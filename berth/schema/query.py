@@ -7,8 +7,10 @@ import strawberry
 from berth.resolvers.deployments import resolve_deployment, resolve_deployments
 from berth.resolvers.inventory import resolve_api_tokens, resolve_projects, resolve_servers, resolve_service
 from berth.resolvers.node import resolve_node
+from berth.schema.audit_pages import resolve_audit_events
 from berth.schema.directives import requires
 from berth.schema.errors import unauthenticated
+from berth.schema.types.audit import AuditEventConnection, AuditFilter
 from berth.schema.types.deployment import Deployment, DeploymentConnection, DeploymentFilter
 from berth.schema.types.identity import ApiToken, Viewer
 from berth.schema.types.inventory import Project, Server, Service
@@ -58,3 +60,10 @@ class Query:
     @strawberry.field(directives=requires("tokens:manage"))
     async def api_tokens(self, info: strawberry.Info) -> list[ApiToken] | None:
         return await resolve_api_tokens(info)
+
+    @strawberry.field(directives=requires("audit:read"))
+    async def audit_events(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+        filter: AuditFilter | None = None,
+    ) -> AuditEventConnection | None:
+        return await resolve_audit_events(info, first, after, filter)

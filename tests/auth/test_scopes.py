@@ -15,11 +15,11 @@ from berth.models.enums import DeploymentTrigger, Role, TokenKind
 EXPECTED: dict[Role, set[str]] = {
     Role.OWNER: {
         "deploy:read", "deploy:start", "deploy:cancel", "deploy:rollback", "logs:read",
-        "service:read", "service:write", "server:read", "server:write", "tokens:manage",
+        "service:read", "service:write", "server:read", "server:write", "tokens:manage", "audit:read",
     },
     Role.ADMIN: {
         "deploy:read", "deploy:start", "deploy:cancel", "deploy:rollback", "logs:read",
-        "service:read", "service:write", "server:read", "server:write", "tokens:manage",
+        "service:read", "service:write", "server:read", "server:write", "tokens:manage", "audit:read",
     },
     Role.OPERATOR: {
         "deploy:read", "deploy:start", "deploy:cancel", "deploy:rollback", "logs:read",
@@ -36,10 +36,13 @@ EXPECTED: dict[Role, set[str]] = {
 }  # fmt: skip
 
 CONTRACT = Path(__file__).resolve().parents[2].parent / "shared" / "contract" / "CONTRACT.md"
+# Contract v2 adds audit:read, for owner and admin (v2/operations.graphql says so in its header).
+OPERATIONS = CONTRACT.parent / "v2" / "operations.graphql"
+V2_ADDED: dict[Role, set[str]] = {Role.OWNER: {"audit:read"}, Role.ADMIN: {"audit:read"}}
 
 
-def test_ten_scopes() -> None:
-    assert len(Scope) == 10
+def test_eleven_scopes() -> None:
+    assert len(Scope) == 11
     assert {s.value for s in Scope} == EXPECTED[Role.OWNER]
 
 
@@ -66,6 +69,9 @@ def test_table_matches_the_contract_file() -> None:
             for role, mark in zip(columns, cells[1:], strict=True):
                 if mark == "✓":
                     parsed[role].add(cells[0])
+    assert "New scope audit:read: owner and admin." in OPERATIONS.read_text()
+    for role, added in V2_ADDED.items():
+        parsed[role] |= added
     assert parsed == EXPECTED
 
 

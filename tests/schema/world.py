@@ -22,6 +22,7 @@ from berth.auth.api_tokens import create_api_token
 from berth.domain.secrets import encrypt
 from berth.models import (
     ApiToken,
+    AuditEvent,
     Deployment,
     DeploymentEvent,
     DeploymentStep,
@@ -33,6 +34,7 @@ from berth.models import (
     Server,
     Service,
 )
+from berth.models.audit import AuditOutcome
 from berth.models.enums import (
     DeploymentConclusion,
     DeploymentEventType,
@@ -175,6 +177,8 @@ class World:
     notification_delivery: int
     # Credentials for a private registry in project A (the password is never readable).
     registry_credential: int
+    # An audit entry of project A (a start of deployment a2 by an owner token).
+    audit_event: int
     # An ACTIVE preview of service A; a2 runs in it (so `Deployment.preview` and
     # `PreviewEnvironment.deployments` have data wherever the walk reaches a2).
     preview: int = 0
@@ -277,7 +281,15 @@ async def seed_world() -> World:
         project=project_a, registry="registry.example.test:5443", username="walker",
         password_enc=encrypt("seeded-registry-password"), last_used_at=datetime.now(UTC),
     )
+    entry = await AuditEvent.create(
+        at=datetime.now(UTC), action="deployment.start", outcome=AuditOutcome.OK,
+        actor={"subject": "token:0", "email": None, "role": "OWNER", "tokenKind": "API_TOKEN", "tokenName": "t"},
+        actor_subject="token:0", target_type="Deployment", target_pk=a2.id, project_id=project_a.id,
+        target_label="seeded #2", request_id="seeded", remote_address="127.0.0.1",
+        details={"input": {"input": {"serviceId": gid("Service", service_a.id)}}},
+    )
     return World(
+        audit_event=entry.id,
         registry_credential=credential.id,
         preview=preview.id,
         notification_channel=channel.id,
@@ -323,9 +335,14 @@ async def expire_token(secret_prefix: str) -> None:
     await ApiToken.filter(prefix=secret_prefix).update(expires_at=datetime.now(UTC) - timedelta(minutes=5))
 
 
+# The audit trail records refusals too: a refused mutation adds its entry and nothing else
+# (the audit tests check the entries themselves).
+APPEND_ONLY = {"audit_event"}
+
+
 async def snapshot() -> dict[str, list[dict[str, Any]]]:
     """Every row of every table, except the columns that change without any mutation
-    (a token's `lastUsedAt` on use; the observer's view of a server)."""
+    (a token's `lastUsedAt` on use; the observer's view of a server) and the audit trail."""
     volatile = {
         "api_token": {"last_used_at"},
         "server": {"reachable", "last_checked_at", "docker_version", "proxy_status"},
@@ -334,6 +351,8 @@ async def snapshot() -> dict[str, list[dict[str, Any]]]:
     for app in Tortoise.apps.values():
         for model in app.values():
             table = model._meta.db_table
+            if table in APPEND_ONLY:
+                continue
             skip = volatile.get(table, set())
             rows = await model.all().order_by(model._meta.pk_attr).values()
             tables[table] = [{k: v for k, v in row.items() if k not in skip} for row in rows]
@@ -346,6 +365,7 @@ async def snapshot() -> dict[str, list[dict[str, Any]]]:
 def node_ids(world: World) -> dict[str, str]:
     return {
         "ApiToken": gid("ApiToken", world.api_token),
+        "AuditEvent": gid("AuditEvent", world.audit_event),
         "Deployment": gid("Deployment", world.deployment_a2),
         "Environment": gid("Environment", world.environment_a),
         "GitHook": gid("GitHook", world.git_hook),
