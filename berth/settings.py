@@ -121,6 +121,9 @@ class Settings:
     notify_retry_base_seconds: float = 20.0
     notify_retry_max_seconds: float = 600.0
     notify_max_attempts: int = 6
+    # BERTH_AUDIT_RETENTION_DAYS: audit entries older than this are pruned (docs/audit.md);
+    # None (the default): kept forever.
+    audit_retention_days: float | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -182,6 +185,7 @@ class Settings:
             notify_retry_base_seconds=_env_float("BERTH_NOTIFY_RETRY_BASE_SECONDS", 20.0),
             notify_retry_max_seconds=_env_float("BERTH_NOTIFY_RETRY_MAX_SECONDS", 600.0),
             notify_max_attempts=_env_int("BERTH_NOTIFY_MAX_ATTEMPTS", 6),
+            audit_retention_days=_env_float("BERTH_AUDIT_RETENTION_DAYS", 0.0) or None,
         )
 
     def with_public_url(self, host: str, port: int) -> Settings:

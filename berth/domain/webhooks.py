@@ -23,10 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from berth.auth.principal import Principal
-from berth.domain import previews
+from berth.domain import audit, previews
 from berth.domain.deployments import start_deployment
 from berth.domain.errors import UserErrorCode, UserFacingError, not_found
 from berth.domain.git_events import GitEvent, PingEvent, PullRequestEvent, PushEvent
@@ -41,9 +43,11 @@ from berth.domain.webhook_providers import (
     signature_problem,
 )
 from berth.models import Deployment, Service
+from berth.models.audit import AuditOutcome
 from berth.models.enums import GitProvider, SourceType, TokenKind, WebhookOutcome
 from berth.models.git import GitHook, WebhookDelivery
 from berth.models.lifecycle import now
+from berth.models.sql import CONNECTION
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 UNKNOWN_EVENT = "unknown"
@@ -65,6 +69,8 @@ class Request:
     content_type: str | None
     # The body was longer than MAX_BODY_BYTES (and was not read further).
     too_large: bool = False
+    # The client's address, for the audit entry.
+    remote_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,11 +137,57 @@ def _parsed(hook: GitHook, event: str, payload: Any) -> GitEvent | None:
 
 
 async def _record(hook: GitHook, event: str, outcome: WebhookOutcome, reason: str | None, *,
-                  provider_id: str | None, **fields: Any) -> WebhookDelivery:
+                  provider_id: str | None, remote_address: str | None = None, **fields: Any) -> WebhookDelivery:
+    """A concluded delivery (refused or a repeat) and its audit entry, in one transaction."""
+    async with in_transaction(CONNECTION) as conn:
+        row = await WebhookDelivery.create(
+            using_db=conn, hook_id=hook.id, delivery_id=provider_id, event=event, received_at=now(),
+            outcome=outcome, reason=reason, **fields,
+        )
+        await _audit(conn, hook, row, remote_address)
+    return row
+
+
+async def _claim(hook: GitHook, event: str, *, provider_id: str | None, **fields: Any) -> WebhookDelivery:
+    """The row that claims the dedupe key before anything is started (audited once concluded)."""
     return await WebhookDelivery.create(
-        hook_id=hook.id, delivery_id=provider_id, event=event, received_at=now(), outcome=outcome,
-        reason=reason, **fields,
+        hook_id=hook.id, delivery_id=provider_id, event=event, received_at=now(), outcome=WebhookOutcome.SKIPPED,
+        reason=UNFINISHED, **fields,
     )
+
+
+# Deliveries that did what they were sent for (or rightly nothing); the others were refused.
+_DONE = frozenset({WebhookOutcome.DEPLOYED, WebhookOutcome.SKIPPED})
+
+
+async def _audit(conn: BaseDBAsyncClient, hook: GitHook, row: WebhookDelivery, remote_address: str | None) -> None:
+    """The `githook.delivery` entry of a concluded delivery, on the ledger row's transaction.
+    The actor is the hook only once the request proved itself with the hook's secret."""
+    verified = row.outcome is not WebhookOutcome.REJECTED or row.payload is not None
+    label, project_id = await audit.describe("GitHook", hook.id)
+    triggered = None
+    if row.deployment_id is not None:
+        triggered, _ = await audit.describe("Deployment", row.deployment_id)
+    details: dict[str, Any] = {
+        "provider": hook.provider.value, "event": row.event, "deliveryId": row.delivery_id,
+        "outcome": row.outcome.value, "reason": row.reason, "hook": label,
+    }
+    if triggered is not None:
+        details["deployment"] = triggered
+    if row.redelivery_of_id is not None:  # type: ignore[attr-defined]
+        details["redeliveryOf"] = row.redelivery_of_id  # type: ignore[attr-defined]
+    await audit.write(audit.Entry(
+        action=audit.GITHOOK_DELIVERY,
+        outcome=AuditOutcome.OK if row.outcome in _DONE else AuditOutcome.REFUSED,
+        actor=_hook_actor(hook) if verified else None,
+        target_type="WebhookDelivery", target_pk=row.id, target_label=label, project_id=project_id,
+        remote_address=remote_address, details=details,
+    ), conn)
+
+
+def _hook_actor(hook: GitHook) -> dict[str, Any]:
+    return {"subject": actor_subject(hook), "email": None, "role": None,
+            "tokenKind": TokenKind.WEBHOOK.value, "tokenName": None, "verified": False}
 
 
 async def find_hook(provider: GitProvider, hook_id: int) -> GitHook | None:
@@ -155,32 +207,35 @@ async def receive(hook: GitHook, request: Request) -> Result:
             raise Refused(401, problem)
         payload, parsed = _verified_event(hook, request, event)
     except Refused as refused:
-        row = await _record(hook, event, WebhookOutcome.REJECTED, refused.reason, provider_id=provider_id)
+        row = await _record(hook, event, WebhookOutcome.REJECTED, refused.reason, provider_id=provider_id,
+                            remote_address=request.remote_address)
         return Result(row, refused.status)
     commit: str | None = parsed.commit_sha if isinstance(parsed, PushEvent) and not parsed.deleted else None
     if isinstance(parsed, PullRequestEvent):
         commit = parsed.head_sha
     try:
-        row = await _record(
-            hook, event, WebhookOutcome.SKIPPED, UNFINISHED, provider_id=provider_id,
-            dedupe_key=provider_id, payload=payload, commit_sha=commit,
-        )
+        row = await _claim(hook, event, provider_id=provider_id, dedupe_key=provider_id, payload=payload,
+                           commit_sha=commit)
     except IntegrityError:
         row = await _record(
             hook, event, WebhookOutcome.DUPLICATE, f"delivery {provider_id} was received before",
-            provider_id=provider_id, commit_sha=commit,
+            provider_id=provider_id, commit_sha=commit, remote_address=request.remote_address,
         )
         return Result(row, 202)
-    await _act(hook, row, parsed)
+    await _act(hook, row, parsed, request.remote_address)
     return Result(row, 200 if isinstance(parsed, PingEvent) else 202)
 
 
-async def _act(hook: GitHook, row: WebhookDelivery, parsed: GitEvent | None) -> None:
+async def _act(hook: GitHook, row: WebhookDelivery, parsed: GitEvent | None,
+               remote_address: str | None = None) -> None:
     outcome, reason, deployment = await dispatch(hook, row, parsed)
     row.outcome = outcome
     row.reason = reason  # type: ignore[assignment]  # a nullable TextField, typed str by Tortoise
     row.deployment_id = deployment.id if deployment is not None else None
-    await row.save(update_fields=["outcome", "reason", "deployment_id"])
+    # The ledger's conclusion and its audit entry commit together.
+    async with in_transaction(CONNECTION) as conn:
+        await row.save(using_db=conn, update_fields=["outcome", "reason", "deployment_id"])
+        await _audit(conn, hook, row, remote_address)
 
 
 async def dispatch(hook: GitHook, row: WebhookDelivery,
@@ -262,7 +317,6 @@ async def redeliver(principal: Principal, delivery_pk: int) -> WebhookDelivery:
         parsed = _parsed(hook, original.event, original.payload)
     except Refused as refused:
         return await _record(hook, original.event, WebhookOutcome.REJECTED, refused.reason, **fields)
-    row = await _record(hook, original.event, WebhookOutcome.SKIPPED, UNFINISHED, payload=original.payload,
-                        commit_sha=original.commit_sha, **fields)
+    row = await _claim(hook, original.event, payload=original.payload, commit_sha=original.commit_sha, **fields)
     await _act(hook, row, parsed)
     return row

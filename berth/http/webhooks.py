@@ -52,6 +52,7 @@ async def webhook_endpoint(request: Request) -> Response:
         body=body,
         content_type=request.headers.get("content-type"),
         too_large=too_large,
+        remote_address=request.client.host if request.client else None,
     )
     result = await webhooks.receive(hook, received)
     WEBHOOK_DELIVERIES.labels(provider.value.lower(), result.outcome.value).inc()

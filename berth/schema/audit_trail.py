@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import Any
 
 from graphql import GraphQLObjectType, GraphQLSchema, default_field_resolver
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from berth.domain import audit
@@ -56,15 +55,14 @@ def _errors_of(payload: Any) -> list[dict[str, Any]]:
 
 
 def _target_of(payload: Any) -> tuple[str, int] | None:
-    """The object a payload returns (its first field holding a row)."""
+    """The object a payload returns: its first field holding a Node (by its global id)."""
     if payload is None or not dataclasses.is_dataclass(payload):
         return None
     for item in dataclasses.fields(payload):
         value = getattr(payload, item.name, None)
-        row = getattr(value, "row", None)
-        if isinstance(row, Model):
-            definition = getattr(type(value), "__strawberry_definition__", None)
-            return getattr(definition, "name", type(value).__name__), int(row.pk)
+        found = from_global_id(getattr(value, "id", None)) if value is not None else None
+        if found is not None:
+            return found
     return None
 
 
