@@ -77,9 +77,10 @@ def redact_input(value: Any) -> Any:
         return [redact_input(item) for item in value]
     if not isinstance(value, dict):
         return value
+    # Arguments left out (null) are dropped: the entry keeps what was actually asked.
     cleaned = {
-        key: (REDACTED if item is not None else None) if key in SECRET_INPUTS else redact_input(item)
-        for key, item in value.items()
+        key: REDACTED if key in SECRET_INPUTS else redact_input(item)
+        for key, item in value.items() if item is not None
     }
     return redact(cleaned)
 
