@@ -213,3 +213,14 @@ mutation DeleteService($input: DeleteServiceInput!) {
   }
 }
 """
+
+AUDIT_EVENTS = """
+query AuditEvents($first: Int, $filter: AuditFilter) {
+  auditEvents(first: $first, filter: $filter) {
+    edges { node {
+      id at action outcome targetType targetId requestId remoteAddress details
+      actor { subject email role tokenKind tokenName }
+    } }
+  }
+}
+"""
