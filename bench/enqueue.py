@@ -7,7 +7,9 @@ one at a time (a client waiting for each answer) in two phases:
 * supersedes one — each request starts a service that already has a QUEUED deployment,
   which the new one concludes as SKIPPED in the same transaction.
 
-Also the SQL statements one mutation costs (counted on a start that supersedes one).
+Then the cost of the audit trail: superseding starts with it and without it (a bench-only
+switch in the bench's server), alternating. Also the SQL statements one mutation costs
+(counted on a start that supersedes one).
 """
 
 from __future__ import annotations
@@ -29,11 +31,30 @@ mutation Start($input: StartDeploymentInput!) {
 }
 """
 BACKGROUND_DEPLOYMENTS = 10_000
+AUDIT_ROUNDS = 4
 
 
 def start_request(server: ServerProcess, token: str, service_id: int) -> bytes:
     variables = {"input": {"serviceId": to_global_id("Service", service_id), "reason": "bench"}}
     return graphql_request(server.port, MUTATION, variables, token)
+
+
+async def audit_cost(server: ServerProcess, requests: list[bytes]) -> dict[str, Any]:
+    """The same superseding start with the audit trail and without it (the bench-only switch),
+    alternating in AUDIT_ROUNDS rounds so drift on the machine falls on both sides alike."""
+    latencies: dict[bool, list[float]] = {True: [], False: []}
+    per_round = max(1, len(requests) // AUDIT_ROUNDS)
+    try:
+        for _ in range(AUDIT_ROUNDS):
+            for on in (True, False):
+                await bench_call(server, "/_bench/audit", {"on": on})
+                result = await closed_loop(server.port, requests.__getitem__, concurrency=1, requests=per_round)
+                if result.errors:
+                    raise RuntimeError(f"audit {on}: {result.errors} failed requests; first: {result.first_error}")
+                latencies[on].extend(result.latencies)
+    finally:
+        await bench_call(server, "/_bench/audit", {"on": True})
+    return {"with": latency_summary(latencies[True]), "without": latency_summary(latencies[False])}
 
 
 async def run(plan: Plan, work: Path) -> dict[str, Any]:
@@ -59,6 +80,7 @@ async def run(plan: Plan, work: Path) -> dict[str, Any]:
                     if result.errors:
                         raise RuntimeError(f"{phase}: {result.errors} failed requests; first: {result.first_error}")
                     phases[phase] = latency_summary(result.latencies)
+                phases["audit"] = await audit_cost(server, requests)
                 await bench_call(server, "/_bench/sql", {"on": True})
                 await post_json(server.port, start_request(server, inv.token, ids[0]))
                 counted = await bench_call(server, "/_bench/sql")

@@ -79,14 +79,16 @@ def read_section(section: dict[str, Any]) -> list[str]:
 def enqueue_section(section: dict[str, Any]) -> list[str]:
     rows = []
     for r in section["results"]:
+        audit = r.get("audit") or {}
         rows.append([r["database"], _ms(r["first_in_queue"]), _ms(r["supersedes_one"]),
+                     f"{_ms(audit.get('with'))} / {_ms(audit.get('without'))}" if audit else "-",
                      _num(r["sql_statements_per_request"], 0)])
     return [
         "**Enqueue** — `startDeployment`, runner stopped, one request at a time "
         "(10,000 deployments in the database).",
         "",
         *_table(["database", "first in queue ms p50 / p99", "supersedes one ms p50 / p99",
-                 "SQL per request"], rows),
+                 "superseding with / without audit ms p50 / p99", "SQL per request"], rows),
     ]
 
 

@@ -9,6 +9,8 @@ It adds routes the benchmarks drive, none of them on the GraphQL path:
 * `GET /_bench/sql` — SQL statements counted (and the first 200, abridged) since
   `POST /_bench/sql {"on": true}` (Tortoise's `tortoise.db_client` logger; off, it costs
   nothing).
+* `POST /_bench/audit {"on": false}` — Mutation resolvers without the audit trail (and
+  `{"on": true}` with it again), for the cost of auditing `startDeployment`.
 * `GET /_bench/gc` — garbage-collector pauses by generation (`POST` also resets them).
 * `GET /_bench/objects[?collect=1]` — objects the collector tracks, by type (what a full
   collection walks); with `collect`, after a full collection.
@@ -129,13 +131,46 @@ def add_bench_routes(app: Starlette) -> None:
         return JSONResponse({"tracked": sum(counts.values()), "frozen": gc.get_freeze_count(),
                              "top": counts.most_common(25)})
 
+    async def audit(request: Request) -> Response:
+        """Bench-only: the audited Mutation resolvers on (the default) or off, to measure what
+        the trail costs. Not a setting: a production server always audits."""
+        on = bool((await request.json()).get("on"))
+        swapped = 0
+        for schema in AUDITED_SCHEMAS:
+            mutation = schema.mutation_type
+            for field in (mutation.fields.values() if mutation is not None else ()):
+                audited = AUDITED_RESOLVERS.setdefault(id(field), field.resolve)
+                inner = getattr(audited, "__wrapped__", audited)
+                field.resolve = audited if on else inner
+                swapped += 1
+        return JSONResponse({"on": on, "fields": swapped})
+
+    app.add_route("/_bench/audit", audit, methods=["POST"])
     app.add_route("/_bench/objects", objects, methods=["GET"])
     app.add_route("/_bench/sql", sql, methods=["GET", "POST"])
     app.add_route("/_bench/gc", gc_pauses, methods=["GET", "POST"])
     app.add_route("/_bench/step", step, methods=["POST"])
 
 
+# The schemas the app built, recorded as their audit wrappers are installed (for /_bench/audit).
+AUDITED_SCHEMAS: list[Any] = []
+AUDITED_RESOLVERS: dict[int, Any] = {}
+
+
+def _record_audited_schemas() -> None:
+    from berth.schema import build
+
+    install = build.install_audit_trail
+
+    def recording(schema: Any) -> list[str]:
+        AUDITED_SCHEMAS.append(schema)
+        return install(schema)
+
+    build.install_audit_trail = recording  # type: ignore[assignment]
+
+
 def berth_app(runner: bool) -> Starlette:
+    _record_audited_schemas()
     from berth.app import create_app
     from berth.runner.service import background_services, readiness_probes
     from berth.settings import get_settings

@@ -142,6 +142,8 @@ def _audited(field_name: str, inner: Callable[..., Any]) -> Callable[..., Any]:
             await post_commit.run(calls)
         return result
 
+    # The resolver underneath (the benchmark measures the trail's cost by swapping it back).
+    audited.__wrapped__ = inner  # type: ignore[attr-defined]
     return audited
 
 
