@@ -127,26 +127,26 @@ async def write(entry: Entry, conn: BaseDBAsyncClient | None = None) -> AuditEve
 
 
 async def _service_facts(service_id: int | None) -> tuple[str | None, int | None]:
-    service = await Service.get_or_none(id=service_id) if service_id is not None else None
-    if service is None:
+    # One joined read: an entry is written on the mutation's hot path.
+    rows = await Service.filter(id=service_id).values(
+        "name", "project_id", "project__name", "environment__name") if service_id is not None else []
+    if not rows:
         return None, None
-    project = await Project.get_or_none(id=service.project_id)
-    environment = await Environment.get_or_none(id=service.environment_id)  # type: ignore[attr-defined]
-    names = [project.name if project else "?", environment.name if environment else "?", service.name]
-    return "/".join(names), service.project_id  # type: ignore[attr-defined]
+    row = rows[0]
+    return f"{row['project__name']}/{row['environment__name']}/{row['name']}", row["project_id"]
 
 
 async def describe(target_type: str, pk: int) -> tuple[str | None, int | None]:
     """(how a person reads the target, its project id) as they are now; (None, None) when
     the row is gone or the type is not one Berth labels."""
     if target_type == "Deployment":
-        deployment = await Deployment.get_or_none(id=pk)
-        if deployment is None:
+        rows = await Deployment.filter(id=pk).values(
+            "number", "project_id", "project__name", "environment__name", "service__name")
+        if not rows:
             return None, None
-        label, _ = await _service_facts(deployment.service_id)  # type: ignore[attr-defined]
-        parts = ((label or "?/?/?").split("/", 2) + ["?", "?"])[:3]
-        name = deployment_name(parts[0], parts[1], parts[2], deployment.number)
-        return name, deployment.project_id  # type: ignore[attr-defined]
+        row = rows[0]
+        name = deployment_name(row["project__name"], row["environment__name"], row["service__name"], row["number"])
+        return name, row["project_id"]
     if target_type == "Service":
         return await _service_facts(pk)
     if target_type == "Project":

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from berth.domain.audit_refusals import record_refusal
 from berth.domain.gauges import read_gauges
 from berth.metrics import HTTP_REQUESTS, HTTP_SECONDS, REGISTRY
 from berth.models.lifecycle import now
@@ -55,6 +56,9 @@ async def _database_registry() -> CollectorRegistry:
 async def metrics_endpoint(request: Request) -> Response:
     settings = request.app.state.settings
     if not _authorized(request, settings.metrics_token):
+        if request.headers.get("authorization") is not None:  # a credential refused, not a missing one
+            await record_refusal("metrics token is not valid", request.client.host if request.client else None,
+                                 "http")
         return JSONResponse({"error": "send the metrics token as a bearer credential"}, 401,
                             headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     body = generate_latest(REGISTRY) + generate_latest(await _database_registry())

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from berth.auth.api_tokens import create_api_token
 from berth.domain.gauges import read_gauges
-from berth.models import Deployment, Server
+from berth.models import AuditEvent, Deployment, Server
 from berth.models.enums import DeploymentConclusion, DeploymentStatus, Role, SourceType
 from berth.models.lifecycle import now
 from tests.conftest import Database
@@ -72,6 +72,9 @@ async def test_a_scrape_after_real_deployments_counts_what_happened(
     for refused in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": SCRAPE_TOKEN}):
         answer = httpx.get(server.url + "/metrics", headers=refused, timeout=30)
         assert answer.status_code == 401 and SCRAPE_TOKEN not in answer.text
+    # The two refused credentials (none sent is not one) are one folded audit entry.
+    refusals = await AuditEvent.filter(action="auth.refused").values_list("details", flat=True)
+    assert refusals == [{"reason": "metrics token is not valid", "transport": "http"}]
     _, secret = await create_api_token("metrics", Role.OWNER, None, [], None, "test", None)
     local = next(s["id"] for s in graphql(server, secret, "{ servers { id name } }")["servers"] if s["name"] == "local")
     project = graphql(server, secret, "mutation ($n: String!) { createProject(input: {name: $n}) { project { id } } }",
