@@ -81,7 +81,7 @@ def enqueue_section(section: dict[str, Any]) -> list[str]:
     for r in section["results"]:
         audit = r.get("audit") or {}
         rows.append([r["database"], _ms(r["first_in_queue"]), _ms(r["supersedes_one"]),
-                     f"{_ms(audit.get('with'))} / {_ms(audit.get('without'))}" if audit else "-",
+                     f"with {_ms(audit.get('with'))}; without {_ms(audit.get('without'))}" if audit else "-",
                      _num(r["sql_statements_per_request"], 0)])
     return [
         "**Enqueue** — `startDeployment`, runner stopped, one request at a time "
@@ -311,6 +311,11 @@ def summary_table(results: dict[str, Any]) -> list[str]:
     row("enqueue `startDeployment` ms p50 / p99",
         {db: f"{_ms(rs[0]['first_in_queue'])} (superseding: {_ms(rs[0]['supersedes_one'])})"
          for db, rs in enqueue.items()}, "p99 ≤ 50 ms (SQLite)")
+    audited = {db: rs[0]["audit"] for db, rs in enqueue.items() if rs[0].get("audit")}
+    if audited:
+        row("auditing `startDeployment` (superseding) ms p50 / p99",
+            {db: f"with {_ms(a['with'])}; without {_ms(a['without'])}" for db, a in audited.items()},
+            "–")
     for topology in ("one process", "two API processes"):
         cells = {}
         for r in sections.get("events", {}).get("results", []):
