@@ -71,10 +71,20 @@ def action_of(mutation_field: str) -> str:
     return ACTIONS.get(mutation_field) or f"mutation.{mutation_field}"
 
 
+# The types an entry's target may have: those `describe` knows (and ids of no other type a
+# caller made up reach no column).
+TARGET_TYPES = frozenset({
+    "Deployment", "Service", "Project", "Environment", "Server", "ApiToken", "GitHook", "PreviewEnvironment",
+    "WebhookDelivery", "RegistryCredential", "NotificationChannel", "NotificationDelivery",
+})
+
+
 def redact_input(value: Any) -> Any:
     """A request's arguments as an entry keeps them: every secret value `***`."""
     if isinstance(value, list):
         return [redact_input(item) for item in value]
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")  # PostgreSQL's jsonb cannot hold NUL
     if not isinstance(value, dict):
         return value
     # Arguments left out (null) are dropped: the entry keeps what was actually asked.

@@ -79,7 +79,8 @@ def _target_in(arguments: Any) -> tuple[str, int] | None:
             if found is not None:
                 return found
     elif isinstance(arguments, str):
-        return from_global_id(arguments)
+        found = from_global_id(arguments)
+        return found if found is not None and found[0] in audit.TARGET_TYPES else None
     return None
 
 

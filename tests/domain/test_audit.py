@@ -118,6 +118,8 @@ def test_secrets_in_inputs_are_redacted() -> None:
     assert redacted["gitAuth"] == {"token": "***", "sshPrivateKey": "***", "username": "me"}
     assert redacted["env"] == [{"key": "A", "value": "***", "secret": True}, {"key": "B", "value": "plain"}]
     assert redacted["name"] == "kept" and "tokenEnc" not in redacted
+    # Left-out arguments are dropped; NUL (which PostgreSQL's jsonb refuses) is replaced.
+    assert audit.redact_input({"reason": None, "name": "a\x00b"}) == {"name": "a\ufffdb"}
 
 
 async def test_identical_refusals_are_folded_and_counted(db) -> None:
