@@ -34,8 +34,9 @@ from berth.models.lifecycle import now
 from berth.models.notifications import NotificationChannel
 
 # Every Mutation field and the action its entries carry: the one table. A mutation missing
-# here still gets entries (as `mutation.<field>`), and tests/domain/test_audit_actions.py
-# fails until it is added.
+# here still gets entries (as `mutation.<field>`), and tests/schema/test_audit_trail.py
+# (which walks the printed schema) fails until it is added — one line per mutation, e.g.
+# "updateEnvironment": "environment.update", "approveDeployment": "deployment.approve".
 ACTIONS: dict[str, str] = {
     "startDeployment": "deployment.start",
     "cancelDeployment": "deployment.cancel",
