@@ -61,9 +61,11 @@ class Doomed:
     image_id: str
     names: tuple[str, ...]
     service: str
+    digests: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        return f"{', '.join(self.names) or self.image_id[:19]} ({self.image_id[:19]}, {self.service})"
+        shown = ", ".join(self.names or self.digests)
+        return f"{shown} ({self.image_id[:19]}, {self.service})" if shown else f"{self.image_id[:19]} ({self.service})"
 
 
 @dataclass
@@ -156,7 +158,8 @@ async def plan_server(server: Server, engine: DockerApi, keep: int) -> ServerIma
             continue
         info = infos.get(image_id)
         names = tuple(info.tags) if info is not None else ()
-        report.doomed.append(Doomed(image_id, names, service_name))
+        digests = tuple(info.repo_digests) if info is not None else ()
+        report.doomed.append(Doomed(image_id, names, service_name, digests))
     return report
 
 
