@@ -230,3 +230,34 @@ async def test_an_external_category_plugs_in_with_one_entry(db: Database) -> Non
     [category] = result.categories
     assert (category.removed, category.batches) == (25, 3)
     assert asked[0] == (datetime(2030, 1, 1, tzinfo=UTC), 10)
+
+
+async def test_the_background_pass_runs_on_its_interval(db: Database) -> None:
+    """The task beside the runner: its first pass comes after the interval (here short),
+    with the clock it was given."""
+    import asyncio
+    import dataclasses
+    import time
+
+    service = await make_service()
+    old = await concluded_with_lines(service, 12)
+    assert old.concluded_at is not None
+    moment = old.concluded_at + 31 * DAY
+    settings = dataclasses.replace(get_settings(), retention_interval_seconds=0.2, retention_batch=5)
+    pruner = Pruner(settings, clock=lambda: moment, categories=[LogLines(days=30)])
+
+    async def no_servers(server: object) -> object:
+        raise AssertionError("no server to reach")
+
+    pruner.engine_factory = no_servers  # type: ignore[assignment]
+    await pruner.start()
+    try:
+        deadline = time.monotonic() + 30
+        while pruner.last_report is None:
+            assert time.monotonic() < deadline, "no pass within 30 s"
+            await asyncio.sleep(0.05)
+    finally:
+        await pruner.stop()
+    [category] = pruner.last_report.database.categories
+    assert (category.removed, category.batches) == (12, 3)
+    assert (await Deployment.get(id=old.id)).logs_pruned_at == moment
