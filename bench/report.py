@@ -139,8 +139,8 @@ def retention_section(section: dict[str, Any]) -> list[str]:
             for r in section["results"]]
     return [
         "**Retention** — `berth prune` removing every log line of concluded deployments (batches of 1,000, "
-        "one transaction each) while one client reads `deployments(first: 50)` and `logs(first: 100)` "
-        "alternately, back to back.",
+        "one transaction each) while one client reads `deployments(first: 50)` and a recent deployment's "
+        "`logs(first: 100)` (lines that stay) alternately, back to back.",
         "",
         *_table(["database", "lines", "pass", "lines/s", "read ms p50 / p99 before", "during", "read errors"],
                 rows),

@@ -2,9 +2,10 @@
 
 Seeds `prune_log_lines` log lines (straight into the table, as `bench.seed` does with
 deployments) over `prune_deployments` concluded deployments, all past the 30-day cutoff,
-starts a Berth server (runner stopped, its own retention off), and measures serial read
-latency — alternately `deployments(first: 50)` and one deployment's `logs(first: 100)` —
-for a while before pruning, then while `berth prune --no-images` (a separate process on the
+beside `RECENT` deployments concluded just now (their lines stay), starts a Berth server
+(runner stopped, its own retention off), and measures serial read latency — alternately
+`deployments(first: 50)` and the `logs(first: 100)` of a recent deployment, so the reads
+ask for the same data before and during — for a while before pruning, then while `berth prune --no-images` (a separate process on the
 same database, batches of 1,000 lines, one transaction each) removes every line. Reported:
 read p50/p99 before and during, and the pruning rate (lines/s, the command's wall time).
 """
@@ -16,7 +17,7 @@ import os
 import sqlite3
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ LOGS_QUERY = "query Logs($id: ID!) { deployment(id: $id) { id logsPrunedAt logs(
 LINE_COLUMNS = ("id", "deployment_id", "seq", "timestamp", "stream", "step", "text")
 TEXT = "bench log line: lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor"
 CHUNK = 50_000
+# Deployments concluded now, with as many lines as the others: what the reads ask for.
+RECENT = 50
 
 
 def _line_rows(first_pk: int, deployments: int, per: int, start_id: int) -> Any:
@@ -78,6 +81,20 @@ async def seed_lines(db: BenchDatabase, deployments: int, per: int) -> None:
         conn2.close()
 
 
+async def conclude_now(db: BenchDatabase, from_id: int) -> None:
+    """The deployments from `from_id` on concluded just now: not due for retention."""
+    moment = datetime.now(UTC)
+    if db.is_postgres:
+        conn = await db.connect()
+        try:
+            await conn.execute('UPDATE "deployment" SET concluded_at = $1 WHERE id >= $2', moment, from_id)
+        finally:
+            await conn.close()
+        return
+    with sqlite3.connect(db.url.removeprefix("sqlite://")) as conn:
+        conn.execute('UPDATE "deployment" SET concluded_at = ? WHERE id >= ?', (moment.isoformat(sep=" "), from_id))
+
+
 async def first_deployment(db: BenchDatabase) -> int:
     if db.is_postgres:
         conn = await db.connect()
@@ -93,20 +110,21 @@ async def measure(plan: Plan, db: BenchDatabase, work: Path) -> dict[str, Any]:
     lines, deployments = plan.prune_log_lines, plan.prune_deployments
     per = lines // deployments
     inv = await seed_inventory(db, services=8, projects=2, servers=1)
-    await seed_deployments(db, inv, deployments)
+    await seed_deployments(db, inv, deployments + RECENT)
     began = time.monotonic()
-    await seed_lines(db, deployments, per)
+    await seed_lines(db, deployments + RECENT, per)
     seeded_seconds = time.monotonic() - began
-    print(f"   retention: {db.label}, seeded {per * deployments:,} log lines in {seeded_seconds:.1f} s",
+    print(f"   retention: {db.label}, seeded {per * (deployments + RECENT):,} log lines in {seeded_seconds:.1f} s",
           file=sys.stderr)
     first = await first_deployment(db)
+    await conclude_now(db, first + deployments)
     env = {"BERTH_RETENTION_LOG_DAYS": "0", "BERTH_RETENTION_IMAGES": "0"}  # the server prunes nothing itself
     server = berth_server(f"retention-{db.dialect}", db.url, db.data_dir, work, extra_env=env)
     await server.start()
     try:
         requests = [graphql_request(server.port, DEPLOYMENTS_QUERY, {"first": 50}, inv.token)]
         requests += [graphql_request(server.port, LOGS_QUERY, {"id": to_global_id("Deployment", first + n)},
-                                     inv.token) for n in range(0, deployments, max(1, deployments // 50))]
+                                     inv.token) for n in range(deployments, deployments + RECENT)]
 
         def make(n: int) -> bytes:
             return requests[0] if n % 2 == 0 else requests[1 + (n // 2) % (len(requests) - 1)]
@@ -140,6 +158,7 @@ async def measure(plan: Plan, db: BenchDatabase, work: Path) -> dict[str, Any]:
             "database": db.label,
             "log_lines": per * deployments,
             "deployments": deployments,
+            "lines_kept": per * RECENT,
             "batch": 1000,
             "prune_seconds": round(prune_seconds, 2),
             "lines_per_s": round(per * deployments / prune_seconds, 1),

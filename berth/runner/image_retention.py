@@ -41,6 +41,7 @@ log = logging.getLogger("berth.retention")
 
 EngineFactory = Callable[[Server], Awaitable[DockerApi]]
 SERVER_TIMEOUT_SECONDS = 300.0
+CONNECT_TIMEOUT_SECONDS = 30.0
 COMPOSE_IMAGES_KEY = "composeImages"
 
 
@@ -182,7 +183,7 @@ async def prune_server(server: Server, engine_factory: EngineFactory, keep: int,
     """Plan (and unless `dry_run`, remove) one server's surplus images; an unreachable server
     is reported, never raised."""
     try:
-        engine = await engine_factory(server)
+        engine = await asyncio.wait_for(engine_factory(server), CONNECT_TIMEOUT_SECONDS)
     except Exception as error:
         return ServerImages(server.name, error=f"unreachable: {str(error) or type(error).__name__}"[:200])
     try:
