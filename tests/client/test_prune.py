@@ -58,6 +58,10 @@ def test_prune_dry_run_then_prune_then_logs_say_why(queue_server: Served, queue_
     assert logs.code == 0, logs
     assert logs.stdout == ""
     assert "were removed by retention at" in logs.stderr and "BERTH_RETENTION_LOG_DAYS" in logs.stderr
+    # Following replays what is stored (nothing) and completes: the deployment concluded.
+    followed = queue_cli.run("logs", deployment["id"], "-f")
+    assert (followed.code, followed.stdout) == (0, ""), followed
+    assert "were removed by retention at" in followed.stderr
     shown = queue_cli.ok("show", deployment["id"]).stdout
     assert "web" in shown  # the record is still there
 
