@@ -54,12 +54,12 @@ class Prunable(Protocol):
         ...
 
 
-def _before(now: datetime, days: int) -> datetime:
+def _before(now: datetime, days: float) -> datetime:
     return now - timedelta(days=days)
 
 
-def _older_than(now: datetime, days: int) -> str:
-    return f"older than {days} day{'s' if days != 1 else ''} (before {_before(now, days).isoformat()})"
+def _older_than(now: datetime, days: float) -> str:
+    return f"older than {days:g} day{'s' if days != 1 else ''} (before {_before(now, days).isoformat()})"
 
 
 async def _delete_ids(model: Any, query: Any, limit: int) -> int:
@@ -171,7 +171,7 @@ class External:
     (the audit trail's `prune_audit_events`): plugged in with one entry in `prunables`."""
 
     name: str
-    days: int
+    days: float
     prune: Callable[[datetime, int], Awaitable[int]]
     count: Callable[[datetime], Awaitable[int]] | None = None
 
@@ -213,8 +213,10 @@ def prunables(settings: Settings) -> list[Prunable]:
     if settings.retention_deliveries_days:
         days = settings.retention_deliveries_days
         found += [webhook_deliveries(days), notification_deliveries(days), commit_statuses(days)]
-    # The audit trail joins here: External("audit events", settings.audit_retention_days,
-    # prune_audit_events), when its setting is not 0.
+    # The audit trail joins here, when its setting is not 0 (its function loops over its own
+    # batches, each one transaction):
+    #   External("audit events", settings.audit_retention_days, prune_audit_events,
+    #            count=lambda before: AuditEvent.filter(at__lt=before).count())
     return found
 
 
