@@ -2,7 +2,7 @@
 
 Starts real servers on loopback with fresh databases, seeds them, measures, writes
 `bench/results.json` and prints a Markdown table. Sections: read, enqueue, events, logs,
-runner, webhooks, dashboard, notifications, traffic. A section that fails is recorded with its error and the run goes on.
+runner, webhooks, dashboard, notifications, traffic, retention. A section that fails is recorded with its error and the run goes on.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def _sections() -> dict[str, Section]:
         logs,
         notifications,
         read,
+        retention,
         runner_overhead,
         traffic,
         webhooks,
@@ -52,6 +53,7 @@ def _sections() -> dict[str, Section]:
         "dashboard": dashboard.run,
         "notifications": notifications.run,
         "traffic": traffic.run,
+        "retention": retention.run,
     }
 
 

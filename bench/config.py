@@ -20,7 +20,8 @@ PG_DSN = os.environ.get("BERTH_TEST_PG_DSN", "postgres://berth:berth@127.0.0.1:5
 REGISTRY = os.environ.get("BERTH_TEST_REGISTRY", "127.0.0.1:5000")
 DOCKER_HOST = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
-SECTIONS = ("read", "enqueue", "events", "logs", "runner", "webhooks", "dashboard", "notifications", "traffic")
+SECTIONS = ("read", "enqueue", "events", "logs", "runner", "webhooks", "dashboard", "notifications", "traffic",
+            "retention")
 DATABASES = ("sqlite", "postgres")
 
 
@@ -52,6 +53,10 @@ class Plan:
     traffic_deployments: int = 10
     traffic_rate: float = 200.0
     traffic_latency_requests: int = 2000
+    # retention: log lines pruned by `berth prune` while reads run, and the reads' phases
+    prune_log_lines: int = 1_000_000
+    prune_deployments: int = 1000
+    prune_read_seconds: float = 10.0
     databases: tuple[str, ...] = DATABASES
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -71,6 +76,9 @@ class Plan:
             webhook_seconds=5.0,
             traffic_deployments=3,
             traffic_latency_requests=500,
+            prune_log_lines=100_000,
+            prune_deployments=200,
+            prune_read_seconds=3.0,
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -135,6 +135,20 @@ def notifications_section(section: dict[str, Any]) -> list[str]:
     ]
 
 
+def retention_section(section: dict[str, Any]) -> list[str]:
+    rows = [[r["database"], _num(r["log_lines"]), f"{_num(r['prune_seconds'], 1)} s",
+             _num(r["lines_per_s"], 0), _ms(r["read_before"]), _ms(r["read_during"]), _num(r["read_errors"])]
+            for r in section["results"]]
+    return [
+        "**Retention** — `berth prune` removing every log line of concluded deployments (batches of 1,000, "
+        "one transaction each) while one client reads `deployments(first: 50)` and a recent deployment's "
+        "`logs(first: 100)` (lines that stay) alternately, back to back.",
+        "",
+        *_table(["database", "lines", "pass", "lines/s", "read ms p50 / p99 before", "during", "read errors"],
+                rows),
+    ]
+
+
 def events_section(section: dict[str, Any]) -> list[str]:
     rows = []
     for r in section["results"]:
@@ -364,6 +378,10 @@ def summary_table(results: dict[str, Any]) -> list[str]:
     notified = _by_db(sections.get("notifications", {}).get("results", []))
     row("notification conclusion → receiver ms p50 / p99",
         {db: _ms(rs[0]["conclusion_to_receiver"]) for db, rs in notified.items()}, "–")
+    pruned = _by_db(sections.get("retention", {}).get("results", []))
+    row("pruning log lines: lines/s; read ms p50 / p99 before → during",
+        {db: f"{_num(rs[0]['log_lines'])} at {_num(rs[0]['lines_per_s'], 0)}/s; {_ms(rs[0]['read_before'])} → "
+             f"{_ms(rs[0]['read_during'])}" for db, rs in pruned.items()}, "–")
     return _table(["figure", *databases, "target"], rows) if rows else []
 
 
@@ -377,6 +395,7 @@ RENDERERS = {
     "dashboard": dashboard_section,
     "notifications": notifications_section,
     "traffic": traffic_section,
+    "retention": retention_section,
 }
 
 

@@ -1,4 +1,4 @@
-"""`berth` command line: the server side (serve, runner, migrate, token, export-schema)."""
+"""`berth` command line: the server side (serve, runner, migrate, prune, token, export-schema)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from berth.client import add_client_commands, add_token_client_commands
-from berth.settings import Settings, get_settings
+from berth.settings import Settings, SettingsError, get_settings
 
 SQLITE_SCALE_OUT = (
     "{what} needs PostgreSQL (BERTH_DATABASE_URL=postgres://…): one process owns an SQLite database; "
@@ -96,6 +96,30 @@ def _token_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _prune(args: argparse.Namespace, settings: Settings) -> int:
+    from berth.db import apply_migrations, close_db, open_db
+    from berth.runner.prune_command import dry_run, prune_now
+    from berth.runner.pruner import Pruner
+
+    quiet_logging()
+
+    async def run() -> int:
+        if settings.is_sqlite:
+            settings.ensure_data_dir()
+        await apply_migrations(settings.database_url)
+        await open_db(settings)
+        try:
+            pruner = Pruner(settings)
+            if args.dry_run:
+                await dry_run(settings, pruner, sys.stdout, images=not args.no_images)
+                return 0
+            return await prune_now(settings, pruner, sys.stdout, images=not args.no_images)
+        finally:
+            await close_db()
+
+    return asyncio.run(run())
+
+
 def quiet_logging() -> None:
     """Warnings and errors only, for commands whose output is what the user asked for."""
     logging.getLogger().setLevel(logging.WARNING)
@@ -127,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply pending database migrations and exit")
     migrate.set_defaults(handler=_migrate)
 
+    prune = commands.add_parser(
+        "prune", help="run one retention pass now (docs/retention.md); --dry-run shows what would go"
+    )
+    prune.add_argument("--dry-run", action="store_true", help="count what would go, remove nothing")
+    prune.add_argument("--no-images", action="store_true", help="leave the servers' images alone")
+    prune.set_defaults(handler=_prune)
+
     token = commands.add_parser("token", help="manage API tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="create an API token; prints it alone on stdout")
@@ -150,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args, get_settings()))
-    except UsageError as error:
+    except (UsageError, SettingsError) as error:
         print(f"berth: {error}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:

@@ -28,6 +28,37 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+class SettingsError(ValueError):
+    """A setting with a value Berth cannot use; the message names the variable."""
+
+
+def _env_count(name: str, default: int, *, minimum: int = 0, maximum: int = 1_000_000) -> int:
+    """A whole number from `minimum` to `maximum` (retention: 0 keeps forever), else SettingsError."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number (0 keeps forever), not {raw[:20]!r}") from None
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"{name} must be between {minimum} and {maximum}, not {value}")
+    return value
+
+
+def _env_positive(name: str, default: float, *, maximum: float) -> float:
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw[:20]!r}") from None
+    if not 0 < value <= maximum:
+        raise SettingsError(f"{name} must be more than 0 and at most {maximum:g}, not {value:g}")
+    return value
+
+
 def _env_list(name: str) -> tuple[str, ...]:
     raw = os.environ.get(name, "")
     return tuple(item.strip() for item in raw.replace(",", " ").split() if item.strip())
@@ -124,6 +155,19 @@ class Settings:
     # BERTH_AUDIT_RETENTION_DAYS: audit entries older than this are pruned (docs/audit.md);
     # None (the default): kept forever.
     audit_retention_days: float | None = None
+    # Retention (docs/retention.md); 0 keeps forever. Log lines of deployments concluded
+    # more than `retention_log_days` ago go (the deployment record stays, `logsPrunedAt` set);
+    # a service keeps its newest `retention_observations` observations; settled webhook,
+    # notification and commit-status deliveries go after `retention_deliveries_days`; each
+    # server keeps the newest `retention_images` images of each service, and every image a
+    # rollback could still need. A pass every `retention_interval_seconds`, in batches of
+    # `retention_batch` rows, one short transaction each.
+    retention_log_days: int = 30
+    retention_observations: int = 100
+    retention_deliveries_days: int = 30
+    retention_images: int = 5
+    retention_interval_seconds: float = 3600.0
+    retention_batch: int = 1000
 
     @property
     def is_sqlite(self) -> bool:
@@ -186,6 +230,13 @@ class Settings:
             notify_retry_max_seconds=_env_float("BERTH_NOTIFY_RETRY_MAX_SECONDS", 600.0),
             notify_max_attempts=_env_int("BERTH_NOTIFY_MAX_ATTEMPTS", 6),
             audit_retention_days=_env_float("BERTH_AUDIT_RETENTION_DAYS", 0.0) or None,
+            retention_log_days=_env_count("BERTH_RETENTION_LOG_DAYS", 30, maximum=36_500),
+            retention_observations=_env_count("BERTH_RETENTION_OBSERVATIONS", 100),
+            retention_deliveries_days=_env_count("BERTH_RETENTION_DELIVERIES_DAYS", 30, maximum=36_500),
+            retention_images=_env_count("BERTH_RETENTION_IMAGES", 5, maximum=1000),
+            retention_interval_seconds=_env_positive("BERTH_RETENTION_INTERVAL_SECONDS", 3600.0,
+                                                     maximum=7 * 86_400.0),
+            retention_batch=_env_count("BERTH_RETENTION_BATCH", 1000, minimum=1, maximum=100_000),
         )
 
     def with_public_url(self, host: str, port: int) -> Settings:

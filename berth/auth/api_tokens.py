@@ -111,6 +111,9 @@ async def create_api_token(
         raise TokenGrantError("name", "name must not be empty")
     if len(name) > NAME_MAX_LENGTH:
         raise TokenGrantError("name", f"name must be at most {NAME_MAX_LENGTH} characters")
+    if not name.isprintable():
+        # NUL in particular: PostgreSQL refuses it in text, which would fail the insert.
+        raise TokenGrantError("name", "name must not contain control characters")
 
     parsed_role = role if isinstance(role, Role) else parse_role(str(role))
     if parsed_role is None:

@@ -52,7 +52,7 @@ query DeploymentViews($id: ID!) { deployment(id: $id) { ...Record ...Views } }
 # `berth logs` asks for one line first: a credential without logs:read is told so (exit 3)
 # before anything is printed or a WebSocket is opened.
 LOGS_ACCESS = """
-query LogsAccess($id: ID!) { deployment(id: $id) { id status logs(first: 1) { edges { cursor } } } }
+query LogsAccess($id: ID!) { deployment(id: $id) { id status logsPrunedAt logs(first: 1) { edges { cursor } } } }
 """
 
 ARTIFACT = """

@@ -151,7 +151,9 @@ async def follow_batches(
                 catch_up = False
                 if last < newest and inbox.newest.get(pk, 0) <= newest:
                     inbox.newest[pk] = last  # rows missing from the database: do not spin on them
-                if concluded and last >= newest:
+                # A concluded deployment's log lines can only be fewer than its counter when
+                # retention removed them (`logsPrunedAt`): what is left has been passed on.
+                if concluded and (last >= newest or kind == "logs"):
                     return
                 broker.seed(pk, kind, last)
                 continue

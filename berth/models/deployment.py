@@ -71,6 +71,9 @@ class Deployment(Model):
     # Last seq handed out for log lines and events; bumped under the row lock so seqs stay gap-free.
     last_log_seq = fields.IntField(default=0)
     last_event_seq = fields.IntField(default=0)
+    # Retention (berth.domain.retention): when this deployment's log lines were pruned; the
+    # record itself stays whole. Null while its lines are kept.
+    logs_pruned_at = fields.DatetimeField(null=True)
     service_id: int
     project_id: int
     environment_id: int
@@ -86,6 +89,8 @@ class Deployment(Model):
             Index(fields=("server_id", "status")),
             Index(fields=("created_at", "id")),
             Index(fields=("status", "id")),
+            # Retention finds deployments whose logs are due by these two.
+            Index(fields=("logs_pruned_at", "concluded_at")),
         )
 
 

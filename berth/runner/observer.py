@@ -53,7 +53,7 @@ log = logging.getLogger("berth.observer")
 
 EngineFactory = Callable[[Server], Awaitable[DockerApi]]
 KEEP_OBSERVATIONS = 100
-"""Observations kept per service; older ones are pruned."""
+"""Observations kept per service by default (BERTH_RETENTION_OBSERVATIONS); older ones are pruned."""
 SERVER_TIMEOUT_SECONDS = 30.0
 """A server that takes longer than this for one pass counts as unreachable."""
 PARALLEL_SERVERS = 8
@@ -440,7 +440,8 @@ class Observer:
             differences=verdict.differences,
             compared_with_id=baseline.id if baseline else None,
         )
-        await prune(service_id)
+        if self.settings.retention_observations:  # 0 keeps them all (docs/retention.md)
+            await prune(service_id, self.settings.retention_observations)
         return observation
 
 

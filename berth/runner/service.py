@@ -2,8 +2,8 @@
 and the standalone `berth runner` process.
 
 `berth serve` enters `background_services(settings)`: local wake-ups for subscribers, and
-(unless `--no-runner`) the runner with its observer, the commit-status sender and the
-notification sender. `berth runner` runs the same without the API (`run_standalone`), until
+(unless `--no-runner`) the runner with its observer, the retention pass, the commit-status
+sender and the notification sender. `berth runner` runs the same without the API (`run_standalone`), until
 SIGTERM or SIGINT.
 """
 
@@ -22,6 +22,7 @@ from berth.models.lifecycle import add_commit_listener, remove_commit_listener
 from berth.runner.loop import EngineFactory, Executor, Runner
 from berth.runner.notification_sender import NotificationSender
 from berth.runner.observer import Observer
+from berth.runner.pruner import Pruner
 from berth.runner.status_sender import StatusSender
 from berth.settings import Settings
 
@@ -61,6 +62,7 @@ class RunnerService:
         self.observer: Observer | None = None
         self.status_sender: StatusSender | None = None
         self.notification_sender: NotificationSender | None = None
+        self.pruner: Pruner | None = None
 
     def ready(self) -> bool:
         return self.runner is not None and self.runner.healthy()
@@ -76,16 +78,23 @@ class RunnerService:
         )
         sender = StatusSender(settings)
         notifier = NotificationSender(settings)
+        # Retention runs where the observer does: the process that talks to the servers.
+        pruner = Pruner(settings, self._engine_factory) if self._observe else None
         await runner.start()
         self.runner, self.observer, self.status_sender = runner, observer, sender
         self.notification_sender = notifier
+        self.pruner = pruner
         if observer is not None:
             await observer.start()
+        if pruner is not None:
+            await pruner.start()
         await sender.start()
         await notifier.start()
         try:
             yield self
         finally:
+            if pruner is not None:
+                await pruner.stop()
             if observer is not None:
                 await observer.stop()
             await runner.stop()
@@ -96,6 +105,7 @@ class RunnerService:
             self.observer = None
             self.status_sender = None
             self.notification_sender = None
+            self.pruner = None
 
 
 def background_services(settings: Settings, runner: bool = True) -> list[Any]:

@@ -201,6 +201,15 @@ async def test_role_above_the_creator_is_refused(db: None) -> None:
     assert await _count() == 0
 
 
+@pytest.mark.parametrize("name", ["ci\x00bot", "ci\nbot"])
+async def test_a_name_with_control_characters_is_refused(db: None, name: str) -> None:
+    # Found by the schema fuzz on PostgreSQL, which refuses NUL in text (an internal error before).
+    with pytest.raises(TokenGrantError) as info:
+        await make(name=name)
+    assert (info.value.field, info.value.message) == ("name", "name must not contain control characters")
+    assert await _count() == 0
+
+
 async def test_equal_role_is_allowed(db: None) -> None:
     row, _ = await make(Role.ADMIN, creator=creator(Role.ADMIN))
     assert row.role == Role.ADMIN

@@ -68,8 +68,13 @@ async def check_access(api: Api, deployment_id: str) -> None:
     """The deployment exists for this credential and its logs may be read (else exit 3,
     naming the missing scope): both `logs` and `logs -f` would otherwise print nothing."""
     data = await api.execute(queries.LOGS_ACCESS, {"id": deployment_id}, required=(LOGS_FIELD,))
-    if not isinstance(data.get("deployment"), dict):
+    deployment = data.get("deployment")
+    if not isinstance(deployment, dict):
         raise InputProblem(f"no deployment with id {deployment_id!r}")
+    if deployment.get("logsPrunedAt"):
+        # Not an error: the record is whole, only its lines aged out (docs/retention.md).
+        _notice(f"the log lines of this deployment were removed by retention at {deployment['logsPrunedAt']} "
+                "(BERTH_RETENTION_LOG_DAYS); its record, steps and artifact are kept")
 
 
 def _notice(text: str) -> None:

@@ -19,7 +19,6 @@ from berth.runner.steps import clone as clone_step
 from berth.runner.steps.clone import inside
 from berth.runner.steps.context import RunContext, StepFailure
 
-KEEP_IMAGES = 5
 BUILD_TAG_PREFIX = "berth/"
 
 
@@ -215,14 +214,23 @@ async def remove_built_image(ctx: RunContext, docker: DockerApi) -> None:
 
 
 async def prune_built_images(ctx: RunContext, docker: DockerApi, in_use: set[str]) -> list[str]:
-    """Remove this service's built images beyond the newest KEEP_IMAGES (rollback needs a few);
-    images a container still uses stay. Returns the ids removed."""
+    """Remove this service's built images beyond the newest BERTH_RETENTION_IMAGES (rollback
+    needs a few; 0 keeps them all); images a container still uses stay. Returns the ids
+    removed. The retention pass (berth.runner.image_retention) applies the same number to
+    every image Berth put on the server, and keeps what a rollback needs."""
+    keep = ctx.settings.retention_images
+    if keep <= 0:
+        return []
     built = [image for image in await docker.list_images(dict(ctx.service_filter()))
              if labels.in_lane(image.labels, ctx.preview_id)]
     built.sort(key=lambda image: docker_time_ns(image.created) or 0, reverse=True)
+    # What runs stays, and the previous successful deployment's image: the first place a
+    # rollback (or autoRollback) goes back to.
+    previous = ctx.records.previous
+    protected = set(in_use) | ({str((previous.frozen_input or {}).get("imageId"))} if previous else set())
     removed: list[str] = []
-    for image in built[KEEP_IMAGES:]:
-        if image.id in in_use:
+    for image in built[keep:]:
+        if image.id in protected:
             continue
         try:
             # Not forced: a container we do not know of keeps its image.

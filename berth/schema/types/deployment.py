@@ -288,6 +288,11 @@ class Deployment(Node):
     cancel_reason: str | None = strawberry.field(
         description="The reason given to cancelDeployment (queued or running), if any."
     )
+    logs_pruned_at: datetime | None = strawberry.field(
+        default=None,
+        description="When retention removed this deployment's log lines (BERTH_RETENTION_LOG_DAYS); "
+        "null while they are kept. The record itself stays whole: `logs` then returns no lines.",
+    )
 
     # The record's JSON is read from the row only when selected: a page of deployments
     # that does not show it does not even fetch it (see `resolvers.deployments`).
@@ -324,6 +329,7 @@ class Deployment(Node):
             cancel_requested_at=row.cancel_requested_at,
             reason=row.reason,
             cancel_reason=row.cancel_reason,
+            logs_pruned_at=row.logs_pruned_at,
             row=row,
         )
 

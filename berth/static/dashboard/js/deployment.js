@@ -69,6 +69,7 @@ function Summary({ deployment: d }) {
     ${d.rollbackOf && html`<${Field} label="Rollback of"><a href=${links.deployment(d.rollbackOf.id)}>#${d.rollbackOf.number}</a><//>`}
     ${d.reason && html`<${Field} label="Reason" wide>${d.reason}<//>`}
     ${d.cancelRequestedAt && html`<${Field} label="Cancel requested"><time datetime=${d.cancelRequestedAt}>${formatTime(d.cancelRequestedAt)}</time>${d.cancelReason ? `: ${d.cancelReason}` : ""}<//>`}
+    ${d.logsPrunedAt && html`<${Field} label="Logs removed" wide>by retention at <time datetime=${d.logsPrunedAt}>${formatTime(d.logsPrunedAt)}</time>; the record is kept<//>`}
     ${d.input && html`<${Field} label="Input" wide><code>${[d.input.image && `${d.input.image}${d.input.imageTag ? `:${d.input.imageTag}` : ""}`, d.input.repository, d.input.ref, d.input.commitSha, d.input.imageDigest].filter(Boolean).join(" ")}</code><//>`}
     ${d.error && html`<${Field} label="Error" wide><span class="error-text">${d.error.step ? `at ${d.error.step}: ` : ""}${d.error.code}: ${d.error.message}</span><//>`}
   </dl>`;

@@ -31,7 +31,7 @@ export const DEPLOYMENT = `
   query Deployment($id: ID!) {
     deployment(id: $id) {
       ${DEPLOYMENT_ROW}
-      cancelRequestedAt reason cancelReason
+      cancelRequestedAt reason cancelReason logsPrunedAt
       actor { subject email role tokenKind tokenName }
       input { sourceType image imageTag imageDigest repository ref commitSha }
       error { step code message }
