@@ -14,15 +14,15 @@ from berth.models.enums import DeploymentTrigger, Role, TokenKind
 # CONTRACT §2, transcribed by hand: the code's table must equal this one.
 EXPECTED: dict[Role, set[str]] = {
     Role.OWNER: {
-        "deploy:read", "deploy:start", "deploy:cancel", "deploy:rollback", "logs:read",
+        "deploy:read", "deploy:start", "deploy:cancel", "deploy:rollback", "deploy:approve", "logs:read",
         "service:read", "service:write", "server:read", "server:write", "tokens:manage",
     },
     Role.ADMIN: {
-        "deploy:read", "deploy:start", "deploy:cancel", "deploy:rollback", "logs:read",
+        "deploy:read", "deploy:start", "deploy:cancel", "deploy:rollback", "deploy:approve", "logs:read",
         "service:read", "service:write", "server:read", "server:write", "tokens:manage",
     },
     Role.OPERATOR: {
-        "deploy:read", "deploy:start", "deploy:cancel", "deploy:rollback", "logs:read",
+        "deploy:read", "deploy:start", "deploy:cancel", "deploy:rollback", "deploy:approve", "logs:read",
         "service:read", "service:write", "server:read",
     },
     Role.DEVELOPER: {
@@ -36,10 +36,12 @@ EXPECTED: dict[Role, set[str]] = {
 }  # fmt: skip
 
 CONTRACT = Path(__file__).resolve().parents[2].parent / "shared" / "contract" / "CONTRACT.md"
+# Contract v2 (agents) adds deploy:approve in its header: "# New scope deploy:approve: owner, ...".
+AGENTS_CONTRACT = CONTRACT.parent / "v2" / "agents.graphql"
 
 
-def test_ten_scopes() -> None:
-    assert len(Scope) == 10
+def test_eleven_scopes() -> None:
+    assert len(Scope) == 11
     assert {s.value for s in Scope} == EXPECTED[Role.OWNER]
 
 
@@ -66,7 +68,17 @@ def test_table_matches_the_contract_file() -> None:
             for role, mark in zip(columns, cells[1:], strict=True):
                 if mark == "✓":
                     parsed[role].add(cells[0])
+    if AGENTS_CONTRACT.exists():
+        for line in AGENTS_CONTRACT.read_text().splitlines():
+            if match := re.fullmatch(r"# New scope ([a-z]+:[a-z]+): (.+)\.", line.strip()):
+                for role in match.group(2).split(","):
+                    parsed[Role(role.strip().upper())].add(match.group(1))
     assert parsed == EXPECTED
+
+
+def test_approve_is_never_an_agents() -> None:
+    approvers = {role for role, scopes in ROLE_SCOPES.items() if Scope.DEPLOY_APPROVE in scopes}
+    assert approvers == {Role.OWNER, Role.ADMIN, Role.OPERATOR}
 
 
 def test_rank_order() -> None:

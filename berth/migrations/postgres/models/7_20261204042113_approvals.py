@@ -1,0 +1,158 @@
+from tortoise import BaseDBAsyncClient
+
+RUN_IN_TRANSACTION = True
+
+
+async def upgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        CREATE TABLE IF NOT EXISTS "approval_decision" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "subject" VARCHAR(255) NOT NULL,
+    "actor" JSONB NOT NULL,
+    "approved" BOOL NOT NULL,
+    "comment" TEXT,
+    "at" TIMESTAMPTZ NOT NULL,
+    "deployment_id" BIGINT NOT NULL REFERENCES "deployment" ("id") ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS "idx_approval_de_deploym_b8a6c5" ON "approval_decision" ("deployment_id", "id");
+COMMENT ON TABLE "approval_decision" IS 'One principal''s approval or rejection; never updated or deleted (apart from the cascade).';
+        ALTER TABLE "deployment" ADD "approval_state" VARCHAR(16) NOT NULL DEFAULT 'NOT_REQUIRED';
+        ALTER TABLE "deployment" ADD "approvals_required" INT NOT NULL DEFAULT 0;
+        ALTER TABLE "environment" ADD "required_approvals" INT NOT NULL DEFAULT 0;
+        COMMENT ON COLUMN deployment."approval_state" IS 'NOT_REQUIRED: NOT_REQUIRED\nPENDING: PENDING\nAPPROVED: APPROVED\nREJECTED: REJECTED';"""
+
+
+async def downgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        ALTER TABLE "deployment" DROP COLUMN "approval_state";
+        ALTER TABLE "deployment" DROP COLUMN "approvals_required";
+        ALTER TABLE "environment" DROP COLUMN "required_approvals";
+        DROP TABLE IF EXISTS "approval_decision";"""
+
+
+MODELS_STATE = (
+    "eJztXWmT2ji3/isqvryZKm6q0510cnumpooGJ2FCQ78syTszTLkMiMa3jcx46eXOzX+/km"
+    "zjTTaWMbRw9AVvOrJ5jpaz6eifxtpcQMN+3droY/MeosYV+KeBtDXEJ6lnTdDQNpvwCbnh"
+    "aDODFtY2uupsi81sx9LmDn6w1Awb4lsLaM8tfePoJnkJcg2D3DTnuKCO7sJbLtL/diGu6g"
+    "46K2jhB3/+hW/raAGfoB1cbu7VpQ6NRex79QV5N72vOs8beu9av+si5yMtS144U+em4a5R"
+    "WH7z7KxMtCXQkUPu3kEELc2B5A2O5ZJ/QD7Q/7fBn/I+NizifWWEZgGXmms4kX88U8N7DV"
+    "XtD8bqSBmraoMDo7mJCL74U20KwB35hP/67/Pzi4v352cXlx/evX3//t2Hsw+4LP3e9KP3"
+    "372PCdHyqqKYdT91+2PyQSZmosdecuM7pdEczaOizAjRp8cU/u2VZrHRD8on8Md/LIl/gH"
+    "YeA4IbIQfChncMFqy1J9WA6M5Z4cs35x9y4P3aGrY/t4avcKmf4iD3/Ufn3jOCd4jvxoJL"
+    "/YkH4ZCihhhfnBeA+OI8E2HyKA4wHb3UlWaveECOU1UD9MuOJjGYL98WgPnybSbM5FEcZs"
+    "s0MsYJBblrCnIXf5CG5jAFdkArcntuDL71leEVoIcpanVuuv0rQA9TNLhVhq3xgDz2z6ao"
+    "o3xVeuTyCmxPp+hrV/lGbnlHXM8npT/G9ZBDo8yYdFlkSLrMHpEuk4y05yapI8XK30aDPr"
+    "uvhBQJBi70uQP+Dxi6nZp8q2Jk45eli+aER2Dm6oajI/s1ed+vjQP1oxy4CUKk5rVt/21E"
+    "YX510/pPkgPt3uCaQmbazp1Fa6EVXKfmB/N/4NxR9QUXTxJkkjGVM2ZuQQKZOnvmmVfiVC"
+    "IPeCVnlvN37wqMSLhU5pBEn7Gx1pw01h38xNHXMB9vjzLZDXzS18HJKaKP/+BigIxnX57I"
+    "AX/cvVFG49bNbawvdFpjhTw5p3efE3dfJaeObSXgW3f8GZBL8MegryS7zLbc+I8G+SbNdU"
+    "wVmY+qtoiIPsHdALUY1+HTRse1leB6nLICrvufKwrTT4TJASa5XDY021Fdu1TvTtJKTovM"
+    "aQs+YK2qDJ/jlJLLonGZ2O6W9xH7Ebkx0+b3j5q1UFNPzHMzq2z60fp8nbyjIe2OMomgSb"
+    "5za9LEYu+DZnTgXLc9FjDMnokyzXzzp1caszxSfJcZtDFAEGwwx+f6RjP+ZYOgGmBawIJE"
+    "MMcFfwYIPkALuBvScBfkGX4/JKevtI1mOWBpmWvgrCCYa/ZcW8CfXidVxMO+abfR9k/8zz"
+    "eG+byGiOgahAj//iVtuULacm13RloEj74SIZHKSjFlBY8MpsWjq28Jjq+lv8ycdhB93Bv5"
+    "IGuAMU0DaigD/AhZAv8ZpqsX8NeDQS8G/HU3MYj0JzfXyvDVG8oFXEh3YmNLRCU312TQT6"
+    "M9hk8Zg3mEpNRYckJCm/KfcX4D38psvUH/U1A82eoTDZxbbK6t0ePU5eUoW1MCVHHpKEW6"
+    "W1A6AeYeT1ZKqS0srqRZ8tG0oH6HvsDnlFsrwQBf5+jEKjsxdnwPWl1wNxyJLe1xK+OnGy"
+    "PGwdMyqITZGrVbHaXx/WU0wzaeenRn5GiO6zWMhFYYe97M0wjntKRqh0V3a4OuMzOfgLkE"
+    "HjHwiKHdBI+W7jgQAR1R7QtXhGzN85rg4lQhW2noDgJMZcGNaTk2Qwesvv7dmt8/jRD6hk"
+    "247s022kxDCxNtjTUIiwP41IHrDS1CqoFPGzyAEnV6yzmfH34TDPpPgxbGX00vvku1Uki1"
+    "MugSK43LExajqqFyWX2MBenXpYMstsQiQ924Vfqdbv/TFdhAtMBYT9Fo0m4ro9EVsN35HI"
+    "8aU/Sx1e1Nhgp5o264FpwiZTgkwRfQsjxFmpdVReK6sqO6UjFd0f/E0SMSZCLzqWwE3duz"
+    "IuEqb8+y41XIs0SAl2bhWUp1LYMH7DhVHbE+Oy8yAJFi2WjTh9IX/wOqpb7Ixgg6ypSqoi"
+    "TH00TPDitbnb95+/7th4vLt1uRansnT5JKG8ySgjBn52GQyx4kdA+KKEU8jI6QSUe3yPxN"
+    "arpcltkEreS0yJymYUZb5aKouyNOJT0e/B4PaRp/QXtPyIaVad5zMyBCJKGvyitBQK3AH/"
+    "FJdz77NZ0YF4o6IyKtj+2GYA8z0tdTA19PhAMMT0+cP9l+nnijqHblM3GYWA+614yQu57h"
+    "23/l+1docR/siB1lH28K6QKJd0DLf4Xv3qqw+rjxhwQJVvjpW2fcnvVKB5OQDia/i6Q4kA"
+    "l/SFAn2aMyU1TYX8o6klyWke+AVvPGvyfKROk0+AD2qa6Ad5yi26Fy2yKeI/+ErNK97Q1+"
+    "J0t0yXGKPnb7rV73D1wkOJui9uDmtqeMSUXbU88LRW55xzJep+rX7uLXzQ3XzvQ77WZuvA"
+    "aBldYG9QsqHcKC7WmSK5h3rX5boXeCsykafene3lI670QM3uG3392xRrlijIuQi+zMakxG"
+    "ZPk7+Z2ib8r158HgyxXwT6aoddu9AvhHxIXxMq77ReK6dbRxGYpZNuxbAgn7PsvbTbTU71"
+    "QbaRt7ZXIxgEEqWbEHKxZwbmgW1p08YHlYwSCVrNiDFUvL/F+IVO4xKUknmbA/E2w4t6Bj"
+    "qxDNedwybGqBJV1h3TMZHrHsXpDlDONr/qeD+kFavwU1m6XfZbf4kEK2cv5WPifqlqHyw5"
+    "4ilOiXQF9GG/4IERa2o1nl2BynlHE0InPZMy4uynXnBK3ktNCcDuY+jKxdcvxmVyH5LjTf"
+    "DQ3zgDspYoyqDmLSERJHG1iuhGr5HHksetm5RO5cfvR/mtG7VmQwWCsXZHjxuYZ5p9rwbw"
+    "5Mk2QSWCaw8IFEh5WANkYowU2CGyR4s6lkhMduRmRS9njAJJYgZ4Gs7rXiOl3LEQNmCKxD"
+    "5d+T7pA/bCZKewWiV1O0XaDtnxCf/e1w8JWUDM6maKj8prRpxExw1igjN1Xuw4foQbdMVG"
+    "pJQZq2TsFlR15TsLHggw4fuZkQpyvFAMEk1JfCP9gfgBf/KJ3sAKUZYJmGQeLdVXPJzYQ0"
+    "rewIZfkQC3svzoIYmewGe8Efrmzgwz+kkwyoaoVZZGHKnguhRmFNJ8aIoqug4m1w9zozf+"
+    "6sANvbsKaaYhuXM3ZjGxHOK8BXiddWU4zTCs1unL15r6LhAQoUmH6Q0WErIcSAHSqj8bDb"
+    "HjeyBMIK4OVahiqYIFgU4bQYHIMZfwboT3q95CBMFchKBmFaE99YcaJQx9XujNacvdyXYV"
+    "kLNtRgLEO79uv4+GUIDS0jHV7Odh41GVASoRORtLOs7Rl5QEtmu60jYMHgsCdUdRxH44IT"
+    "cbdUBpLyUC+RKRGkBjeVITXCldUVKH0B1xvTgWj+rN7D5z0x64a14cm5rpgRj7Kho32H9p"
+    "5518O11BUlZDr6Up9TEIgMomMRW98Xs36k0o5XZ5FmdoqjvTkjagn9p3uCNghrqilWj3BG"
+    "0whV1cy+efXVsIUdJ5uPJ1vkpvTZih9F8vp4kSa0dMXZfeK5g0goS252H5m05lQN6YQmc7"
+    "M9rtCno8c7HR7/yqJxKBopKAumxfBphc6J0R4qLS+9jHcyRaNxazwZqe3Prf4nmqkkdk2e"
+    "K7fRp+FVkPKEhuwoo3GY+iS8Q1La9Nu9ScdLaeOfNooxN76BYpEU8zkJ5tPp5eUuZ7WMXT"
+    "69lFMl+rFMNyXTTZ1Kuinbtz8VXbsflJdL98sv3d9oz4apMaTybNgjJMfPGdL4Zekib7e4"
+    "masbjo7s1+S1vzZqwhCZYFzEGCSZj7mm+ZipzyPXgBN4RQrZb4Ip6bDmm3vM+5T9RtpchL"
+    "S5UF6VFEUDWqE1DDyx9bGyQA9TdD3p9rBcSQ9Y25j0eljVwL9T9HXQm9zggt6R2hOGY2pG"
+    "GI6n6LPS6o0/XwHvyNJCxJBR8fStszdRHK01w8hepBChq9O0fHH+/nLbn8hFXg8a3bR6vV"
+    "rkfvZXmnEKnY30SrXhpN+nd/wTf3PRnVpdUoNj6Xli9BiZR+dHMKbNzfWGCHfl8ujEaSWn"
+    "Reb0AjqaztjXNjvrXEghsDWtEl7KHcdqJddLg8CPYhCIRswzrAGJgPpsU0BizU/VZoDIci"
+    "36hdIGIMxY0cyxAdBjCv/s5GNBeZH1/uIsiOkXlxcF9IvLi0z9gjyS6ViLQo//4GKAjOfG"
+    "NpbwFMRQf4DIlUKDZEHqNn9QmvvZyQqYxDLnkMzIIcBEkiN0ytXa1a7WLrI6MBRbj7ls61"
+    "RQZyXO2BOn+iVpOGgwerBxMkNrieypnK2x3OmOGuzhXK26InUTUaaUZo5uQgQgfVF+k78o"
+    "vcj6SuMTFkkn11fAO04RPvZa3jU+0mulRS+VVhnPSZF8ytnZlFO5lC1IXYamxZW2Ok4lMj"
+    "9K6o/n794VCe9+9y47vps8i2M9s3DTXvHgHFLUwaR9BIj9bA0s2cA0DaihLE0iJEsgPcN0"
+    "h2rO2zvH9R9cDwa9mP593U06CCY318rw1RsKPS6kO7FhPrJmwTCwPr00rXu1JPQZNUgucH"
+    "DB29GNdzu4OFUtBvFjO828oBBV2+iqazGcldkje5qyfiP8uzfnBUZ4XCpzhKfPmJA75j1E"
+    "3C2eQVsH2I/d7KUtvBQrBLJ9F1u5JjOUCmWXlRlKq81QWsQuK7OPcVpnXy5nyMnAdUg7bS"
+    "JlFMNcm04qlW21TaSzKmS8bQwQBJb5CDbQAq9sd0b8I02wdh3K8SbAFf2EkVhB4HEKhAgB"
+    "3QaPK80Ba+0e2gCrJ6QhAVtbwtdJY9mh3jNFUzySbhygbTTLAUvLXNNKQg8NsE2gIeBtIL"
+    "Yg7wGvzt+C1U9gjm/P8FdBPFYswKOOG7brAMd05yv80VNE6tHX5BMxwLjY3LQW9I8xw3D8"
+    "/0QFA/9fkXPCCBmRI8yE3cyxekc4WFgxDElqoZIfwegX7RxFYY7S1BDnyyLZSS6zs5Ncpr"
+    "KT+MN/UXz94jWE9iBN2N/rVV1pNpeDIElXQ7yrb8rSfLFLZq2F+UKuaBDRiCFXNNRqRQPl"
+    "keEr8yxtM/q8matrJksKEyWUv+S6ZhpT+ZXW2WqQy0I1W6hxmZCWlGVeFtOYJHNRxB12ke"
+    "0Nu0g5w6Qkkw19vRYlpGbUlxnugyTrjJE+kn89e5APcr1XP8AXyT0srWRiWslkvuCq8gXj"
+    "sRpLUWtGfsP86SBGWMPZ4ERG/2JueQdPbWu2QFUkj01ALbKtqDEadwYTmreJHEkap44yHN"
+    "JrfMTXv4/Gyg2+psekb+gFAqnZWUWL8oSZYVSkWKQfLP+WA58YInV2ZFlQXuQ+JWw4mTTU"
+    "SUOdyOyohaEuutUTnpUQgkaDocWxijXzNLrYvlTzCIXMSSJ1O5mTJCqlnJ0VEVPOzrLlFP"
+    "Is4Zave97Xb8r158HgyxXwT7BE2Wu18TU9TFGnO2oPhlgW9U8EUAVcy+BdmRAhEZkbwoqQ"
+    "L7YC6gdfCZK1h272tg4hxfF3dXgZ4A+yf4P0/JTqA6dm65OpkcRSimVqpJdIjfSimx2fCv"
+    "wHXVbCxG6H+SCKcUH7wSJKsnuhievMzKcrYCIIqFgBlqZFr3w7RBM8WrrjQAR0RNdw4AqR"
+    "rXn7OplLeosUvYNAdwAmMV3cZ23GUpNDvml3tFJsz9xwIwKEBVs8jTtwvSHHvbbSJZNO5C"
+    "X+3/L7blxkkJv2nurE1swx1Gy3hC5qqdkS1EJhPXTMeTCyMSW5bJATZPULiSviubvI9txd"
+    "pHfOObGdBmukk/7IG+x0lF73qzIk++JsTyvZuraYzTjHZJzeZpoKDDyJjKMkMn1xMugqKY"
+    "alcM23xzDIpVFGaKMMrmqD/x1Uswa8nIzgKcpS/Ukwq3PVPcrQbEeFlmUy0oVmW/PjVNKa"
+    "L/M6yfGLOX75SkUpRidp5SZqInM6bsYpblqJ00n3AaeVRaDQRsE6lxBOnEiU2p5OnIxouR"
+    "PrGkUdOvFRge3QYTf+CqDmiiAVrNVXE0CKvwL0J73eS0WQDmYkqV7mSu/o42aex8dMFDzk"
+    "Ou+45ySeE5B+hifISH/GSY7xzRx/RpS9nDJuglRqM0LLuAtLX2Y4rnYbnbfEIjuxcGtXR7"
+    "/321fAP5mizrD7cUyNzd7JFN10RyNqkvZPpmjS/9IffOtfAf+klPm58pVV+HUOfhm0uKIG"
+    "41TH99I0flm6yPPmz1zdcHRkvybv+5XTcyCs72ahL5dYrUfMfbWy+ZIgk4ypnDFk13qN2F"
+    "tINlF+RZ5BLfXIstq8TIguliIvE6JXmxA9c9yR+nsxAwljtBVKhb/1dljasQ09o1QzT6H3"
+    "921SeXelb4xXEPjEJEiSxFNu8AcDP6vpz/jE3OCWsojdtr382iSmUrdIBvB0vGaVFbNTc4"
+    "fjBalB9WtIrUrNiNx0N4vAXSZNDyc5KzVzTA+xFpHiQ/aajQRZneSECjMcOQZjws/JzBEQ"
+    "yIAA/oCAFdQWuEku2eYVNuBRGpGtKiUjVg+S/ptiZq80bpx9mhriXH0I9kyzIW9jjtLUEO"
+    "SDNGbNxThlbPScEV+6pajDIH0EiMl2qQwJL2+f1YBEbqzKs7Hq6UW0t9rj7leF0/rpU10B"
+    "7zhFWBYYEfeCdyTXSqvv3aAnZXwJFWfZkMGKpcTEU3PvRVRlTjbHKSWbhWbz3DDtcp05Si"
+    "ijUcXmMZZOSjI5Sim5LDKXpZNMOslEY0SVTrJiKUsCZ9eeOUvq6DU7aKKSIK0O0621zbiT"
+    "58sKCwmzAZF03RzLdfOy6UoFSsxweVHE/HqRbX69kPp6ceh/2L2KXnrKFK0lZM6ZsaSbYZ"
+    "zFnlglQjzqCBYrP3mFieTqt+orkergTsePn1U8Bi9wK9G1fcEb+jW2txXWFTtfmdgTr/op"
+    "XQeV/xnNi6EKsBthtlbA6AaFNIRGC/gKxb9sEOlC2/SBQcVN4NpwAWbPJL2g9eyFpWloQY"
+    "PaFySGTXdsELSodMDbAd+zazeGoGq5I8NpqDhbfnGoOVEaGQZRzEePO5rFq05GaSTOxXDe"
+    "aLb9aOJ5gzP5f5KuFnjLjEHCsKJmSn0qP5dbzl+bpJXOPJGdeXL/AbGceXL/gWPtP3BIJZ"
+    "Xo9FSTSimm/pNmnjJqh2Wkh+qHU9+kh+pgHir8BffQUlcma9lWTo72OFkt9Ig41O/enBfA"
+    "GpfKBJs+S6zkMmx1rqlzaHHv28YgrcPCgWMrbxRGQyfpxkpzIU0uObEXJ+7h8x6MiFBLPp"
+    "TYRtJeqRtLf8AAlWFEBrnkRDlO3GOtFNF5leFDy+dCglRygJ8DRALAnzB3LYuMLLnxGZmy"
+    "f34lx7MLvDmsTlDZ8naCF/5XLlzsATi7guOBfX4qO3dohmE+0hFbNyDR1FM45y6pZJHL5Z"
+    "UcyystqM1XFAI+4GN05RA/ncG9Qryp7X2+glhfLW26j5NL673I1nvfMvEALduPMeK0aUQo"
+    "6yBCHTrDxMYyn55Vkn4ScqGdpJNYF8U6a4F+zmZ/Cbq9UpYKhnkOxnITeun9LzCtyJB+GS"
+    "ssFEiHdsMSuDL8sD6S+Y7YoFClntg/G4lUmvTrZHytdNCK3o8P7aK1TdeaQw8kJsYFsjLF"
+    "qxAZ9kZ7cHM7GClXwD+Zos6g/UUZfuz28M3wfIq6N61P+BY9NEqwqvqNHjyceUTzkEKMfQ"
+    "TIa2uzjwCeUXh44RcXgxG12tBhBTXDWXl2NB6OJOmk4lqeB/gRHWu4LAcxIol+efTvdEcl"
+    "KT95wI/SSOz3aPmm63BNylsCiXp51Kk9xTINgyiunM6uFO0RXYyB9nbaHq/ItppYO5hBRm"
+    "7iTN04u4Lj+dNPxZ0uzcHZUNfLHCwTtNaZ6wzfcspg7a2lKcP1OKUMIBCHyem+HTFDcy8B"
+    "TNPKZYCcRma5DlMYBniL7koltd2SSfjlMtjK55lKlsFmjPkV4FvPDHNJjNNz3W6cw2W8e0"
+    "IcrhmuKbqxQTQG7BBLOMNueyxyVuZTQT1lol2Z5v2eQH3Snc+4lrqiZM5I06QY7AnUIKyp"
+    "rmD5+7HuCRR7b9q64HXIaKdvcEZ6dAcaOkn912BEPSWLNPOinx69wmQ0DkvvTIg4oMkI6R"
+    "6nQCNJCx/0BbSAjRnZBI8rzENcF5jBOf4yLx3hzwDBR1J8qVv4V0dkf15gwMUdtNKJEA9Q"
+    "PzNAa+UPawu4cDd0tWf+3r8UKm8Gs+AcYsQCCwi+SQjlHsAnp6A0QXYUWNArmBpjzrqLOF"
+    "n9FgIcJAVgpBNyYR2lklAXghoPnyy9MBvlLYHIgXbCrGpJzA08dvUEaQ3dKXWyrJuuMzez"
+    "AoV3B7FGyEXuV42Octsb/E42Dg3Opuh2qHztKt/U8FnyTlgm2Ic0fj1Foy/d21vywD+Zos"
+    "7kttdtY9biVwWnUzRUflPaY1IwOEtKjC8THGtBzWatyMzOahFS1GGmOnYyC9xZ1rrDu8V6"
+    "nKoOuB98Vab2bJgaQ+TNWZAZksgQs31CWre6g7nk9lOxqEu5qwTjwss4CyPxYryMSJFKLp"
+    "TlQsTkUhz/CJF011blrg2MZXs6uurnTWgmPF2R1rfbgbiIeaH2xLaOG40m0U2NrTGM8VeA"
+    "/qTXe6mk0C1o6fNVg2GW958086zxWlhGmKTQP4qpec8A6mwjconEPftm7BFt5DyCSZN0Kg"
+    "6E/eI1RPfN2VkRO8fZWbahgzxLat7IYU5R2RphhOT4609PXCXkSNRS/WT2/f8BeyTr5A=="
+)
