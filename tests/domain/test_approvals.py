@@ -10,19 +10,30 @@ from berth.domain.cancel import cancel_deployment
 from berth.domain.deployments import start_deployment
 from berth.domain.environments import update_environment
 from berth.domain.errors import InvalidInput, UserFacingError
+from berth.domain.git_events import PullRequestAction, PullRequestEvent, PushEvent
+from berth.domain.inventory import create_service
+from berth.domain.previews import handle_pull_request
 from berth.domain.queries import queue_position
 from berth.domain.rollback import rollback_deployment
-from berth.domain.specs import EnvironmentUpdateSpec, RollbackSpec, StartSpec
+from berth.domain.secrets import encrypt
+from berth.domain.specs import EnvironmentUpdateSpec, RollbackSpec, ServiceSpec, SourceSpec, StartSpec
+from berth.domain.webhooks import dispatch
 from berth.models import ApprovalDecision, Deployment, DeploymentEvent, DeploymentStep, Environment, Service
 from berth.models.enums import (
     ApprovalState,
     DeploymentConclusion,
     DeploymentEventType,
     DeploymentStatus,
+    GitProvider,
     Role,
+    SourceType,
     StepStatus,
+    WebhookOutcome,
 )
+from berth.models.git import GitHook
+from berth.models.lifecycle import now
 from berth.runner.claims import claim_next
+from tests.support.names import unique
 
 from . import image_service, owner, project, row_counts, server, succeed
 
@@ -255,3 +266,34 @@ async def test_decisions_on_other_projects_are_not_found(db) -> None:
                                     comment=comment)
         assert (caught.value.code, caught.value.field) == ("NOT_FOUND", ["input", "deploymentId"])
     assert (await Deployment.get(id=pending.id)).approval_state == A.PENDING
+
+
+async def test_push_deploys_and_previews_wait_the_same_way(db) -> None:
+    """Git pushes and pull-request previews go through the same start: they wait too."""
+    service = await create_service(owner(), ServiceSpec(
+        project_id=(await project()).id, environment="production", name=unique("svc"),
+        server_id=(await server(max_concurrent_deployments=5)).id,
+        source=SourceSpec(type=SourceType.DOCKERFILE, repository="https://git.example.test/team/app.git",
+                          branch="main"),
+    ))
+    hook = await GitHook.create(service_id=service.id, provider=GitProvider.GITHUB, repository="team/app",
+                                branch="main", previews=True, allow_fork_previews=True,
+                                secret_enc=encrypt("s"), created_at=now())
+    await protect(service, 1)
+    push = PushEvent(repository="team/app", ref="refs/heads/main", commit_sha="c" * 40, deleted=False,
+                     pusher_name="bob", pusher_email=None)
+    outcome, _reason, pushed = await dispatch(hook, None, push)  # type: ignore[arg-type]  # a push reads no row
+    assert outcome == WebhookOutcome.DEPLOYED and pushed is not None
+    for fork in (False, True):
+        pr = PullRequestEvent(repository="team/app", action=PullRequestAction.OPENED, number=8 + fork,
+                              title="Try", head_ref="feature/x", head_sha="d" * 40, base_ref="main", author="eve",
+                              fork=fork, merged=False, fetch_ref=f"refs/pull/{8 + fork}/head")
+        outcome, _reason, preview = await handle_pull_request(hook, pr, {})
+        assert outcome == WebhookOutcome.PREVIEW_DEPLOYED and preview is not None
+        assert (await Deployment.get(id=preview.id)).approval_state == A.PENDING
+    assert (await Deployment.get(id=pushed.id)).approval_state == A.PENDING
+    assert await claimed_ids() == []
+    # Anyone with the scope may approve a hook's deployment: its starter is the hook.
+    approved = await decide_deployment(approver(), pushed.id, approved=True, comment=None)
+    assert approved.approval_state == A.APPROVED
+    assert await claimed_ids() == [pushed.id]
