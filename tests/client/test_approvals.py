@@ -82,3 +82,18 @@ def test_dry_run_prints_the_plan_and_queues_nothing(queue_server: Served, queue_
 
     creating = queue_cli.run("deploy", "--image", "nginx:alpine", "--name", "new", "--dry-run")
     assert creating.code == 3 and "--dry-run" in creating.assert_one_line_error()
+
+
+def test_a_followed_deployment_shows_the_decision(queue_server: Served, queue_cli: Cli) -> None:
+    first = queue_cli.json("deploy", "--image", "nginx:alpine", "--name", "cart", "--detach")
+    protect(queue_server, queue_cli, first["service"]["id"], 1)
+    reviewer = queue_cli.with_token(queue_server.token("operator", "reviewer"))
+    follower = queue_cli.start("deploy", "--service", "cart")
+    follower.wait_for("default/production/cart #2: waiting for approval: 0 of 1")
+    waiting = queue_cli.json("deployments", "--pending-approval")
+    assert [d["number"] for d in waiting] == [2]
+    reviewer.ok("reject", waiting[0]["id"], "--comment", "wrong image")
+    follower.wait_for("  approval decided")
+    result = follower.finish()
+    assert result.code == 2, result  # the deployment it followed was canceled
+    assert "deployment #2 CANCELED" in result.stdout and "rejected: wrong image" in result.stdout
