@@ -17,6 +17,8 @@ class Scope(StrEnum):
     DEPLOY_START = "deploy:start"
     DEPLOY_CANCEL = "deploy:cancel"
     DEPLOY_ROLLBACK = "deploy:rollback"
+    # Approve or reject deployments waiting in a protected environment (contract v2, agents).
+    DEPLOY_APPROVE = "deploy:approve"
     LOGS_READ = "logs:read"
     SERVICE_READ = "service:read"
     SERVICE_WRITE = "service:write"
@@ -30,7 +32,8 @@ ALL_SCOPES: frozenset[Scope] = frozenset(Scope)
 SCOPE_NAMES: frozenset[str] = frozenset(s.value for s in Scope)
 
 _S = Scope
-# CONTRACT §2 table, column by column. Kept as literal data (not derived from a
+# CONTRACT §2 table, column by column, plus deploy:approve (contract v2: owner, admin,
+# operator; never agent: an agent must not clear its own way into a protected environment). Kept as literal data (not derived from a
 # hierarchy) so a reviewer can hold it against the contract line by line.
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.OWNER: frozenset(Scope),
@@ -41,6 +44,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.DEPLOY_START,
             _S.DEPLOY_CANCEL,
             _S.DEPLOY_ROLLBACK,
+            _S.DEPLOY_APPROVE,
             _S.LOGS_READ,
             _S.SERVICE_READ,
             _S.SERVICE_WRITE,

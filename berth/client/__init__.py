@@ -43,8 +43,9 @@ def _client_adder(commands: Any) -> Callable[..., argparse.ArgumentParser]:
 def add_client_commands(commands: Any) -> None:
     """Register the client commands on `commands` (the `add_subparsers()` action of the
     `berth` parser): deploy, logs, cancel, rollback, deployments, show, services, servers,
-    tokens, service delete, login, hooks, previews, registry, audit and notifications."""
+    tokens, service delete, login, hooks, previews, registry, audit, notifications, approve and reject."""
     from berth.client.commands import (
+        approvals,
         audit,
         cancel,
         deploy,
@@ -65,7 +66,7 @@ def add_client_commands(commands: Any) -> None:
 
     add = _client_adder(commands)
     for module in (deploy, logs, cancel, rollback, deployments, show, services_list, servers_list, tokens,
-                   login, hooks, previews, registry, audit, notifications):  # fmt: skip
+                   login, hooks, previews, registry, audit, notifications, approvals):  # fmt: skip
         module.register(add)
     service = add("service", help="manage one service (delete)")
     service_commands = service.add_subparsers(dest="service_command", required=True)

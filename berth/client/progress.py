@@ -175,6 +175,9 @@ class PlainRenderer(QuietRenderer):
     def changed(self, progress: Progress, event: dict[str, Any], step: Step | None) -> None:
         if event.get("type") == "CANCEL_REQUESTED":
             self._print("  cancel requested")
+        if event.get("type") == "APPROVAL_DECIDED":
+            # Protected environments: someone approved or rejected it (a rejection concludes it next).
+            self._print("  approval decided")
         if step is None:
             return
         took = duration(step.seconds()) if step.status in TERMINAL_STEP else ""

@@ -18,6 +18,7 @@ fragment Record on Deployment {
   steps { kind status startedAt completedAt detail }
   error { step code message }
   rollbackOf { id number }
+  approval { state required decisions { actor { subject email tokenName } approved comment at } }
 }
 """
 
@@ -103,6 +104,39 @@ ROLLBACK = (
     + """
 mutation Rollback($input: RollbackDeploymentInput!) {
   rollbackDeployment(input: $input) { deployment { ...Record } errors { code message field } }
+}
+"""
+)
+
+APPROVE = (
+    RECORD
+    + """
+mutation Approve($input: DecideDeploymentInput!) {
+  approveDeployment(input: $input) { deployment { ...Record } errors { code message field } }
+}
+"""
+)
+
+REJECT = (
+    RECORD
+    + """
+mutation Reject($input: DecideDeploymentInput!) {
+  rejectDeployment(input: $input) { deployment { ...Record } errors { code message field } }
+}
+"""
+)
+
+PLAN = (
+    RECORD
+    + """
+query Plan($input: StartDeploymentInput!) {
+  planDeployment(input: $input) {
+    service { id name project { id name } environment { id name } }
+    changes { path before after }
+    wouldSupersede { ...Record }
+    queueAhead requiresApproval
+    problems { code message field }
+  }
 }
 """
 )

@@ -57,6 +57,9 @@ ACTIONS: dict[str, str] = {
     "createNotificationChannel": "notification_channel.create",
     "deleteNotificationChannel": "notification_channel.delete",
     "testNotificationChannel": "notification_channel.test",
+    "updateEnvironment": "environment.update",
+    "approveDeployment": "deployment.approve",
+    "rejectDeployment": "deployment.reject",
 }
 GITHOOK_DELIVERY = "githook.delivery"
 AUTH_REFUSED = audit_refusals.AUTH_REFUSED

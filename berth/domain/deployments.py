@@ -18,6 +18,10 @@ the same answer, and the superseding itself is written only once the limit check
 a QUEUE_FULL refusal rolls back everything, so it neither stores the new deployment nor
 skips the older ones.
 
+Protected environments (`Environment.required_approvals` > 0): the new deployment is
+queued with `approval_state` PENDING and its required count frozen; it waits outside the
+queue (see `queue_decision`) until `berth.domain.approvals` records enough approvals.
+
 Superseding goes through the lifecycle rules (`conclude_from_queue`). Called inside this
 transaction, its own `in_transaction` becomes a savepoint on the same connection, so it
 commits or rolls back with the new deployment; its wake-up fires before our commit, so the
@@ -47,7 +51,7 @@ from berth.domain.specs import StartSpec
 from berth.domain.validation import git_ref_problem
 from berth.domain.views import Overrides, Target, start_record
 from berth.models import Deployment, Environment, Project, Server, Service
-from berth.models.enums import DeploymentConclusion, DeploymentStatus, SourceType
+from berth.models.enums import ApprovalState, DeploymentConclusion, DeploymentStatus, SourceType
 from berth.models.lifecycle import (
     TransitionRefused,
     conclude_from_queue,
@@ -129,25 +133,9 @@ async def _insert(principal: Principal, queued: QueueRequest, hashed: str | None
             if await idempotency.find_live(principal, queued.mutation, key, conn) is not None:
                 raise _KeyTaken
             await idempotency.forget_expired(conn, principal, queued.mutation, key)
-        older = [
-            row.id
-            for row in await Deployment.filter(
-                service_id=service.id, status=DeploymentStatus.QUEUED, preview_id=queued.preview_id
-            )
-            .using_db(conn)
-            .order_by("created_at", "id")
-            .only("id")
-        ]
-        waiting = await Deployment.filter(
-            server_id=server.id, status=DeploymentStatus.QUEUED
-        ).using_db(conn).count()
-        if waiting - len(older) + 1 > server.max_queued_deployments:
-            raise UserFacingError(
-                UserErrorCode.QUEUE_FULL,
-                f"server {server.name} already has {server.max_queued_deployments} queued deployments",
-            )
         environment = await Environment.filter(id=service.environment_id).using_db(conn).get()  # type: ignore[attr-defined]
         project = await Project.filter(id=service.project_id).using_db(conn).get()  # type: ignore[attr-defined]
+        decision = await queue_decision(conn, server, service.id, environment, queued.preview_id)
         # Under the service row's lock (taken by the number bump): a deleteService that
         # committed first is seen here, and one that comes later waits for this transaction.
         refuse_if_deleted(service, f"{project.name}/{environment.name}/{service.name}")
@@ -164,18 +152,73 @@ async def _insert(principal: Principal, queued: QueueRequest, hashed: str | None
             trigger=principal.trigger,
             actor=principal.actor(),
             preview_id=queued.preview_id,
+            approvals_required=decision.required_approvals,
+            approval_state=ApprovalState.PENDING if decision.pending else ApprovalState.NOT_REQUIRED,
             **fields,
         )
         if key is not None and hashed is not None:
             await idempotency.record(conn, principal, queued.mutation, key, hashed, deployment.id)
         superseded: list[tuple[int, int]] = []
-        for older_id in older:
+        for older_id in decision.supersedes:
             try:
                 result = await conclude_from_queue(older_id, DeploymentConclusion.SKIPPED)
             except TransitionRefused:
                 continue  # a runner claimed it meanwhile: it runs, it is no longer waiting
             superseded.append((older_id, result.last_event_seq))
     return deployment, superseded
+
+
+@dataclass(frozen=True)
+class QueueDecision:
+    """What the queue rules decide for a new deployment of a lane (start and plan alike)."""
+
+    # Ids of the QUEUED deployments of its lane it supersedes, oldest first.
+    supersedes: list[int]
+    # Frozen from the environment now: a later change of requiredApprovals does not move it.
+    required_approvals: int
+    # QUEUED deployments of its server that would be ahead of it once it is in the queue.
+    ahead: int
+
+    @property
+    def pending(self) -> bool:
+        return self.required_approvals > 0
+
+
+async def queue_decision(conn: BaseDBAsyncClient, server: Server, service_id: int,
+                         environment: Environment, preview_id: int | None) -> QueueDecision:
+    """The queue rules for a new deployment (CONTRACT §3 and protected environments).
+
+    A deployment into a protected environment waits for approval outside the queue: it
+    supersedes nothing, and it counts against the server's limit only among the others
+    waiting for approval (so neither kind crowds out the other). Any other deployment
+    supersedes every QUEUED one of its lane, those waiting for approval included (it is
+    newer; they would deploy older work over it), and counts against the queue without
+    them. QUEUE_FULL when the limit is reached."""
+    required = environment.required_approvals
+    lane = await Deployment.filter(
+        service_id=service_id, status=DeploymentStatus.QUEUED, preview_id=preview_id
+    ).using_db(conn).order_by("created_at", "id").values_list("id", "approval_state")
+    pending_now = await Deployment.filter(
+        server_id=server.id, status=DeploymentStatus.QUEUED, approval_state=ApprovalState.PENDING
+    ).using_db(conn).count()
+    waiting = await Deployment.filter(server_id=server.id, status=DeploymentStatus.QUEUED).using_db(conn).count()
+    in_queue = waiting - pending_now
+    if required > 0:
+        if pending_now + 1 > server.max_queued_deployments:
+            raise UserFacingError(
+                UserErrorCode.QUEUE_FULL,
+                f"server {server.name} already has {server.max_queued_deployments} deployments waiting for approval",
+            )
+        return QueueDecision(supersedes=[], required_approvals=required, ahead=in_queue)
+    superseded_in_queue = sum(1 for _, state in lane if state != ApprovalState.PENDING)
+    if in_queue - superseded_in_queue + 1 > server.max_queued_deployments:
+        raise UserFacingError(
+            UserErrorCode.QUEUE_FULL,
+            f"server {server.name} already has {server.max_queued_deployments} queued deployments",
+        )
+    return QueueDecision(
+        supersedes=[int(pk) for pk, _ in lane], required_approvals=0, ahead=in_queue - superseded_in_queue
+    )
 
 
 async def wake_after_commit(deployment_id: int, event_seq: int) -> None:
@@ -228,10 +271,12 @@ def _check_overrides(service: Service, spec: StartSpec, errors: ErrorList) -> No
             errors.add(["input", "ref"], f"ref {problem}")
 
 
-async def start_deployment(principal: Principal, spec: StartSpec, *, commit_sha: str | None = None,
-                           preview: PreviewTarget | None = None) -> Deployment:
-    """`commit_sha`: deploy exactly this commit of `spec.ref` (a git hook's push);
-    `preview`: into that pull request's preview, isolated from the service."""
+async def prepare_start(principal: Principal, spec: StartSpec, *, commit_sha: str | None = None,
+                        preview: PreviewTarget | None = None) -> tuple[Service, QueueRequest]:
+    """Every check startDeployment makes before its transaction, and the request it queues.
+
+    `planDeployment` calls this too (then `berth.domain.plans` runs the transaction's checks
+    without writing), so a plan's problems are exactly startDeployment's refusals."""
     service = await get_visible(principal, Service, spec.service_id)
     if service is None:
         raise not_found("service", ["input", "serviceId"])
@@ -257,4 +302,12 @@ async def start_deployment(principal: Principal, spec: StartSpec, *, commit_sha:
     }
     queued = QueueRequest(spec.service_id, START_MUTATION, request, spec.idempotency_key, build,
                           preview_id=preview.preview_id if preview else None)
+    return service, queued
+
+
+async def start_deployment(principal: Principal, spec: StartSpec, *, commit_sha: str | None = None,
+                           preview: PreviewTarget | None = None) -> Deployment:
+    """`commit_sha`: deploy exactly this commit of `spec.ref` (a git hook's push);
+    `preview`: into that pull request's preview, isolated from the service."""
+    service, queued = await prepare_start(principal, spec, commit_sha=commit_sha, preview=preview)
     return await enqueue(principal, queued, service.server_id)  # type: ignore[attr-defined]

@@ -23,6 +23,8 @@ class UserErrorCode(StrEnum):
     NO_ROLLBACK_TARGET = "NO_ROLLBACK_TARGET"
     QUEUE_FULL = "QUEUE_FULL"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    # approveDeployment by the principal who started the deployment (protected environments).
+    SELF_APPROVAL = "SELF_APPROVAL"
 
 
 class UserFacingError(Exception):

@@ -28,7 +28,7 @@ from berth.domain.errors import ErrorList, FieldPath, UserErrorCode, UserFacingE
 from berth.domain.moments import BadMoment, to_utc
 from berth.domain.specs import DeploymentFilterSpec
 from berth.models import Deployment, LogLine, Project, Server
-from berth.models.enums import DeploymentConclusion, DeploymentStatus, DeploymentTrigger
+from berth.models.enums import ApprovalState, DeploymentConclusion, DeploymentStatus, DeploymentTrigger
 from berth.models.sql import fetch_rows
 
 DEFAULT_PAGE = 20
@@ -276,12 +276,18 @@ async def list_deployments(
 
 async def queue_positions(deployments: Sequence[Deployment]) -> dict[int, int | None]:
     """1-based positions in their servers' queues, ordered by (created_at, id); None when not
-    QUEUED. One query for any number of deployments (for a batching loader)."""
+    QUEUED, or waiting for approval (outside the queue until approved). One query for any
+    number of deployments (for a batching loader)."""
     positions: dict[int, int | None] = {d.id: None for d in deployments}
-    servers = sorted({d.server_id for d in deployments if d.status == DeploymentStatus.QUEUED})  # type: ignore[attr-defined]
+    servers = sorted({
+        d.server_id for d in deployments  # type: ignore[attr-defined]
+        if d.status == DeploymentStatus.QUEUED and d.approval_state != ApprovalState.PENDING
+    })
     if not servers:
         return positions
-    queued = await Deployment.filter(server_id__in=servers, status=DeploymentStatus.QUEUED).order_by(
+    queued = await Deployment.filter(
+        server_id__in=servers, status=DeploymentStatus.QUEUED, approval_state__not=ApprovalState.PENDING
+    ).order_by(
         "created_at", "id"
     ).values_list("id", "server_id")
     counters: dict[int, int] = {}

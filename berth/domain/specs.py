@@ -158,3 +158,11 @@ class DeploymentFilterSpec:
     created_before: datetime | None = None
     # One preview's deployments (PreviewEnvironment.deployments).
     preview_id: int | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentUpdateSpec:
+    """None means "leave as it is"."""
+
+    environment_id: int
+    required_approvals: int | None = None

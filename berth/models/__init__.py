@@ -1,6 +1,7 @@
 """Tortoise models: the whole data model of the contract."""
 
 from berth.models.api_token import ApiToken
+from berth.models.approvals import ApprovalDecision
 from berth.models.audit import AuditEvent
 from berth.models.deployment import (
     Deployment,
@@ -18,6 +19,7 @@ from berth.models.notifications import NotificationChannel, NotificationDelivery
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "ApprovalDecision",
     "CommitStatus",
     "Deployment",
     "DeploymentEvent",

@@ -9,6 +9,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from berth.models.enums import (
+    ApprovalState,
     DeploymentConclusion,
     DeploymentEventType,
     DeploymentStatus,
@@ -19,6 +20,10 @@ from berth.models.enums import (
     StepStatus,
 )
 from berth.models.inventory import Environment, Project, Server, Service
+
+_EVENT_TYPE_COMMENT = "\n".join(
+    f"{name}: {name}" for name in ("CREATED", "STATUS_CHANGED", "STEP_CHANGED", "CANCEL_REQUESTED", "CONCLUDED")
+)
 
 
 class Deployment(Model):
@@ -74,6 +79,10 @@ class Deployment(Model):
     # Retention (berth.domain.retention): when this deployment's log lines were pruned; the
     # record itself stays whole. Null while its lines are kept.
     logs_pruned_at = fields.DatetimeField(null=True)
+    # The environment's requiredApprovals when the deployment was queued (frozen then), and
+    # where it stands: PENDING keeps it out of the queue (berth.domain.approvals).
+    approvals_required = fields.IntField(default=0)
+    approval_state = fields.CharEnumField(ApprovalState, max_length=16, default=ApprovalState.NOT_REQUIRED)
     service_id: int
     project_id: int
     environment_id: int
@@ -135,7 +144,9 @@ class DeploymentEvent(Model):
         "models.Deployment", related_name="events", on_delete=fields.CASCADE
     )
     seq = fields.IntField()
-    type = fields.CharEnumField(DeploymentEventType, max_length=24)
+    # The column comment stays the one first migrated (aerich cannot alter a column comment on
+    # SQLite); DeploymentEventType lists every type, APPROVAL_DECIDED included.
+    type = fields.CharEnumField(DeploymentEventType, max_length=24, description=_EVENT_TYPE_COMMENT)
     at = fields.DatetimeField()
     # Snapshots as they were right after the event, not today's values.
     status = fields.CharEnumField(DeploymentStatus, max_length=16)

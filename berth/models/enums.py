@@ -85,6 +85,17 @@ class DeploymentEventType(StrEnum):
     STEP_CHANGED = "STEP_CHANGED"
     CANCEL_REQUESTED = "CANCEL_REQUESTED"
     CONCLUDED = "CONCLUDED"
+    # Someone approved or rejected a deployment waiting in a protected environment.
+    APPROVAL_DECIDED = "APPROVAL_DECIDED"
+
+
+class ApprovalState(StrEnum):
+    """Where a deployment stands with its environment's required approvals."""
+
+    NOT_REQUIRED = "NOT_REQUIRED"
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
 
 
 class DriftStatus(StrEnum):

@@ -54,6 +54,9 @@ class Environment(Model):
     )
     name = fields.CharField(max_length=63)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Deployments into this environment wait QUEUED until this many principals other than
+    # their starter approve (berth.domain.approvals); 0: none needed.
+    required_approvals = fields.IntField(default=0)
     project_id: int
 
     class Meta:

@@ -245,11 +245,14 @@ async def apply_change(
     cancel_requested: bool = False,
     cancel_reason: str | None = None,
     updates: dict[str, Any] | None = None,
+    leading_events: Sequence[tuple[DeploymentEventType, dict[str, Any]]] = (),
 ) -> ChangeResult:
     """Apply one lifecycle change atomically and append its events.
 
     `from_status` guards the move (required with `to_status`); without it the change
     applies to any non-terminal deployment. `attempt` fences a runner's writes.
+    `leading_events`: (type, payload) appended first, before those of the move (an approval
+    decision, and then the conclusion a rejection brings).
     """
     if to_status is not None:
         if from_status is None:
@@ -259,7 +262,7 @@ async def apply_change(
         raise TransitionRefused("a conclusion comes only with a terminal status")
     terminal = to_status in TERMINAL_STATUSES
     event_count = (
-        len(steps) + (1 if to_status else 0) + (1 if terminal else 0) + (1 if cancel_requested else 0)
+        len(leading_events) + len(steps) + (1 if to_status else 0) + (1 if terminal else 0) + (1 if cancel_requested else 0)
     )
     if event_count == 0 and not updates:
         raise TransitionRefused("nothing to change")
@@ -300,6 +303,8 @@ async def apply_change(
             )
 
         deployment_updates: dict[str, Any] = dict(updates or {})
+        for kind, payload in leading_events:
+            add_event(kind, current_status, None, payload)
         if cancel_requested:
             deployment_updates["cancel_requested_at"] = moment
             deployment_updates["cancel_reason"] = cancel_reason
@@ -379,8 +384,15 @@ async def conclude_from_queue(
     error: dict[str, Any] | None = None,
     *,
     cancel_reason: str | None = None,
+    leading_events: Sequence[tuple[DeploymentEventType, dict[str, Any]]] = (),
+    updates: dict[str, Any] | None = None,
 ) -> ChangeResult:
-    """QUEUED → COMPLETED/SKIPPED (superseded) or FAILED/CANCELED, all seven steps SKIPPED."""
+    """QUEUED → COMPLETED/SKIPPED (superseded) or FAILED/CANCELED, all seven steps SKIPPED.
+
+    `leading_events` come first (see `apply_change`); `updates` are further columns to set with it."""
+    changes = dict(updates or {})
+    if cancel_reason is not None:
+        changes["cancel_reason"] = cancel_reason
     status = (
         DeploymentStatus.COMPLETED if conclusion == DeploymentConclusion.SKIPPED else DeploymentStatus.FAILED
     )
@@ -391,7 +403,8 @@ async def conclude_from_queue(
         conclusion=conclusion,
         error=error,
         steps=[StepChange(kind, StepStatus.SKIPPED) for kind in STEP_ORDER],
-        updates={"cancel_reason": cancel_reason} if cancel_reason is not None else None,
+        updates=changes or None,
+        leading_events=leading_events,
     )
 
 

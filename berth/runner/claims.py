@@ -16,6 +16,10 @@ and under PostgreSQL's READ COMMITTED each later statement of the transaction se
 the previous lock holder committed. The domain takes the server lock first too
 (`enqueue`), so the lock order is the same everywhere: server → deployment.
 
+Protected environments: a deployment whose approval is PENDING is not claimable and holds
+no place in its lane either (the lane's FIFO rule looks past it), so work that needs no
+approval, or is approved, never waits behind a human's decision.
+
 SQLite has no row locks; Berth on SQLite is one process, whose transactions Tortoise runs
 one at a time, so the same statements give the same guarantees there.
 """
@@ -30,11 +34,12 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from berth.models import Deployment
-from berth.models.enums import DeploymentStatus
+from berth.models.enums import ApprovalState, DeploymentStatus
 from berth.models.lifecycle import RUNNING_STATUSES, now
 from berth.models.sql import CONNECTION, dialect, fetch, get_connection
 
 QUEUED = str(DeploymentStatus.QUEUED)
+PENDING = str(ApprovalState.PENDING)
 _RUNNING = sorted(str(status) for status in RUNNING_STATUSES)
 _RUNNING_MARKS = ", ".join("?" for _ in _RUNNING)
 # "Active" for the queue rules: running, or claimed and about to run. A claim whose lease
@@ -57,8 +62,9 @@ async def servers_with_waiting_work() -> list[int]:
     rows = await fetch(
         get_connection(),
         "SELECT server_id, MIN(created_at) AS oldest FROM deployment "
-        "WHERE status = ? AND claimed_by IS NULL GROUP BY server_id ORDER BY oldest, server_id",
-        [QUEUED],
+        "WHERE status = ? AND claimed_by IS NULL AND approval_state <> ? "
+        "GROUP BY server_id ORDER BY oldest, server_id",
+        [QUEUED, PENDING],
     )
     return [int(row["server_id"]) for row in rows]
 
@@ -95,13 +101,13 @@ async def claim_on_server(server_id: int, runner_id: str, lease_seconds: float) 
         rows = await fetch(
             conn,
             "SELECT d.id, d.attempt, d.service_id FROM deployment d "
-            "WHERE d.server_id = ? AND d.status = ? AND d.claimed_by IS NULL "
+            "WHERE d.server_id = ? AND d.status = ? AND d.claimed_by IS NULL AND d.approval_state <> ? "
             f"AND NOT EXISTS (SELECT 1 FROM deployment a WHERE {_SAME_LANE.format(o='a')} "
             f"AND a.id <> d.id AND {_ACTIVE_SQL}) "
             f"AND NOT EXISTS (SELECT 1 FROM deployment o WHERE {_SAME_LANE.format(o='o')} "
-            "AND o.status = ? AND (o.created_at < d.created_at OR (o.created_at = d.created_at AND o.id < d.id))) "
+            "AND o.status = ? AND o.approval_state <> ? AND (o.created_at < d.created_at OR (o.created_at = d.created_at AND o.id < d.id))) "
             f"ORDER BY d.created_at, d.id LIMIT 1{skip_locked}",
-            [server_id, QUEUED, *_RUNNING, QUEUED, QUEUED],
+            [server_id, QUEUED, PENDING, *_RUNNING, QUEUED, QUEUED, PENDING],
         )
         if not rows:
             return None

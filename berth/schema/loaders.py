@@ -73,6 +73,13 @@ async def _queue_positions(deployments: list[Deployment]) -> Sequence[int | None
     return [positions[d.pk] for d in deployments]
 
 
+async def _approvals(deployments: list[Deployment]) -> Sequence[Any]:
+    from berth.domain.approvals import approvals_of
+
+    approvals = await approvals_of(deployments)
+    return [approvals[d.pk] for d in deployments]
+
+
 class Loaders:
     def __init__(self) -> None:
         self.server = _by_id(Server)
@@ -87,6 +94,8 @@ class Loaders:
         self.queue_position: DataLoader[Deployment, int | None] = DataLoader(
             load_fn=_queue_positions, cache_key_fn=lambda row: row.pk
         )
+        # Deployment.approval (berth.domain.approvals.Approval): one query per page.
+        self.approval: DataLoader[Deployment, Any] = DataLoader(load_fn=_approvals, cache_key_fn=lambda row: row.pk)
 
     def prime(self, rows: Sequence[Any]) -> None:
         """Rows already read (e.g. a page of deployments) need no second query."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from berth.resolvers.mutations import (
+    approve_deployment,
     cancel_deployment,
     close_preview,
     create_api_token,
@@ -19,13 +20,16 @@ from berth.resolvers.mutations import (
     delete_registry_credential,
     delete_service,
     redeliver_webhook,
+    reject_deployment,
     revoke_api_token,
     rollback_deployment,
     start_deployment,
     test_notification_channel,
+    update_environment,
     update_service,
 )
 from berth.schema.directives import requires
+from berth.schema.types import approvals as a
 from berth.schema.types import git as g
 from berth.schema.types import inputs as i
 from berth.schema.types import notifications as n
@@ -52,6 +56,25 @@ class Mutation:
     ) -> i.RollbackDeploymentPayload | None:
         return await rollback_deployment.resolve(info, input)
 
+    @strawberry.mutation(
+        directives=requires("deploy:approve"),
+        description="Approve a deployment waiting in a protected environment (not one you started); "
+        "it runs once enough others have approved.",
+    )
+    async def approve_deployment(
+        self, info: strawberry.Info, input: a.DecideDeploymentInput
+    ) -> a.DecideDeploymentPayload | None:
+        return await approve_deployment.resolve(info, input)
+
+    @strawberry.mutation(
+        directives=requires("deploy:approve"),
+        description="Reject a deployment waiting for approval (comment required): it concludes FAILED/CANCELED.",
+    )
+    async def reject_deployment(
+        self, info: strawberry.Info, input: a.DecideDeploymentInput
+    ) -> a.DecideDeploymentPayload | None:
+        return await reject_deployment.resolve(info, input)
+
     @strawberry.mutation(directives=requires("server:write"))
     async def create_server(
         self, info: strawberry.Info, input: i.CreateServerInput
@@ -75,6 +98,16 @@ class Mutation:
         self, info: strawberry.Info, input: i.UpdateServiceInput
     ) -> i.ServicePayload | None:
         return await update_service.resolve(info, input)
+
+    @strawberry.mutation(
+        directives=requires("service:write"),
+        description="Change an environment: requiredApprovals protects it (0 to 10; applies to deployments "
+        "queued from then on).",
+    )
+    async def update_environment(
+        self, info: strawberry.Info, input: a.UpdateEnvironmentInput
+    ) -> a.EnvironmentPayload | None:
+        return await update_environment.resolve(info, input)
 
     @strawberry.mutation(
         directives=requires("service:write"),

@@ -7,14 +7,17 @@ import strawberry
 from berth.resolvers.deployments import resolve_deployment, resolve_deployments
 from berth.resolvers.inventory import resolve_api_tokens, resolve_projects, resolve_servers, resolve_service
 from berth.resolvers.node import resolve_node
+from berth.resolvers.plans import resolve_plan
 from berth.schema.audit_pages import resolve_audit_events
 from berth.schema.directives import requires
 from berth.schema.errors import unauthenticated
 from berth.schema.types.audit import AuditEventConnection, AuditFilter
 from berth.schema.types.deployment import Deployment, DeploymentConnection, DeploymentFilter
 from berth.schema.types.identity import ApiToken, Viewer
+from berth.schema.types.inputs import StartDeploymentInput
 from berth.schema.types.inventory import Project, Server, Service
 from berth.schema.types.node import Node
+from berth.schema.types.plans import DeploymentPlan
 
 
 @strawberry.type(name="Query")
@@ -44,6 +47,14 @@ class Query:
         filter: DeploymentFilter | None = None,
     ) -> DeploymentConnection | None:
         return await resolve_deployments(info, first, after, last, before, filter)
+
+    @strawberry.field(
+        directives=requires("deploy:read"),
+        description="What startDeployment would do with this input (changes, superseding, queue, approval, "
+        "refusals), computed without writing anything.",
+    )
+    async def plan_deployment(self, info: strawberry.Info, input: StartDeploymentInput) -> DeploymentPlan | None:
+        return await resolve_plan(info, input)
 
     @strawberry.field(directives=requires("server:read"))
     async def servers(self, info: strawberry.Info) -> list[Server] | None:

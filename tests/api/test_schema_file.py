@@ -36,7 +36,7 @@ def test_printed_schema_honours_the_contract() -> None:
 
 FRAGMENTS = ROOT.parent / "shared" / "contract" / "v2"
 # The contract's additions the schema implements in full (the others are work in progress).
-IMPLEMENTED_FRAGMENTS = ("git", "streams", "traffic", "sources", "operations")
+IMPLEMENTED_FRAGMENTS = ("git", "streams", "traffic", "sources", "operations", "agents")
 
 
 @pytest.mark.parametrize("fragment", IMPLEMENTED_FRAGMENTS)

@@ -14,15 +14,15 @@ from berth.models.enums import DeploymentTrigger, Role, TokenKind
 # CONTRACT §2, transcribed by hand: the code's table must equal this one.
 EXPECTED: dict[Role, set[str]] = {
     Role.OWNER: {
-        "deploy:read", "deploy:start", "deploy:cancel", "deploy:rollback", "logs:read",
+        "deploy:read", "deploy:start", "deploy:cancel", "deploy:rollback", "deploy:approve", "logs:read",
         "service:read", "service:write", "server:read", "server:write", "tokens:manage", "audit:read",
     },
     Role.ADMIN: {
-        "deploy:read", "deploy:start", "deploy:cancel", "deploy:rollback", "logs:read",
+        "deploy:read", "deploy:start", "deploy:cancel", "deploy:rollback", "deploy:approve", "logs:read",
         "service:read", "service:write", "server:read", "server:write", "tokens:manage", "audit:read",
     },
     Role.OPERATOR: {
-        "deploy:read", "deploy:start", "deploy:cancel", "deploy:rollback", "logs:read",
+        "deploy:read", "deploy:start", "deploy:cancel", "deploy:rollback", "deploy:approve", "logs:read",
         "service:read", "service:write", "server:read",
     },
     Role.DEVELOPER: {
@@ -36,13 +36,13 @@ EXPECTED: dict[Role, set[str]] = {
 }  # fmt: skip
 
 CONTRACT = Path(__file__).resolve().parents[2].parent / "shared" / "contract" / "CONTRACT.md"
-# Contract v2 adds audit:read, for owner and admin (v2/operations.graphql says so in its header).
-OPERATIONS = CONTRACT.parent / "v2" / "operations.graphql"
-V2_ADDED: dict[Role, set[str]] = {Role.OWNER: {"audit:read"}, Role.ADMIN: {"audit:read"}}
+# Contract v2 fragments add scopes in their headers: "# New scope audit:read: owner and admin."
+# (operations), "# New scope deploy:approve: owner, admin, operator." (agents).
+V2_FRAGMENTS = [CONTRACT.parent / "v2" / name for name in ("operations.graphql", "agents.graphql")]
 
 
-def test_eleven_scopes() -> None:
-    assert len(Scope) == 11
+def test_twelve_scopes() -> None:
+    assert len(Scope) == 12
     assert {s.value for s in Scope} == EXPECTED[Role.OWNER]
 
 
@@ -69,10 +69,20 @@ def test_table_matches_the_contract_file() -> None:
             for role, mark in zip(columns, cells[1:], strict=True):
                 if mark == "✓":
                     parsed[role].add(cells[0])
-    assert "New scope audit:read: owner and admin." in OPERATIONS.read_text()
-    for role, added in V2_ADDED.items():
-        parsed[role] |= added
+    added: set[str] = set()
+    for fragment in V2_FRAGMENTS:
+        for line in fragment.read_text().splitlines():
+            if match := re.fullmatch(r"# New scope ([a-z]+:[a-z]+): (.+)\.", line.strip()):
+                added.add(match.group(1))
+                for role in re.split(r",\s*|\s+and\s+", match.group(2)):
+                    parsed[Role(role.strip().upper())].add(match.group(1))
+    assert added == {"audit:read", "deploy:approve"}
     assert parsed == EXPECTED
+
+
+def test_approve_is_never_an_agents() -> None:
+    approvers = {role for role, scopes in ROLE_SCOPES.items() if Scope.DEPLOY_APPROVE in scopes}
+    assert approvers == {Role.OWNER, Role.ADMIN, Role.OPERATOR}
 
 
 def test_rank_order() -> None:

@@ -140,6 +140,20 @@ async def own_channel_input(world: World) -> dict[str, Any]:
     return {"id": gid("NotificationChannel", channel.id)}
 
 
+async def update_environment_input(world: World) -> dict[str, Any]:
+    server = await Server.get(id=world.server)
+    _project, environment, _service = await make_project_service(server)
+    return {"input": {"environmentId": gid("Environment", environment.id), "requiredApprovals": 2}}
+
+
+async def decide_input(world: World) -> dict[str, Any]:
+    # Waiting for approval, started by another principal than the token deciding it.
+    server = await Server.get(id=world.server)
+    _project, _environment, service = await make_project_service(server)
+    deployment = await make_deployment(service, state="AWAITING_APPROVAL")
+    return {"input": {"deploymentId": gid("Deployment", deployment.id), "comment": "checked"}}
+
+
 VALID_INPUTS: dict[str, Inputs] = {
     "startDeployment": start_input,
     "cancelDeployment": cancel_input,
@@ -160,6 +174,9 @@ VALID_INPUTS: dict[str, Inputs] = {
     "createNotificationChannel": create_channel_input,
     "deleteNotificationChannel": own_channel_input,
     "testNotificationChannel": own_channel_input,
+    "updateEnvironment": update_environment_input,
+    "approveDeployment": decide_input,
+    "rejectDeployment": decide_input,
 }
 
 

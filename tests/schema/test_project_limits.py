@@ -132,6 +132,11 @@ MUTATIONS_ON_B: dict[str, tuple[str, Callable[[World], dict[str, Any]]]] = {
     "rollbackDeployment": ("RollbackDeploymentInput", lambda w: {
         "serviceId": gid("Service", w.service_b), "toDeploymentId": gid("Deployment", w.deployment_b1)}),
     "updateService": ("UpdateServiceInput", lambda w: {"serviceId": gid("Service", w.service_b), "autoRollback": False}),
+    "updateEnvironment": ("UpdateEnvironmentInput", lambda w: {
+        "environmentId": gid("Environment", w.environment_b), "requiredApprovals": 2}),
+    "approveDeployment": ("DecideDeploymentInput", lambda w: {"deploymentId": gid("Deployment", w.deployment_b1)}),
+    "rejectDeployment": ("DecideDeploymentInput", lambda w: {
+        "deploymentId": gid("Deployment", w.deployment_b1), "comment": "not yours"}),
     "createService": ("CreateServiceInput", lambda w: {
         "projectId": gid("Project", w.project_b), "environment": "production", "name": "intruder",
         "serverId": gid("Server", w.server), "source": {"type": "IMAGE", "image": "nginx:alpine"},

@@ -99,8 +99,15 @@ def check_denial(result: Result, route: Route, at: int, dropped: str) -> None:
         assert result.data["viewer"]["subject"], "a sibling field did not resolve"
 
 
+# Routes that cannot reach data by design. A plan is of the service itself: it supersedes
+# only the service's own lane, never a preview's deployments.
+NO_DATA_BY_DESIGN = {("Query.planDeployment", "DeploymentPlan.wouldSupersede", "Deployment.preview")}
+
+
 def check_grant(result: Result, route: Route) -> None:
     assert result.kind == "next" and not result.errors, result.errors
+    if tuple(step.label for step in route) in NO_DATA_BY_DESIGN:
+        return
     if route[0].parent == "Mutation":
         # The refused input: the payload's errors say why, the edge resolved (to null).
         payload = result.data[route[0].field]

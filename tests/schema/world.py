@@ -22,6 +22,7 @@ from berth.auth.api_tokens import create_api_token
 from berth.domain.secrets import encrypt
 from berth.models import (
     ApiToken,
+    ApprovalDecision,
     AuditEvent,
     Deployment,
     DeploymentEvent,
@@ -36,6 +37,7 @@ from berth.models import (
 )
 from berth.models.audit import AuditOutcome
 from berth.models.enums import (
+    ApprovalState,
     DeploymentConclusion,
     DeploymentEventType,
     DeploymentStatus,
@@ -93,9 +95,11 @@ async def make_deployment(
 
     - SUCCEEDED: concluded, steps SKIPPED, log lines 1..n, events CREATED, STATUS_CHANGED, CONCLUDED;
     - LEASED: PREPARE under a (fake) runner's long lease, so only what a test does (a cancel)
-      changes it.
+      changes it;
+    - AWAITING_APPROVAL: QUEUED in a protected environment (one approval required, none
+      given): no runner claims it, only a decision changes it.
     """
-    assert state in ("SUCCEEDED", "LEASED")
+    assert state in ("SUCCEEDED", "LEASED", "AWAITING_APPROVAL")
     lines = list(logs)
     async with in_transaction() as conn:
         # One atomic bump (it holds the row until commit): concurrent callers get distinct numbers.
@@ -116,9 +120,13 @@ async def make_deployment(
             "declared_config": {},
             "frozen_input": {},
         }
+        if state == "AWAITING_APPROVAL":
+            values.update(approvals_required=1, approval_state=ApprovalState.PENDING)
         values.update(fields)
         deployment = await create_deployment(conn, **values)
         moment = datetime.now(UTC)
+        if state == "AWAITING_APPROVAL":
+            return deployment
 
         def event(seq: int, kind: DeploymentEventType, status: DeploymentStatus,
                   conclusion: DeploymentConclusion | None = None) -> DeploymentEvent:
@@ -179,6 +187,13 @@ class World:
     registry_credential: int
     # An audit entry of project A (a start of deployment a2 by an owner token).
     audit_event: int
+    # Environment B is protected (requiredApprovals 1) and b1 was approved by one decision
+    # (so `Deployment.approval.decisions` has data).
+    approval_decision: int
+    # A rollback to a1 waiting for approval in service A's own lane (queued with one approval
+    # required, none given; created before a2 so a2 stays the newest): what a plan of
+    # service A supersedes, so `DeploymentPlan.wouldSupersede` has data.
+    deployment_a3: int
     # An ACTIVE preview of service A; a2 runs in it (so `Deployment.preview` and
     # `PreviewEnvironment.deployments` have data wherever the walk reaches a2).
     preview: int = 0
@@ -247,6 +262,8 @@ async def seed_world() -> World:
     preview = await make_preview(service_a)
     a2 = await make_deployment(service_a, logs=["a2: replaying a1", "a2: started"], rollback_of_id=a1.id,
                                preview_id=preview.id)
+    a3 = await make_deployment(service_a, state="AWAITING_APPROVAL", rollback_of_id=a1.id,
+                               created_at=a2.created_at - timedelta(seconds=1))
     await Observation.create(
         service=service_a,
         observed_at=datetime.now(UTC),
@@ -266,6 +283,14 @@ async def seed_world() -> World:
     await server.save(update_fields=["proxy_status"])
     project_b, environment_b, service_b = await make_project_service(server)
     b1 = await make_deployment(service_b, logs=["b1: started"])
+    await Environment.filter(id=environment_b.id).update(required_approvals=1)
+    await Deployment.filter(id=b1.id).update(approvals_required=1, approval_state=ApprovalState.APPROVED)
+    decision = await ApprovalDecision.create(
+        deployment_id=b1.id, subject="seeded-approver", approved=True, comment="looks right",
+        actor={"subject": "seeded-approver", "email": "approver@example.test", "role": "OPERATOR",
+               "tokenKind": "JWT", "tokenName": None},
+        at=datetime.now(UTC),
+    )
     token, _secret = await create_api_token(
         name=unique("listed"), role=Role.VIEWER, scopes=None, project_ids=[], expires_in_days=None,
         created_by="test", creator=None,
@@ -291,6 +316,8 @@ async def seed_world() -> World:
     return World(
         audit_event=entry.id,
         registry_credential=credential.id,
+        approval_decision=decision.id,
+        deployment_a3=a3.id,
         preview=preview.id,
         notification_channel=channel.id,
         notification_delivery=notification.id,
@@ -411,6 +438,9 @@ def refused_inputs(world: World) -> dict[str, dict[str, Any]]:
         "deleteRegistryCredential": {"id": gid("RegistryCredential", MISSING_PK)},
         "redeliverWebhook": {"id": gid("WebhookDelivery", MISSING_PK)},
         "closePreview": {"id": gid("PreviewEnvironment", MISSING_PK)},
+        "updateEnvironment": {"input": {"environmentId": gid("Environment", MISSING_PK), "requiredApprovals": 1}},
+        "approveDeployment": {"input": {"deploymentId": gid("Deployment", MISSING_PK)}},
+        "rejectDeployment": {"input": {"deploymentId": gid("Deployment", MISSING_PK), "comment": "walk"}},
         "createNotificationChannel": {"input": {"projectId": gid("Project", MISSING_PK), "name": "walk",
                                                 "kind": "WEBHOOK", "url": "https://hooks.example.test/walk",
                                                 "events": ["deployment.*"]}},
@@ -427,6 +457,8 @@ def root_arguments(step: Step, world: World) -> dict[str, Any]:
         return {
             "deployment": {"id": gid("Deployment", world.deployment_a2)},
             "service": {"id": gid("Service", world.service_a)},
+            # A query: a real service, so the plan has data (it writes nothing).
+            "planDeployment": {"input": {"serviceId": gid("Service", world.service_a)}},
         }.get(step.field, {})
     if step.parent == "Subscription":
         if step.field in ("deploymentEvents", "deploymentLogs", "deploymentLogBatches"):

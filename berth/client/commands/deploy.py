@@ -11,11 +11,12 @@ from typing import Any
 
 from berth.client import git_auth_flags, health_flags, queries, resource_flags
 from berth.client.api import Api
+from berth.client.approval_text import approval_line, deployment_title, plan_lines
 from berth.client.commands.common import AddParser, add_follow_flags, after_queueing
-from berth.client.errors import UsageProblem
+from berth.client.errors import EXIT_OK, EXIT_USAGE, UsageProblem
 from berth.client.graphql_errors import raise_for_user_errors
 from berth.client.runtime import api as make_api
-from berth.client.runtime import run, say
+from berth.client.runtime import print_json, run, say
 from berth.client.services import (
     ServiceRef,
     ensure_project,
@@ -133,6 +134,11 @@ def register(add: AddParser) -> None:
     resource_flags.add_flags(parser.add_argument_group(
         "resources (with --image, --compose or --repo; given ones replace the service's)"))
     add_follow_flags(parser, detach_help="return right after queueing")
+    parser.add_argument(
+        "--dry-run", action="store_true",
+        help="with --service: print what the deployment would do (changes, superseding, queue, approval, "
+        "refusals) and queue nothing; exit 3 when it would be refused",
+    )  # fmt: skip
     parser.set_defaults(handler=lambda args, settings: run(lambda: deploy(args)))
 
 
@@ -146,6 +152,9 @@ async def deploy(args: argparse.Namespace) -> int:
             "say what to deploy with one of --service, --image, --compose or --repo"
             + (f" (got {given})" if sources else "")
         )
+    if args.dry_run and not args.service:
+        # Planning writes nothing; creating or updating the service from the flags would.
+        raise UsageProblem("--dry-run plans a deployment of an existing service: give --service")
     definition = None
     if args.service:
         extra = [f"--{flag.replace('_', '-')}" for flag in DEFINITION_FLAGS if getattr(args, flag)]
@@ -167,10 +176,25 @@ async def deploy(args: argparse.Namespace) -> int:
             "idempotencyKey": args.idempotency_key,
             "reason": args.reason,
         }
+        if args.dry_run:
+            return await dry_run(api, variables, args)
         data = await api.execute(queries.START, {"input": variables})
         payload = data["startDeployment"]
         raise_for_user_errors(payload["errors"], FLAGS)
-        return await after_queueing(api, payload["deployment"], args)
+        record = payload["deployment"]
+        if not args.json and (line := approval_line(record)):
+            say(f"{deployment_title(record)}: {line}")
+        return await after_queueing(api, record, args)
+
+
+async def dry_run(api: Api, variables: dict[str, Any], args: argparse.Namespace) -> int:
+    """`--dry-run`: the plan, readably (or as JSON); exit 3 when startDeployment would refuse."""
+    plan = (await api.execute(queries.PLAN, {"input": variables}))["planDeployment"]
+    if args.json:
+        print_json(plan)
+    else:
+        say("\n".join(plan_lines(plan)))
+    return EXIT_USAGE if plan["problems"] else EXIT_OK
 
 
 @dataclass(frozen=True)

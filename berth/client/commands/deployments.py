@@ -1,4 +1,5 @@
-"""`berth deployments [--service] [--status] [--limit]`: the newest deployments as a table."""
+"""`berth deployments [--service] [--status] [--pending-approval] [--limit]`: the newest
+deployments as a table."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 from typing import Any
 
 from berth.client import queries
+from berth.client.approval_text import approvals_given
 from berth.client.commands.common import AddParser
 from berth.client.errors import EXIT_OK, UsageProblem
 from berth.client.format import deployment_took, scope_label, short_time
@@ -29,6 +31,10 @@ def register(add: AddParser) -> None:
         "--status", action="append", metavar="STATUS",
         help="QUEUED, RUNNING, PREPARE, DEPLOY, FINALIZE, COMPLETED, FAILED, or a conclusion: "
         "SUCCEEDED, CANCELED, SKIPPED (repeatable or comma-separated)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pending-approval", action="store_true",
+        help="only those waiting for approval in a protected environment (berth approve / reject)",
     )  # fmt: skip
     parser.add_argument("--limit", type=int, default=20, help=f"how many (1–{MAX_LIMIT}, default 20)")
     parser.add_argument("--json", action="store_true", help="print the records as one JSON array")
@@ -61,6 +67,11 @@ async def deployments(args: argparse.Namespace) -> int:
     if not 1 <= args.limit <= MAX_LIMIT:
         raise UsageProblem(f"--limit: must be between 1 and {MAX_LIMIT}, got {args.limit}")
     wanted = status_filter(args.status)
+    if args.pending_approval:
+        if args.status:
+            raise UsageProblem("--pending-approval lists QUEUED deployments only: leave out --status")
+        # The API filters by status; which QUEUED ones wait for approval is read from each.
+        wanted = {"status": ["QUEUED"]}
     async with make_api() as api:
         base: dict[str, Any] = {}
         if args.service:
@@ -72,19 +83,21 @@ async def deployments(args: argparse.Namespace) -> int:
         records: list[dict[str, Any]] = []
         total = 0
         for query_filter in filters:
-            data = await api.execute(
-                queries.DEPLOYMENTS, {"first": args.limit, "filter": query_filter or None}
-            )
+            first = MAX_LIMIT if args.pending_approval else args.limit
+            data = await api.execute(queries.DEPLOYMENTS, {"first": first, "filter": query_filter or None})
             connection = data.get("deployments") or {"nodes": [], "totalCount": 0}
             records += connection["nodes"]
             total += int(connection["totalCount"])
+    if args.pending_approval:
+        records = [r for r in records if (r.get("approval") or {}).get("state") == "PENDING"]
+        total = len(records)
     records.sort(key=lambda record: (str(record["createdAt"]), int(record["number"])), reverse=True)
     records = records[: args.limit]
     if args.json:
         print_json(records)
         return EXIT_OK
     if not records:
-        say("no deployments")
+        say("no deployments waiting for approval" if args.pending_approval else "no deployments")
         return EXIT_OK
     say(
         table(
@@ -99,6 +112,9 @@ async def deployments(args: argparse.Namespace) -> int:
 
 def row(record: dict[str, Any]) -> list[str]:
     status = str(record.get("conclusion") or record["status"])
+    approval = record.get("approval") or {}
+    if approval.get("state") == "PENDING" and record["status"] == "QUEUED":
+        status += f" (approvals {approvals_given(record)}/{approval.get('required')})"
     actor = record.get("actor") or {}
     return [
         str(record["id"]),

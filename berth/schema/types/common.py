@@ -6,6 +6,7 @@ import strawberry
 
 from berth.domain.errors import UserErrorCode
 from berth.models.enums import (
+    ApprovalState,
     DeploymentConclusion,
     DeploymentEventType,
     DeploymentStatus,
@@ -20,6 +21,7 @@ from berth.models.enums import (
 )
 
 __all__ = [
+    "ApprovalState",
     "DeploymentConclusion",
     "DeploymentEventType",
     "DeploymentStatus",
@@ -49,6 +51,7 @@ for _enum in (
     LogStream,
     DriftStatus,
     DeploymentEventType,
+    ApprovalState,
 ):
     strawberry.enum(_enum)
 

@@ -37,9 +37,11 @@ from berth.schema.types.inventory import Environment, Project, Server, Service
 from berth.schema.types.node import Node
 
 if TYPE_CHECKING:
+    from berth.schema.types.approvals import DeploymentApproval
     from berth.schema.types.git import PreviewEnvironment
 
 PreviewEnvironmentT = Annotated["PreviewEnvironment", strawberry.lazy("berth.schema.types.git")]
+DeploymentApprovalT = Annotated["DeploymentApproval", strawberry.lazy("berth.schema.types.approvals")]
 
 
 @strawberry.type(name="Actor")
@@ -390,7 +392,19 @@ class Deployment(Node):
         row = await info.context.loaders.preview.load(pk)
         return PreviewEnvironment.of(row) if row else None
 
-    @strawberry.field(description="Position in the server's queue while QUEUED, else null.")
+    @strawberry.field(
+        description="Protected environments: whether it waits for approval, and the decisions so far "
+        "(NOT_REQUIRED elsewhere)."
+    )
+    async def approval(self, info: strawberry.Info) -> DeploymentApprovalT:
+        from berth.schema.types.approvals import DeploymentApproval
+
+        return DeploymentApproval.of(await info.context.loaders.approval.load(self.row))
+
+    @strawberry.field(
+        description="Position in the server's queue while QUEUED, else null "
+        "(null too while waiting for approval: it takes no place in the queue until approved)."
+    )
     async def queue_position(self, info: strawberry.Info) -> int | None:
         return await info.context.loaders.queue_position.load(self.row)  # type: ignore[no-any-return]
 

@@ -128,6 +128,9 @@ class Project(Node):
 @strawberry.type(name="Environment", directives=requires("service:read"))
 class Environment(Node):
     name: str
+    required_approvals: int = strawberry.field(
+        description="Deployments into this environment wait QUEUED until this many others approve; 0: none needed."
+    )
     row: strawberry.Private[EnvironmentRow]
 
     @strawberry.field
@@ -137,7 +140,12 @@ class Environment(Node):
 
     @classmethod
     def of(cls, row: EnvironmentRow) -> Environment:
-        return cls(id=strawberry.ID(to_global_id("Environment", row.pk)), name=row.name, row=row)
+        return cls(
+            id=strawberry.ID(to_global_id("Environment", row.pk)),
+            name=row.name,
+            required_approvals=row.required_approvals,
+            row=row,
+        )
 
 
 @strawberry.type(name="HealthCheckConfig")
