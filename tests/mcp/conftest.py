@@ -135,8 +135,9 @@ def forget_later(server: McpServer, service: dict[str, Any]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def mcp_client(server: McpServer, token: str, transport: str) -> AsyncIterator[Client]:
-    """The SDK's `Client` as the holder of `token`, over `transport`."""
+async def mcp_client(server: McpServer, token: str, transport: str, mode: str = "auto") -> AsyncIterator[Client]:
+    """The SDK's `Client` as the holder of `token`, over `transport`; `mode` "legacy" forces the
+    initialize handshake (the default negotiates the per-request 2026-07-28 protocol)."""
     if transport == "stdio":
         target: Any = StdioServerParameters(
             command=sys.executable, args=["-m", "berth", "mcp"], cwd=str(ROOT),
@@ -144,12 +145,12 @@ async def mcp_client(server: McpServer, token: str, transport: str) -> AsyncIter
             env={"BERTH_URL": server.url, "BERTH_TOKEN": token, "PYTHONPATH": str(ROOT),
                  "BERTH_CONFIG": os.path.join(tempfile.gettempdir(), unique("no-berth-config"))},
         )
-        async with Client(target, read_timeout_seconds=60) as client:
+        async with Client(target, read_timeout_seconds=60, mode=mode) as client:
             yield client
         return
     async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
         async with Client(streamable_http_client(server.url + "/mcp", http_client=http),
-                          read_timeout_seconds=60) as client:
+                          read_timeout_seconds=60, mode=mode) as client:
             yield client
 
 

@@ -74,6 +74,15 @@ async def test_the_tool_list_follows_the_credentials_scopes(mcp_server: McpServe
             assert tool.annotations is not None and tool.annotations.read_only_hint is False
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_the_handshake_protocol_is_served_too(mcp_server: McpServer, transport: str) -> None:
+    async with mcp_client(mcp_server, mcp_server.token("agent"), transport, mode="legacy") as client:
+        assert client.protocol_version != "2026-07-28"
+        assert await tool_names(client) == AGENT_TOOLS
+        services = await client.call_tool("list_services", {})
+    assert not services.is_error and structured(services)["ok"] is True
+
+
 async def test_a_tool_not_offered_is_refused_with_the_missing_scope(mcp_server: McpServer, transport: str) -> None:
     project = mcp_server.project()
     service = mcp_server.service(project, MISSING_IMAGE)
@@ -235,6 +244,8 @@ async def test_a_project_limited_token_sees_nothing_of_other_projects(
         theirs_started = gql.mutate("startDeployment", {"serviceId": their_service["id"]}, "deployment { id }")
     their_deployment = theirs_started["deployment"]["id"]
     token = mcp_server.token("agent", projects=(pk(mine["id"]),), fresh=True)
+    async with mcp_client(mcp_server, mcp_server.token("agent"), transport) as client:
+        await concluded(client, their_deployment)  # the runner is done with it: nothing moves now
     before = mcp_server.counts()
     async with mcp_client(mcp_server, token, transport) as client:
         services = await call(client, "list_services", {})
