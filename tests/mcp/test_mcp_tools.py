@@ -160,6 +160,15 @@ async def test_deploy_read_and_roll_back_on_docker(
         again = await call(client, "start_deployment", {"serviceId": service["id"], "idempotencyKey": key,
                                                         "reason": "mcp test", "confirm": True})
         assert again["deployment"]["id"] == first["id"]  # the same key: the same deployment
+        other = "http" if transport == "stdio" else "stdio"
+        async with mcp_client(mcp_server, mcp_server.token("agent"), other) as elsewhere:
+            # The key is the API's (per credential), not the transport's.
+            across = await call(elsewhere, "start_deployment", {"serviceId": service["id"], "idempotencyKey": key,
+                                                                "reason": "mcp test", "confirm": True})
+            reused = await elsewhere.call_tool("start_deployment", {"serviceId": service["id"], "imageTag": "v2",
+                                                                     "idempotencyKey": key, "confirm": True})
+        assert across["deployment"]["id"] == first["id"]
+        assert reused.is_error and codes(reused) == ["IDEMPOTENCY_KEY_REUSED"]
         done = await concluded(client, first["id"])
         assert done["conclusion"] == "SUCCEEDED", done
 
