@@ -21,6 +21,7 @@ from tests.mcp.conftest import (
     structured,
     tool_names,
 )
+from tests.support.names import unique
 from tests.support.polling import poll
 
 if "approveDeployment" not in build_schema().as_str():
@@ -90,7 +91,7 @@ async def test_an_agents_deployment_waits_until_an_operator_approves(
         assert unconfirmed["confirmed"] is False and unconfirmed["plan"]["requiresApproval"] is True
         assert mcp_server.counts() == before
         started = await call(agent, "start_deployment", {"serviceId": service["id"], "confirm": True,
-                                                         "idempotencyKey": "approvals-agent-start"})
+                                                         "idempotencyKey": unique("approvals")})
         deployment_id = started["deployment"]["id"]
         own = await agent.call_tool("approve_deployment", {"deploymentId": deployment_id, "confirm": True})
         assert own.is_error and codes(own) == ["FORBIDDEN"]  # agents never hold deploy:approve
