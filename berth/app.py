@@ -106,7 +106,7 @@ def create_app(
         # Methods are checked by the wrapper: a coded 405 with `Allow`, not plain text.
         Route("/graphql", GraphQLOverHTTP(graphql_app)),
         WebSocketRoute("/graphql", graphql_app),
-        Route("/mcp", mcp_endpoint, methods=["GET", "POST", "DELETE"]),
+        Route("/mcp", mcp_endpoint),  # methods are checked by the endpoint: a coded 405
         Route("/api/v1/deployments/{deployment_id}/artifact", artifact_endpoint),
         Route("/hooks/{provider}/{hook_id}", webhook_endpoint, methods=["POST"]),
     ]

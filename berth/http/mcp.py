@@ -5,6 +5,7 @@ one that is bad, is a 401 with `WWW-Authenticate` (an MCP client has nothing to 
 anonymously). The transport is stateless — no MCP session outlives a request — so the
 principal of each request is the only authority its tools run with; the executor that
 the app passes in (berth.graphql_executor) runs their operations in-process with it.
+Only POST is served: nothing is pushed, so there is no GET stream and no session to delete.
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ class McpEndpoint:
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
+        if request.method != "POST":
+            # Nothing is ever pushed (stateless, JSON responses): no GET stream to hold open, no
+            # session to DELETE. The spec lets a server answer 405 to both.
+            return await _send_json(send, 405, "MCP is served over POST.", "METHOD_NOT_ALLOWED",
+                                    {"allow": "POST"})
         # A browser page may not drive the tools with a credential it holds (as for WebSockets).
         if not origin_allowed(request.headers.get("origin"), self.allowed_origins):
             return await _send_json(send, 403, "Origin not allowed.", "FORBIDDEN")

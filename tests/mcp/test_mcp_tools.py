@@ -293,6 +293,17 @@ async def test_bad_credentials_are_refused_on_mcp(mcp_server: McpServer) -> None
     assert origin.status_code == 403
 
 
+def test_only_post_is_served_on_mcp(mcp_server: McpServer) -> None:
+    """No GET stream is held open (nothing is ever pushed) and there is no session to DELETE."""
+    headers = {"Accept": "text/event-stream, application/json", "Authorization": f"Bearer {mcp_server.token('agent')}"}
+    with httpx.Client(base_url=mcp_server.url, timeout=30) as http:
+        for method in ("GET", "DELETE", "PUT"):
+            response = http.request(method, "/mcp", headers=headers)
+            assert response.status_code == 405, (method, response.text)
+            assert response.headers["allow"] == "POST"
+            assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+
+
 async def test_stdio_with_a_refused_credential_says_so(mcp_server: McpServer) -> None:
     async with mcp_client(mcp_server, "berth_pat_not_a_real_token", "stdio") as client:
         with pytest.raises(MCPError) as listing:
