@@ -1,4 +1,5 @@
-"""The Starlette application: GraphQL at /graphql, the dashboard at /, health endpoints, artifact download."""
+"""The Starlette application: GraphQL at /graphql, MCP at /mcp, the dashboard at /, health endpoints,
+artifact download."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ def create_app(
 ) -> Starlette:
     settings = settings or get_settings()
     from berth.graphql_app import build_graphql_app  # the schema is large: import lazily
+    from berth.graphql_executor import InProcessExecutors
     from berth.graphql_http import GraphQLOverHTTP
     from berth.http.artifact import artifact_endpoint
     from berth.http.dashboard import ASSET_ROUTE as DASHBOARD_ASSET_ROUTE
@@ -65,10 +67,13 @@ def create_app(
     from berth.http.dashboard import dashboard_asset, dashboard_config, dashboard_page
     from berth.http.graphiql import ASSET_ROUTE, graphiql_asset
     from berth.http.headers import ApiResponseHeaders
+    from berth.http.mcp import McpEndpoint
     from berth.http.metrics import HttpMetrics, metrics_endpoint
     from berth.http.webhooks import webhook_endpoint
 
     graphql_app = build_graphql_app(settings)
+    # MCP tools run their GraphQL operations in-process on the same schema (docs/mcp.md).
+    mcp_endpoint = McpEndpoint(settings, InProcessExecutors(graphql_app.view.berth_schema))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -85,6 +90,7 @@ def create_app(
         await ensure_local_server(settings.docker_host)
         await ensure_installation()
         async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(mcp_endpoint.lifespan())
             for service in background or []:
                 await stack.enter_async_context(service(settings))
             yield
@@ -100,6 +106,7 @@ def create_app(
         # Methods are checked by the wrapper: a coded 405 with `Allow`, not plain text.
         Route("/graphql", GraphQLOverHTTP(graphql_app)),
         WebSocketRoute("/graphql", graphql_app),
+        Route("/mcp", mcp_endpoint),  # methods are checked by the endpoint: a coded 405
         Route("/api/v1/deployments/{deployment_id}/artifact", artifact_endpoint),
         Route("/hooks/{provider}/{hook_id}", webhook_endpoint, methods=["POST"]),
     ]

@@ -162,6 +162,8 @@ class BerthGraphQL(GraphQLOverHTTPView, GraphQL):  # type: ignore[type-arg,misc]
             multipart_uploads_enabled=False,
         )
         self.type_scopes = schema.type_scopes
+        # The schema itself, typed, for in-process execution (berth.graphql_executor).
+        self.berth_schema = schema
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         # Berth's own page with same-origin assets instead of Strawberry's CDN one.

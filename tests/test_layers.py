@@ -11,9 +11,12 @@ from pathlib import Path
 BERTH = Path(__file__).resolve().parent.parent / "berth"
 
 SCHEMA_ROOTS = ("berth.schema.query", "berth.schema.mutation", "berth.schema.subscription", "berth.schema.build")
-# The ASGI transport serves the schema over HTTP and WebSocket: it is strawberry's by nature.
-STRAWBERRY_USERS = ("berth.schema", "berth.resolvers", "berth.graphql_app", "berth.graphql_http")
-GRAPHQL_LAYER = ("berth.schema", "berth.resolvers", "berth.graphql_app", "berth.graphql_http")
+# The ASGI transport serves the schema over HTTP and WebSocket: it is strawberry's by nature;
+# so is the in-process executor that runs the MCP tools' operations on the same schema.
+STRAWBERRY_USERS = ("berth.schema", "berth.resolvers", "berth.graphql_app", "berth.graphql_http",
+                    "berth.graphql_executor")
+GRAPHQL_LAYER = ("berth.schema", "berth.resolvers", "berth.graphql_app", "berth.graphql_http",
+                 "berth.graphql_executor")
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -67,10 +70,12 @@ def violations(root: Path = BERTH) -> list[str]:
                 imported, ("berth.models", "berth.settings")
             ):
                 bad("models import nothing above models")
-            if within(importer, ("berth.runner", "berth.events", "berth.http", "berth.auth")) and within(
+            if within(importer, ("berth.runner", "berth.events", "berth.http", "berth.auth", "berth.mcp")) and within(
                 imported, GRAPHQL_LAYER
             ):
                 bad("only the app wires the GraphQL layer in")
+            if within(importer, "berth.domain") and within(imported, "berth.mcp"):
+                bad("the domain is below the GraphQL layer, HTTP and the runner")
             if within(importer, "berth.resolvers") and (
                 imported == "berth.schema" or within(imported, SCHEMA_ROOTS)
             ):

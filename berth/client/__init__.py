@@ -43,7 +43,7 @@ def _client_adder(commands: Any) -> Callable[..., argparse.ArgumentParser]:
 def add_client_commands(commands: Any) -> None:
     """Register the client commands on `commands` (the `add_subparsers()` action of the
     `berth` parser): deploy, logs, cancel, rollback, deployments, show, services, servers,
-    tokens, service delete, login, hooks, previews, registry, audit, notifications, approve and reject."""
+    tokens, service delete, login, hooks, previews, registry, audit, notifications, approve, reject and mcp."""
     from berth.client.commands import (
         approvals,
         audit,
@@ -53,6 +53,7 @@ def add_client_commands(commands: Any) -> None:
         hooks,
         login,
         logs,
+        mcp,
         notifications,
         previews,
         registry,
@@ -66,7 +67,7 @@ def add_client_commands(commands: Any) -> None:
 
     add = _client_adder(commands)
     for module in (deploy, logs, cancel, rollback, deployments, show, services_list, servers_list, tokens,
-                   login, hooks, previews, registry, audit, notifications, approvals):  # fmt: skip
+                   login, hooks, previews, registry, audit, notifications, approvals, mcp):  # fmt: skip
         module.register(add)
     service = add("service", help="manage one service (delete)")
     service_commands = service.add_subparsers(dest="service_command", required=True)

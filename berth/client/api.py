@@ -45,6 +45,23 @@ class Api:
         """The `data` of a successful result; raises a ClientError otherwise (also for a
         FORBIDDEN nested field whose path is in `required`, see `raise_for_errors`)."""
         url = self.config.url
+        body, status = await self.execute_raw(document, variables)
+        errors = body.get("errors") or []
+        if status >= 400 and not errors:
+            raise ServerProblem(f"server error at {url} (HTTP {status})")
+        raise_for_errors(errors, url, required)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise ServerProblem(f"{url} returned no data (HTTP {status})")
+        return data
+
+    async def execute_raw(
+        self, document: str, variables: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], int]:
+        """The GraphQL response body as it came (its `errors` untouched) and the HTTP status;
+        raises a ClientError only when there is no GraphQL response (unreachable, 401, 404,
+        not JSON)."""
+        url = self.config.url
         try:
             response = await self._http.post(
                 self.config.graphql_url, json={"query": document, "variables": variables or {}}
@@ -61,14 +78,7 @@ class Api:
             )
         if body is None:
             raise ServerProblem(f"{url} did not answer as a Berth server (HTTP {response.status_code})")
-        errors = body.get("errors") or []
-        if response.status_code >= 400 and not errors:
-            raise ServerProblem(f"server error at {url} (HTTP {response.status_code})")
-        raise_for_errors(errors, url, required)
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise ServerProblem(f"{url} returned no data (HTTP {response.status_code})")
-        return data
+        return body, response.status_code
 
 
 def _json_body(response: httpx.Response) -> dict[str, Any] | None:
