@@ -1,5 +1,6 @@
 """What the database knows, read at scrape time for `/metrics`: deployments by status,
-conclusion and source; per server the queue and what runs; the runner leases held.
+conclusion and source; per server the queue, what waits for approval and what runs; the
+runner leases held.
 
 Read at scrape time rather than counted, so that every process (API or runner, one or
 several) reports the same whole truth, and a restart loses nothing. Four small queries; the
@@ -14,7 +15,7 @@ from datetime import datetime
 from tortoise.functions import Count
 
 from berth.models import Deployment, Server
-from berth.models.enums import DeploymentStatus
+from berth.models.enums import ApprovalState, DeploymentStatus
 from berth.models.lifecycle import ACTIVE_STATUSES
 
 
@@ -31,6 +32,7 @@ class ServerLoad:
     server: str
     queued: int
     running: int
+    awaiting_approval: int = 0
 
 
 @dataclass(frozen=True)
@@ -50,17 +52,24 @@ async def read_gauges(at: datetime) -> Gauges:
     running = (
         await Deployment.filter(status__in=list(ACTIVE_STATUSES))
         .annotate(n=Count("id"))
-        .group_by("server_id", "status")
-        .values("server_id", "status", "n")
+        .group_by("server_id", "status", "approval_state")
+        .values("server_id", "status", "approval_state", "n")
     )
     names = dict(await Server.all().values_list("id", "name"))
     leases = await Deployment.filter(
         status__in=list(ACTIVE_STATUSES), claimed_by__not_isnull=True, lease_expires_at__gt=at
     ).count()
-    load = {server_id: [0, 0] for server_id in names}
+    # [queued, running, awaiting approval]: a deployment waiting for its approvals holds no
+    # queue slot (it is not claimable), so it is not queue depth.
+    load = {server_id: [0, 0, 0] for server_id in names}
     for row in running:
-        counts = load.setdefault(int(row["server_id"]), [0, 0])
-        counts[0 if row["status"] == DeploymentStatus.QUEUED else 1] += int(row["n"])
+        counts = load.setdefault(int(row["server_id"]), [0, 0, 0])
+        if row["status"] != DeploymentStatus.QUEUED:
+            counts[1] += int(row["n"])
+        elif row["approval_state"] == ApprovalState.PENDING:
+            counts[2] += int(row["n"])
+        else:
+            counts[0] += int(row["n"])
     return Gauges(
         deployments=[
             DeploymentCount(str(r["status"]), None if r["conclusion"] is None else str(r["conclusion"]),
@@ -68,7 +77,8 @@ async def read_gauges(at: datetime) -> Gauges:
             for r in by_outcome
         ],
         servers=sorted(
-            (ServerLoad(names.get(pk, str(pk)), queued, active) for pk, (queued, active) in load.items()),
+            (ServerLoad(names.get(pk, str(pk)), queued, active, waiting)
+             for pk, (queued, active, waiting) in load.items()),
             key=lambda s: s.server,
         ),
         active_leases=leases,

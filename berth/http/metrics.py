@@ -45,9 +45,12 @@ async def _database_registry() -> CollectorRegistry:
     queued = Gauge("berth_queue_depth", "Deployments waiting in each server's queue.", ["server"], registry=registry)
     running = Gauge("berth_running_deployments", "Deployments running on each server.", ["server"],
                     registry=registry)
+    awaiting = Gauge("berth_awaiting_approval", "Deployments on each server waiting for their approvals.",
+                     ["server"], registry=registry)
     for load in gauges.servers:
         queued.labels(load.server).set(load.queued)
         running.labels(load.server).set(load.running)
+        awaiting.labels(load.server).set(load.awaiting_approval)
     leases = Gauge("berth_active_leases", "Runner leases held on active deployments.", registry=registry)
     leases.set(gauges.active_leases)
     return registry

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from berth.auth.api_tokens import create_api_token
 from berth.domain.gauges import read_gauges
 from berth.models import AuditEvent, Deployment, Server
-from berth.models.enums import DeploymentConclusion, DeploymentStatus, Role, SourceType
+from berth.models.enums import ApprovalState, DeploymentConclusion, DeploymentStatus, Role, SourceType
 from berth.models.lifecycle import now
 from tests.conftest import Database
 from tests.docker_fixtures import APP_PORT, BusyboxImage
@@ -123,6 +123,7 @@ async def test_a_scrape_after_real_deployments_counts_what_happened(
     assert value(scraped, "berth_deployments", status="FAILED", conclusion="FAILED", source="IMAGE") == 1
     assert value(scraped, "berth_queue_depth", server="local") == 0
     assert value(scraped, "berth_running_deployments", server="local") == 0
+    assert value(scraped, "berth_awaiting_approval", server="local") == 0
     assert value(scraped, "berth_active_leases") == 0
     mutations = value(scraped, "berth_http_requests_total", route="/graphql", operation="mutation", status="200")
     assert mutations is not None and mutations >= 4  # project, service, two starts
@@ -148,11 +149,16 @@ async def test_database_gauges_count_queues_runs_and_leases(db: Database) -> Non
     done = await make_deployment(service)
     await Deployment.filter(id=done.id).update(status=DeploymentStatus.COMPLETED,
                                                conclusion=DeploymentConclusion.SUCCEEDED)
+    for _ in range(2):  # into a protected environment: waiting for approvals, no queue slot
+        waiting = await make_deployment(service)
+        await Deployment.filter(id=waiting.id).update(approval_state=ApprovalState.PENDING)
+    approved = await make_deployment(service)
+    await Deployment.filter(id=approved.id).update(approval_state=ApprovalState.APPROVED)
     gauges = await read_gauges(now())
     [load] = [s for s in gauges.servers if s.server == server.name]
-    assert (load.queued, load.running) == (3, 2)
+    assert (load.queued, load.running, load.awaiting_approval) == (4, 2, 2)
     assert gauges.active_leases == 1  # the expired lease is not held
     counted = {(d.status, d.conclusion, d.source): d.count for d in gauges.deployments}
-    assert counted[("QUEUED", None, "IMAGE")] == 3
+    assert counted[("QUEUED", None, "IMAGE")] == 6  # berth_deployments counts every one
     assert counted[("COMPLETED", "SUCCEEDED", "IMAGE")] == 1
     assert counted[("DEPLOY", None, "COMPOSE")] == 1 and counted[("PREPARE", None, "COMPOSE")] == 1
