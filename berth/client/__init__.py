@@ -43,13 +43,14 @@ def _client_adder(commands: Any) -> Callable[..., argparse.ArgumentParser]:
 def add_client_commands(commands: Any) -> None:
     """Register the client commands on `commands` (the `add_subparsers()` action of the
     `berth` parser): deploy, logs, cancel, rollback, deployments, show, services, servers,
-    tokens, service delete, login, hooks, previews, registry, audit, notifications, approve, reject and mcp."""
+    tokens, service delete, login, hooks, previews, registry, audit, notifications, approve, reject, environments and mcp."""
     from berth.client.commands import (
         approvals,
         audit,
         cancel,
         deploy,
         deployments,
+        environments,
         hooks,
         login,
         logs,
@@ -67,7 +68,7 @@ def add_client_commands(commands: Any) -> None:
 
     add = _client_adder(commands)
     for module in (deploy, logs, cancel, rollback, deployments, show, services_list, servers_list, tokens,
-                   login, hooks, previews, registry, audit, notifications, approvals, mcp):  # fmt: skip
+                   login, hooks, previews, registry, audit, notifications, approvals, environments, mcp):  # fmt: skip
         module.register(add)
     service = add("service", help="manage one service (delete)")
     service_commands = service.add_subparsers(dest="service_command", required=True)

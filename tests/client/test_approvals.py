@@ -1,26 +1,21 @@
 """`berth approve`, `berth reject`, `berth deployments --pending-approval` and `berth deploy
---dry-run` against `berth serve --no-runner` (deployments stay where the commands leave them)."""
+--dry-run`, `berth environments [protect]` against `berth serve --no-runner` (deployments stay where the commands leave them)."""
 
 from __future__ import annotations
 
 from tests.client.conftest import Served
 from tests.client.support import Cli
-from tests.support.graphql import GraphQLClient
 
 
-def protect(served: Served, cli: Cli, service: str, required: int) -> None:
-    """requiredApprovals through the API (the CLI has no command for it)."""
-    with GraphQLClient(served.server.url, cli.token, timeout=30) as client:
-        environment = client.query("query ($id: ID!) { service(id: $id) { environment { id } } }",
-                                   {"id": service})["service"]["environment"]["id"]
-        payload = client.mutate("updateEnvironment", {"environmentId": environment, "requiredApprovals": required},
-                                "environment { requiredApprovals }")
-    assert payload["errors"] == [] and payload["environment"] == {"requiredApprovals": required}, payload
+def protect(cli: Cli, environment: str, required: int) -> None:
+    """requiredApprovals through `berth environments protect`."""
+    said = cli.ok("environments", "protect", environment, "--required-approvals", str(required)).stdout
+    assert f"{environment}: deployments need {required} approval" in said, said
 
 
 def test_approve_reject_and_the_pending_list(queue_server: Served, queue_cli: Cli) -> None:
-    first = queue_cli.json("deploy", "--image", "nginx:alpine", "--name", "web", "--project", "shop", "--detach")
-    protect(queue_server, queue_cli, first["service"]["id"], 1)
+    queue_cli.ok("deploy", "--image", "nginx:alpine", "--name", "web", "--project", "shop", "--detach")
+    protect(queue_cli, "shop/production", 1)
     agent = queue_cli.with_token(queue_server.token("agent", "agent"))
     reviewer = queue_cli.with_token(queue_server.token("operator", "reviewer"))
 
@@ -71,7 +66,7 @@ def test_dry_run_prints_the_plan_and_queues_nothing(queue_server: Served, queue_
     assert as_json["problems"] == [] and as_json["requiresApproval"] is False
     assert [d["number"] for d in as_json["wouldSupersede"]] == [1]
 
-    protect(queue_server, queue_cli, before[0]["service"]["id"], 2)
+    protect(queue_cli, "default/production", 2)
     assert "needs approval: yes" in queue_cli.ok("deploy", "--service", "api", "--dry-run").stdout
 
     refused = queue_cli.run("deploy", "--service", "api", "--ref", "main", "--dry-run")
@@ -85,8 +80,8 @@ def test_dry_run_prints_the_plan_and_queues_nothing(queue_server: Served, queue_
 
 
 def test_a_followed_deployment_shows_the_decision(queue_server: Served, queue_cli: Cli) -> None:
-    first = queue_cli.json("deploy", "--image", "nginx:alpine", "--name", "cart", "--detach")
-    protect(queue_server, queue_cli, first["service"]["id"], 1)
+    queue_cli.ok("deploy", "--image", "nginx:alpine", "--name", "cart", "--detach")
+    protect(queue_cli, "default/production", 1)
     reviewer = queue_cli.with_token(queue_server.token("operator", "reviewer"))
     follower = queue_cli.start("deploy", "--service", "cart")
     follower.wait_for("default/production/cart #2: waiting for approval: 0 of 1")
@@ -97,3 +92,24 @@ def test_a_followed_deployment_shows_the_decision(queue_server: Served, queue_cl
     result = follower.finish()
     assert result.code == 2, result  # the deployment it followed was canceled
     assert "deployment #2 CANCELED" in result.stdout and "rejected: wrong image" in result.stdout
+
+
+def test_environments_list_and_protect(queue_server: Served, queue_cli: Cli) -> None:
+    queue_cli.ok("deploy", "--image", "nginx:alpine", "--name", "web", "--project", "shop", "--detach")
+    listed = queue_cli.json("environments")
+    assert [(e["project"], e["name"], e["requiredApprovals"]) for e in listed] == [("shop", "production", 0)]
+    protect(queue_cli, "shop/production", 2)
+    assert "shop/production" in (table := queue_cli.ok("environments").stdout) and " 2" in table
+    by_id = queue_cli.json("environments", "protect", listed[0]["id"], "--required-approvals", "0")
+    assert by_id["requiredApprovals"] == 0
+    assert "need no approval" in queue_cli.ok("environments", "protect", "shop/production",
+                                              "--required-approvals", "0").stdout
+
+    too_many = queue_cli.run("environments", "protect", "shop/production", "--required-approvals", "11")
+    assert too_many.code == 3 and "--required-approvals" in too_many.assert_one_line_error()
+    unknown = queue_cli.run("environments", "protect", "shop/staging", "--required-approvals", "1")
+    assert unknown.code == 3 and "no environment 'shop/staging'" in unknown.assert_one_line_error()
+    reader = queue_cli.with_token(queue_server.token("viewer", "reader"))
+    denied = reader.run("environments", "protect", "shop/production", "--required-approvals", "1")
+    assert denied.code == 3 and "service:write" in denied.assert_one_line_error()
+    assert queue_cli.json("environments")[0]["requiredApprovals"] == 0
