@@ -38,7 +38,6 @@ from berth.settings import Settings
 
 log = logging.getLogger("berth.notifications")
 
-BATCH = 20
 PERMANENT = frozenset({400, 401, 403, 404, 410})
 MAX_BODY_QUOTED = 200
 
@@ -58,11 +57,8 @@ class NotificationSender(OutboxSender):
         remove_waker(self.wake)
         await super().stop()
 
-    async def _round(self) -> Round:
-        round_ = await claim_due(self.lease_seconds, BATCH)
-        if round_.claimed:
-            await asyncio.gather(*(self._send(claim) for claim in round_.claimed))
-        return round_
+    async def _claim(self, limit: int) -> Round:
+        return await claim_due(self.lease_seconds, limit)
 
     async def _send(self, claim: Claimed) -> None:
         try:

@@ -2,9 +2,11 @@
 
 It never holds up a deployment: the lifecycle only writes rows (in its own transactions),
 and this task reads them on its own schedule. Woken by this process's commits and by a poll
-(for rows another process wrote), it runs `_round()` (claim due rows, send them, record the
-answers) until nothing was claimed, then waits for the next wake-up, the poll, or the
-earliest retry falling due, whichever comes first.
+(for rows another process wrote), it claims due rows and sends each in a task of its own
+(recording the answer), claiming again until nothing more is due, then waits for the next
+wake-up, the poll, the earliest retry falling due, or a send finishing, whichever comes
+first. A send does not hold up the others: a receiver that hangs until the timeout delays
+only its own group (a deployment on a channel, a commit), never the rest of the outbox.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from typing import Any
 
 import httpx
 
-from berth.domain.outbox import Round
+from berth.domain.outbox import Claimed, Round
 from berth.models.lifecycle import add_commit_listener, now, remove_commit_listener
 
 # Longer than one attempt of either sender (their timeouts: 10 s and 5 s by default) takes.
 STOP_SECONDS = 15.0
+# Sends in flight at once per sender.
+IN_FLIGHT = 20
 
 
 class OutboxSender:
@@ -33,6 +37,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
 
     @property
@@ -69,6 +74,11 @@ class OutboxSender:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._task, STOP_SECONDS)
             self._task = None
+        if self._in_flight:
+            _done, late = await asyncio.wait(set(self._in_flight), timeout=STOP_SECONDS)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -79,9 +89,15 @@ class OutboxSender:
             self._wake.clear()
             pause = self.poll_seconds
             try:
-                round_ = await self._round()
+                room = IN_FLIGHT - len(self._in_flight)
+                if room <= 0:  # a finishing send wakes the loop
+                    await self._wake.wait()
+                    continue
+                round_ = await self._claim(room)
+                for claim in round_.claimed:
+                    self._launch(claim)
                 if round_.claimed:
-                    continue  # a settled row may have let the next one of its group go
+                    continue  # more may be due than one claim took
                 if round_.next_due is not None:
                     # A retry due before the next poll is tried on time.
                     pause = max(0.0, min(pause, (round_.next_due - now()).total_seconds()))
@@ -92,11 +108,28 @@ class OutboxSender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), pause)
 
-    async def run_once(self) -> bool:
-        """Claim and send one batch; whether anything was claimed."""
-        return bool((await self._round()).claimed)
+    def _launch(self, claim: Claimed[Any]) -> None:
+        task = asyncio.create_task(self._send(claim), name=f"berth-{self.name}-send")
+        self._in_flight.add(task)
+        task.add_done_callback(self._sent)
 
-    async def _round(self) -> Round[Any]:
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        # A settled row may let the next one of its group go.
+        self._wake.set()
+
+    async def run_once(self) -> bool:
+        """Claim one batch and send it to the end; whether anything was claimed."""
+        round_ = await self._claim(IN_FLIGHT)
+        await asyncio.gather(*(self._send(claim) for claim in round_.claimed))
+        return bool(round_.claimed)
+
+    async def _claim(self, limit: int) -> Round[Any]:
+        """Claim up to `limit` due rows."""
+        raise NotImplementedError
+
+    async def _send(self, claim: Claimed[Any]) -> None:
+        """Send one claimed row and record its answer; never raises but for cancellation."""
         raise NotImplementedError
 
 

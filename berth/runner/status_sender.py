@@ -38,7 +38,6 @@ from berth.settings import Settings
 
 log = logging.getLogger("berth.statuses")
 
-BATCH = 20
 PERMANENT = frozenset({400, 401, 404, 410, 422})
 MAX_BODY_QUOTED = 200
 
@@ -50,11 +49,8 @@ class StatusSender(OutboxSender):
         super().__init__(settings.status_poll_seconds, settings.status_timeout_seconds, log)
         self.settings = settings
 
-    async def _round(self) -> Round:
-        round_ = await claim_due(self.lease_seconds, BATCH)
-        if round_.claimed:
-            await asyncio.gather(*(self._send(claim) for claim in round_.claimed))
-        return round_
+    async def _claim(self, limit: int) -> Round:
+        return await claim_due(self.lease_seconds, limit)
 
     async def _send(self, claim: Claimed) -> None:
         try:

@@ -235,6 +235,34 @@ async def test_a_receiver_hanging_past_the_timeout_is_cut_off_and_retried(
     assert first.header("x-berth-delivery") == second.header("x-berth-delivery") == row.delivery_id
 
 
+async def test_a_hanging_receiver_holds_up_only_its_own_deliveries(db: Database, receiver: StatusReceiver) -> None:
+    # The hanging channel's request stays in flight (a 20 s timeout, held 30 s) while the
+    # other channel's two deliveries are sent: a send in flight does not block the outbox.
+    sender = NotificationSender(short_settings(notify_timeout_seconds=20.0))
+    await sender.start()
+    try:
+        service, hanging, _ = await setup(receiver, events=["deployment.started"])
+        receiver.hold(30)
+        deployment = await queue(service)
+        await apply_change(deployment.id, from_status=S.QUEUED, to_status=S.PREPARE)
+        await receiver.received(1)
+        with StatusReceiver() as other_receiver:
+            other = await make_service(await make_server())
+            prompt, _ = await make_channel(other, other_receiver.url + "/hook", NotificationKind.WEBHOOK)
+            await succeed((await queue(other)).id)
+            rows = await settled(prompt, 2)
+            assert [r.status for r in rows] == [NotificationDeliveryStatus.DELIVERED] * 2
+        # Still the first attempt of the hanging one, unanswered: nothing waited for it.
+        [held] = await deliveries_of(hanging)
+        assert held.status is NotificationDeliveryStatus.PENDING and held.attempts == 1
+        receiver.release()
+        [answered] = await settled(hanging, 1)
+        assert answered.status is NotificationDeliveryStatus.DELIVERED and answered.attempts == 1
+    finally:
+        receiver.release()
+        await sender.stop()
+
+
 async def test_a_receiver_that_keeps_failing_gets_it_given_up_and_a_gone_one_at_once(
     db: Database, receiver: StatusReceiver, sender: NotificationSender, caplog: pytest.LogCaptureFixture,
 ) -> None:
