@@ -19,6 +19,7 @@ from berth.schema.deadline import first_within, timed_out, within
 from berth.schema.documents import CachedDocuments, DocumentCache
 from berth.schema.errors import MaskUnexpectedErrors
 from berth.schema.mutation import Mutation
+from berth.schema.plain import plain_execution_context
 from berth.schema.query import Query
 from berth.schema.request_errors import RequestErrors
 from berth.schema.scalars import SCALARS
@@ -133,6 +134,8 @@ def build_schema(
     schema.documents = documents
     schema.query_timeout_seconds = query_timeout_seconds
     schema.field_scopes = install_scope_guards(schema._schema)
+    # Pages in memory complete in one pass, their fields' scopes decided as the guards would.
+    schema.execution_context_class = plain_execution_context(schema.field_scopes)
     # After the scope guards: the audit wrapper sees their refusals too.
     install_audit_trail(schema._schema)
     schema.type_scopes = type_scopes(schema._schema)

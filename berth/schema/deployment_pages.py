@@ -16,6 +16,7 @@ from berth.domain.specs import DeploymentFilterSpec
 from berth.models import Deployment as DeploymentRow
 from berth.schema.errors import CodedError
 from berth.schema.ids import decode
+from berth.schema.plain import plain
 from berth.schema.types.common import PageInfo
 from berth.schema.types.deployment import Deployment, DeploymentConnection, DeploymentEdge, DeploymentFilter
 
@@ -157,7 +158,8 @@ async def resolve_deployments(
         info.context.loaders.prime(page.nodes)
     await prefetch_edges(info, page.nodes)
     nodes = [Deployment.of(row) for row in page.nodes]
-    return DeploymentConnection(
+    # Rows and their prefetched edges are in memory: completed in one pass (berth.schema.plain).
+    return plain(DeploymentConnection(
         edges=[
             DeploymentEdge(cursor=cursor, node=node) for cursor, node in zip(page.cursors, nodes, strict=True)
         ],
@@ -169,4 +171,4 @@ async def resolve_deployments(
             end_cursor=page.end_cursor,
         ),
         total_count=page.total_count or 0,
-    )
+    ))
