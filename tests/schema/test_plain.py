@@ -23,7 +23,6 @@ from tests.conftest import Database
 from tests.models.factories import make_deployment, make_service
 
 
-
 class OrdinaryCompletion(StrawberryGraphQLCoreExecutionContext):
     """Every value completed field by field, as graphql-core does: the reference."""
 
