@@ -6,10 +6,11 @@ them all). While it runs:
 
 * persisted — the deployment's `last_log_seq` is read from the database every 50 ms;
   lines/s between the first line stored and the last;
-* delivered — one subscriber (WebSocket) stamps every line it receives; lines/s between
-  its first line and its last. Runs alternate without a subscriber, with a
-  `deploymentLogs` one (a message per line) and with a `deploymentLogBatches` one (up to
-  1,000 lines a message): it runs in the same process as the runner, and costs it CPU;
+* delivered — each subscriber (a WebSocket of its own) stamps every line it receives;
+  lines/s between its first line and its last, the slowest subscriber's. Runs alternate
+  without a subscriber, with a `deploymentLogs` one (a message per line), with a
+  `deploymentLogBatches` one (up to 1,000 lines a message) and with ten of those: they run
+  in the same process as the runner, and cost it CPU;
 * memory — the server process's peak RSS (VmHWM) against its peak before the deployment.
 
 Rates are also taken over 0.25 s windows (median and the slow-side p99).
@@ -98,34 +99,41 @@ class SeqReader:
 
 
 async def one_run(plan: Plan, api: Api, server: ServerProcess, service_id: str, reader: SeqReader,
-                  token: str, subscription: str | None) -> dict[str, Any]:
+                  token: str, subscription: str | None, subscribers: int = 1) -> dict[str, Any]:
     subscribe = subscription is not None
     baseline_peak = server.peak_rss_kib() or 0
     baseline_rss = server.rss_kib() or 0
-    received: list[float] = []
-    ended = asyncio.Event()
+    # Per subscriber: the moment each line arrived.
+    receipts: list[list[float]] = [[] for _ in range(subscribers if subscribe else 0)]
+    ended = [asyncio.Event() for _ in receipts]
     end_error: list[str] = []
 
-    def on_next(payload: dict[str, Any], moment: float) -> None:
-        if payload.get("errors"):
-            end_error.append(str(payload["errors"])[:300])
-        elif subscription == "deploymentLogBatches":
-            batch = (payload.get("data") or {}).get(subscription) or {}
-            received.extend([moment] * len(batch.get("lines") or []))
-        else:
-            received.append(moment)
+    def handlers(number: int) -> tuple[Any, Any]:
+        received = receipts[number]
 
-    def on_end(error: str | None) -> None:
-        if error:
-            end_error.append(error)
-        ended.set()
+        def on_next(payload: dict[str, Any], moment: float) -> None:
+            if payload.get("errors"):
+                end_error.append(str(payload["errors"])[:300])
+            elif subscription == "deploymentLogBatches":
+                batch = (payload.get("data") or {}).get(subscription) or {}
+                received.extend([moment] * len(batch.get("lines") or []))
+            else:
+                received.append(moment)
 
-    connection = await GraphQLWebSocket(server.url, token).open() if subscribe else None
+        def on_end(error: str | None) -> None:
+            if error:
+                end_error.append(error)
+            ended[number].set()
+
+        return on_next, on_end
+
+    connections = [await GraphQLWebSocket(server.url, token).open() for _ in receipts]
     try:
         deployment_id = await api.start(service_id)
         pk = deployment_pk(deployment_id)
-        if connection is not None and subscription is not None:
-            await connection.subscribe(SUBSCRIPTIONS[subscription], {"id": deployment_id}, on_next, on_end)
+        if subscription is not None:
+            for number, connection in enumerate(connections):
+                await connection.subscribe(SUBSCRIPTIONS[subscription], {"id": deployment_id}, *handlers(number))
         persisted: list[tuple[float, int]] = []
         rss_peak_seen = 0
         deadline = time.monotonic() + DEADLINE
@@ -133,14 +141,14 @@ async def one_run(plan: Plan, api: Api, server: ServerProcess, service_id: str, 
             seq, concluded = await reader.progress(pk)
             persisted.append((time.time(), seq))
             rss_peak_seen = max(rss_peak_seen, server.rss_kib() or 0)
-            if concluded and (connection is None or ended.is_set()):
+            if concluded and all(event.is_set() for event in ended):
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"deployment {pk} (or its log subscription) not done within {DEADLINE:g} s")
             await asyncio.sleep(POLL)
         found = await api.wait_concluded(deployment_id, within=60)
     finally:
-        if connection is not None:
+        for connection in connections:
             await connection.close()
     if end_error:
         raise RuntimeError(f"subscription ended with an error: {end_error[0]}")
@@ -156,14 +164,17 @@ async def one_run(plan: Plan, api: Api, server: ServerProcess, service_id: str, 
     while edge + WINDOW <= done:
         stored_rates.append((_count_at(persisted, edge + WINDOW) - _count_at(persisted, edge)) / WINDOW)
         edge += WINDOW
-    delivered: dict[str, Any] = {"subscriber": subscribe, "subscription": subscription}
+    delivered: dict[str, Any] = {"subscriber": subscribe, "subscription": subscription,
+                                 "subscribers": len(receipts)}
     if subscribe:
-        span = (received[-1] - received[0]) if len(received) > 1 else 0.0
+        # The slowest subscriber is the figure: every one of them must keep up.
+        rates = [(len(r) / (r[-1] - r[0]) if len(r) > 1 and r[-1] > r[0] else 0.0, r) for r in receipts]
+        rate, received = min(rates, key=lambda pair: pair[0])
         delivered.update({
-            "lines_delivered": len(received),
-            "delivered_lines_per_s": round(len(received) / span, 1) if span > 0 else None,
+            "lines_delivered": min(len(r) for r in receipts),
+            "delivered_lines_per_s": round(rate, 1) if rate > 0 else None,
             "delivered_windows": rate_summary(window_rates(received, received[0], received[-1], WINDOW))
-            if span > 0 else rate_summary([]),
+            if rate > 0 else rate_summary([]),
         })  # fmt: skip
     return {
         **delivered,
@@ -195,8 +206,10 @@ async def run(plan: Plan, work: Path) -> dict[str, Any]:
     image = app_image()
     results = []
     databases = plan.databases[:1] if plan.quick else plan.databases
-    # Without a subscriber (what the runner alone sustains), then with one of each kind.
-    runs: list[str | None] = [None, "deploymentLogs", "deploymentLogBatches"] * (1 if plan.quick else 2)
+    # Without a subscriber (what the runner alone sustains), then with one of each kind, then
+    # ten batched subscribers (ten dashboards following one deployment).
+    runs: list[tuple[str | None, int]] = [(None, 0), ("deploymentLogs", 1), ("deploymentLogBatches", 1),
+                                          ("deploymentLogBatches", 10)] * (1 if plan.quick else 2)
     for dialect in databases:
         async with fresh_database(dialect) as db:
             inv = await seed_inventory(db, services=1, projects=1, servers=1)
@@ -212,11 +225,13 @@ async def run(plan: Plan, work: Path) -> dict[str, Any]:
                     {"kind": "HTTP", "port": APP_PORT, "path": "/", "intervalSeconds": 1, "timeoutSeconds": 300},
                 )  # fmt: skip
                 samples = []
-                for number, subscription in enumerate(runs):
+                for number, (subscription, count) in enumerate(runs):
                     print(f"   logs: {db.label}, run {number + 1} of {len(runs)}"
-                          f" ({subscription or 'without a subscriber'})", file=sys.stderr)
+                          f" ({f'{count} × {subscription}' if subscription else 'without a subscriber'})",
+                          file=sys.stderr)
                     await remove_containers(f"berth-{name}-")
-                    samples.append(await one_run(plan, api, server, service_id, reader, inv.token, subscription))
+                    samples.append(await one_run(plan, api, server, service_id, reader, inv.token, subscription,
+                                                 count))
                 results.append({"database": db.label, "runs": samples})
             finally:
                 await reader.close()

@@ -20,6 +20,17 @@ def summarize(path: Path, top: int = 25) -> str:
     return out.getvalue()
 
 
+def top_functions(path: Path, top: int = 12) -> list[dict[str, object]]:
+    """The functions with the most own time: name, own share of the whole, cumulative share."""
+    stats = pstats.Stats(str(path))
+    table: dict[tuple[str, int, str], tuple[int, int, float, float, object]] = stats.stats  # type: ignore[attr-defined]
+    total = sum(own for _calls, _prim, own, _cum, _callers in table.values()) or 1.0
+    ranked = sorted(table.items(), key=lambda item: item[1][2], reverse=True)[:top]
+    return [{"function": f"{Path(file).name}:{line}({name})", "calls": calls,
+             "own_share": round(own / total, 4), "cumulative_share": round(cum / total, 4)}
+            for (file, line, name), (_prim, calls, own, cum, _callers) in ranked]
+
+
 def print_all(directory: Path) -> None:
     for path in sorted(directory.glob("*.prof")):
         print(summarize(path), file=sys.stderr)

@@ -7,7 +7,9 @@ serial phase (one connection: latency per request) and a concurrent phase
 (`read_concurrency` connections: requests/s of the phase; the figure is the median and
 the slow-side p99 over the rounds). Before measuring, the two answers are
 compared (they must be equal) and Berth's SQL statements per request are counted at
-first: 5 and first: 50 (a constant count means no N+1).
+first: 5 and first: 50 (a constant count means no N+1). After the rounds a separate Berth
+server answers the query under cProfile: the functions with the most own time go in the
+report (what is left to win).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from bench.config import Plan
 from bench.database import BenchDatabase, fresh_database
 from bench.load import LoadResult, closed_loop, graphql_request, post_json
+from bench.profiles import top_functions
 from bench.seed import Inventory, seed_deployments, seed_inventory
 from bench.server import ServerProcess, bench_call, berth_server, ceiling_server
 from bench.stats import latency_summary, rate_summary, ratio
@@ -121,6 +124,7 @@ async def measure_size(plan: Plan, db: BenchDatabase, inv: Inventory, size: int,
             for side in sides if number % 2 == 0 else reversed(sides):
                 await side.round(plan.read_round_seconds, plan.read_concurrency)
         berth_side, ceiling_side = (s.summary() for s in sides)
+        profile = await profile_reads(db, inv, tag, work, plan.read_round_seconds)
         return {
             "database": db.label,
             "deployments": size,
@@ -134,11 +138,26 @@ async def measure_size(plan: Plan, db: BenchDatabase, inv: Inventory, size: int,
             "sql_statements_per_request": statements,
             "sql_statements": listed,
             "response_bytes": len(json.dumps(answer)),
+            "profile": profile,
         }
     finally:
         berth.stop()
         if ceiling is not None:
             ceiling.stop()
+
+
+async def profile_reads(db: BenchDatabase, inv: Inventory, tag: str, work: Path, seconds: float) -> dict[str, Any]:
+    """What is left of a read's cost: a separate Berth server under cProfile answers the query
+    serially for `seconds` (after the measured rounds, so no figure pays the profiler)."""
+    path = work / f"read-profile-{tag}.prof"
+    server = berth_server(f"berth-read-profile-{tag}", db.url, db.data_dir, work, profile=path)
+    await server.start()
+    try:
+        raw = graphql_request(server.port, QUERY, {"first": PAGE}, inv.token)
+        served = await closed_loop(server.port, lambda n: raw, concurrency=1, duration=seconds)
+    finally:
+        server.stop()
+    return {"requests": len(served.latencies), "top_own_time": top_functions(path)}
 
 
 async def run(plan: Plan, work: Path) -> dict[str, Any]:

@@ -73,7 +73,22 @@ def read_section(section: dict[str, Any]) -> list[str]:
         "",
         *_table(["database", "deployments", "Berth req/s", "ceiling req/s", "ratio", "Berth ms p50 / p99",
                  "ceiling ms p50 / p99", "SQL per request (first 5 / 50)"], rows),
+        *_read_profile(section["results"]),
     ]
+
+
+def _read_profile(results: list[dict[str, Any]]) -> list[str]:
+    """The largest read's profile: where Berth's time per read still goes."""
+    profiled = [r for r in results if r.get("profile", {}).get("top_own_time")]
+    if not profiled:
+        return []
+    r = max(profiled, key=lambda item: item["deployments"])
+    rows = [[f["function"], _num(f["calls"] / max(1, r["profile"]["requests"]), 1),
+             f"{f['own_share'] * 100:.1f} %", f"{f['cumulative_share'] * 100:.1f} %"]
+            for f in r["profile"]["top_own_time"]]
+    return ["", f"Profile of Berth's read ({r['database']}, {r['deployments']:,} deployments, cProfile, "
+            f"{r['profile']['requests']} requests): the functions with the most own time.", "",
+            *_table(["function", "calls per read", "own time", "cumulative"], rows)]
 
 
 def enqueue_section(section: dict[str, Any]) -> list[str]:
@@ -175,7 +190,8 @@ def logs_section(section: dict[str, Any]) -> list[str]:
             if run.get("subscriber"):
                 delivered = f"{_num(run['delivered_lines_per_s'], 0)} ({_rate(run['delivered_windows'])})"
             rows.append([
-                r["database"], (run.get("subscription") or "yes") if run.get("subscriber") else "no",
+                r["database"], (f"{run.get('subscribers', 1)} × {run.get('subscription') or 'yes'}"
+                                if run.get("subscriber") else "no"),
                 _num(run["lines_printed"]),
                 _num(run["stdout_lines_stored"]),
                 f"{_num(run['persisted_lines_per_s'], 0)} ({_rate(run['persisted_windows'])})", delivered,
@@ -236,38 +252,40 @@ def targets(results: dict[str, Any]) -> list[str]:
         worst = min(r["ratio_rps"] for r in read)
         constant = all(r["sql_statements_per_request"]["first_5"] == r["sql_statements_per_request"]["first_50"]
                        for r in read)
-        rows.append(["read ≥ 0.8× ceiling, constant SQL count",
+        rows.append(["read ≥ 1.0× ceiling, constant SQL count",
                      f"worst {worst:.2f}×; SQL {'constant' if constant else 'grows with the page'}",
-                     ok(worst >= 0.8 and constant)])
+                     ok(worst >= 1.0 and constant)])
     enqueue = [r for r in sections.get("enqueue", {}).get("results", []) if r["database"] == "SQLite"]
     if enqueue:
         p99 = max(max(r["first_in_queue"]["p99_ms"], r["supersedes_one"]["p99_ms"]) for r in enqueue)
         rows.append(["enqueue p99 ≤ 50 ms on SQLite", f"{p99:.1f} ms", ok(p99 <= 50)])
     for r in sections.get("events", {}).get("results", []):
-        cell = next((c for c in r.get("cells", []) if c["subscribers"] == 100), None)
+        cell = max(r.get("cells", []), key=lambda c: c["subscribers"], default=None)
         if cell is None:
             continue
         p99 = (cell.get("latency") or {}).get("p99_ms")
         delivered = cell.get("latency", {}).get("samples") and not cell.get("missed") and not cell.get("error")
         measured = f"{p99:.1f} ms" if delivered and p99 is not None else "not delivered"
-        rows.append([f"event p99 ≤ 100 ms at 100 subscribers ({r['database']}, {r['topology']})", measured,
-                     ok(bool(delivered) and p99 is not None and p99 <= 100)])
+        rows.append([f"event p99 ≤ 100 ms at {cell['subscribers']} subscribers ({r['database']}, {r['topology']})",
+                     measured, ok(bool(delivered) and p99 is not None and p99 <= 100)])
     for r in sections.get("logs", {}).get("results", []):
-        alone = [run["persisted_lines_per_s"] or 0 for run in r["runs"] if not run.get("subscriber")]
-        watched = [run for run in r["runs"] if run.get("subscriber")]
+        # The target is the batched stream's: per-line messages are kept for comparison.
+        counted = [run for run in r["runs"] if run.get("subscription") in (None, "deploymentLogBatches")]
         complete = all(run["stdout_lines_stored"] >= run["lines_printed"] for run in r["runs"])
         growth = max(run["peak_rss_mib"] - run["peak_rss_before_mib"] for run in r["runs"])
-        rates = alone + [run["persisted_lines_per_s"] or 0 for run in watched] + \
-            [run["delivered_lines_per_s"] or 0 for run in watched]
-        parts = []
-        if alone:
-            parts.append(f"{min(alone):,.0f} lines/s stored without a subscriber")
-        if watched:
-            parts.append(f"{min(run['persisted_lines_per_s'] or 0 for run in watched):,.0f} stored / "
-                         f"{min(run['delivered_lines_per_s'] or 0 for run in watched):,.0f} delivered with one")
+        stored = min(run["persisted_lines_per_s"] or 0 for run in counted)
+        delivered_rates: dict[int, float] = {}
+        for run in counted:
+            if run.get("subscriber"):
+                count = run.get("subscribers", 1)
+                slowest = min(delivered_rates.get(count, float("inf")), run["delivered_lines_per_s"] or 0)
+                delivered_rates[count] = slowest
+        parts = [f"{stored:,.0f} lines/s stored"]
+        parts += [f"{rate:,.0f} delivered to each of {count}" for count, rate in sorted(delivered_rates.items())]
         parts.append(f"{'all' if complete else 'NOT all'} lines stored; peak RSS +{growth:.0f} MiB")
-        rows.append([f"logs ≥ 20,000 lines/s, bounded memory ({r['database']})", "; ".join(parts),
-                     ok(min(rates) >= 20_000 and complete)])
+        met = min([stored, *delivered_rates.values()]) >= 50_000 and {1, 10} <= set(delivered_rates) and complete
+        rows.append([f"logs ≥ 50,000 lines/s stored and delivered to 1 and to 10, bounded memory ({r['database']})",
+                     "; ".join(parts), ok(met)])
     for r in sections.get("webhooks", {}).get("results", []):
         if r["database"] == "SQLite":
             p99 = r["received_to_queued"]["p99_ms"]
@@ -316,7 +334,7 @@ def summary_table(results: dict[str, Any]) -> list[str]:
                 if r["deployments"] == size:
                     cells[db] = (f"{_num(r['berth']['requests_per_s']['median'], 0)} req/s "
                                  f"(**{_num(r['ratio_rps'], 2)}×** ceiling); {_ms(r['berth']['latency'])} ms")
-        row(f"read `deployments(first: 50)`, {size:,} deployments", cells, "≥ 0.8× ceiling")
+        row(f"read `deployments(first: 50)`, {size:,} deployments", cells, "≥ 1.0× ceiling")
     cells = {db: "; ".join(f"{_num(r['sql_statements_per_request']['first_5'])} → "
                            f"{_num(r['sql_statements_per_request']['first_50'])} at {r['deployments']:,}" for r in rs)
              for db, rs in read.items()}
@@ -337,7 +355,7 @@ def summary_table(results: dict[str, Any]) -> list[str]:
                 continue
             cells[r["database"]] = " · ".join(
                 f"{c['subscribers']}: {_ms(c.get('latency'))}" for c in r["cells"])
-        row(f"event delivery ms p50 / p99 by subscribers, {topology}", cells, "p99 ≤ 100 ms at 100")
+        row(f"event delivery ms p50 / p99 by subscribers, {topology}", cells, "p99 ≤ 100 ms at 500")
     logs = _by_db(sections.get("logs", {}).get("results", []))
     cells_alone, cells_watched, cells_kept = {}, {}, {}
     for db, rs in logs.items():
@@ -347,15 +365,16 @@ def summary_table(results: dict[str, Any]) -> list[str]:
         if alone:
             cells_alone[db] = " / ".join(_num(r["persisted_lines_per_s"], 0) for r in alone)
         if watched:
-            cells_watched[db] = " / ".join(f"{_num(r['persisted_lines_per_s'], 0)} stored, "
-                                           f"{_num(r['delivered_lines_per_s'], 0)} delivered"
-                                           f"{' (batches)' if r.get('subscription') == 'deploymentLogBatches' else ''}"
-                                           for r in watched)
+            cells_watched[db] = " / ".join(
+                f"{_num(r['persisted_lines_per_s'], 0)} stored, {_num(r['delivered_lines_per_s'], 0)} delivered"
+                f" ({r.get('subscribers', 1)} × {'batches' if r.get('subscription') == 'deploymentLogBatches' else 'lines'})"
+                for r in watched)
         cells_kept[db] = (" / ".join(_num(r["stdout_lines_stored"]) for r in runs)
                           + f" of {_num(runs[0]['lines_printed'])}; peak RSS "
                           + f"{_num(runs[0]['peak_rss_before_mib'], 0)}→{_num(max(r['peak_rss_mib'] for r in runs), 0)} MiB")
-    row("logs lines/s stored, no subscriber", cells_alone, "≥ 20,000")
-    row("logs lines/s with one subscriber (`deploymentLogs`, batches)", cells_watched, "≥ 20,000")
+    row("logs lines/s stored, no subscriber", cells_alone, "≥ 50,000")
+    row("logs lines/s with subscribers (1 × lines, 1 × and 10 × batches; delivered: the slowest)", cells_watched,
+        "≥ 50,000 stored and delivered (batches, 1 and 10)")
     row("logs: container lines kept in the record; server memory", cells_kept, "all; bounded")
     runner = _by_db(sections.get("runner", {}).get("results", []))
     for kind in ("IMAGE", "COMPOSE"):
