@@ -408,6 +408,28 @@ async def conclude_from_queue(
     )
 
 
+# One statement for a batch of lines (COPY on PostgreSQL), the values as Tortoise would
+# bind them (aware datetimes, enum values): a model per line cost more than the database did.
+_LOG_LINE_COLUMNS = ("deployment_id", "seq", "timestamp", "stream", "step", "text")
+_INSERT_LOG_LINE = 'INSERT INTO "{}" ({}) VALUES ({})'.format(
+    LogLine._meta.db_table, ", ".join(f'"{column}"' for column in _LOG_LINE_COLUMNS),
+    ", ".join("?" for _ in _LOG_LINE_COLUMNS))
+
+
+async def _insert_log_lines(conn: BaseDBAsyncClient, deployment_id: int, first: int, entries: Sequence[LogEntry],
+                            moment: datetime) -> None:
+    values = [
+        [deployment_id, first + offset, entry.timestamp or moment, entry.stream.value,
+         entry.step.value if entry.step is not None else None, entry.text]
+        for offset, entry in enumerate(entries)
+    ]
+    if dialect(conn) == "postgres":
+        async with conn.acquire_connection() as connection:  # the transaction's asyncpg connection
+            await connection.copy_records_to_table(LogLine._meta.db_table, records=values, columns=_LOG_LINE_COLUMNS)
+        return
+    await conn.execute_many(_INSERT_LOG_LINE, values)
+
+
 async def append_logs(deployment_id: int, entries: Sequence[LogEntry], attempt: int | None = None) -> int:
     """Store log lines with gap-free seq; returns the last seq. Refused once concluded."""
     if not entries:
@@ -420,20 +442,7 @@ async def append_logs(deployment_id: int, entries: Sequence[LogEntry], attempt: 
         if row is None:
             raise TransitionRefused(f"deployment {deployment_id} takes no more log lines")
         first = int(row["last_seq"]) - len(entries) + 1
-        await LogLine.bulk_create(
-            [
-                LogLine(
-                    deployment_id=deployment_id,
-                    seq=first + offset,
-                    timestamp=entry.timestamp or moment,
-                    stream=entry.stream,
-                    step=entry.step,
-                    text=entry.text,
-                )
-                for offset, entry in enumerate(entries)
-            ],
-            using_db=conn,
-        )
+        await _insert_log_lines(conn, deployment_id, first, entries, moment)
         last = first + len(entries) - 1
         await _notify_in_transaction(conn, deployment_id, None, last)
     await _notify(deployment_id, None, last)

@@ -33,7 +33,8 @@ MIN_SECRET_CHARS = 3
 # this it would match unrelated base64 (digests, ids) by chance.
 MIN_ENCODED_CHARS = 6
 FLUSH_INTERVAL = 0.1
-BATCH_LINES = 500
+# Lines per statement: larger batches cost the database less per line (COPY on PostgreSQL).
+BATCH_LINES = 2000
 # Memory bound for a runaway producer while the database is slow or away.
 MAX_BUFFERED_LINES = 200_000
 RETRY_SECONDS = 1.0
