@@ -32,6 +32,7 @@ from berth.models import DeploymentEvent as EventRow
 from berth.models import LogLine as LogLineRow
 from berth.models.enums import DeploymentEventType
 from berth.models.lifecycle import TERMINAL_STATUSES
+from berth.models.sql import fetch_rows
 
 log = logging.getLogger("berth.events")
 
@@ -154,8 +155,9 @@ class Topic:
                 start = self.read_upto[kind] = counter
             rows: list[Any] = []
             if counter > start:
-                rows = (
-                    await MODELS[kind]
+                # Read once for every subscriber; rows built without Tortoise's per-row cost.
+                rows = await fetch_rows(
+                    MODELS[kind]
                     .filter(deployment_id=self.deployment_id, seq__gt=start)
                     .order_by("seq")
                     .limit(READ_BATCH)

@@ -29,6 +29,7 @@ from berth.models import Deployment as DeploymentRow
 from berth.models import DeploymentEvent as EventRow
 from berth.models.enums import DeploymentEventType
 from berth.models.lifecycle import TERMINAL_STATUSES
+from berth.models.sql import fetch_rows
 
 
 class StreamRefused(Exception):
@@ -134,8 +135,8 @@ async def follow_batches(
                 # Status and counter before the rows: a concluded deployment's counter is final.
                 concluded = state[0]["status"] in TERMINAL_STATUSES
                 newest = int(state[0][COUNTERS[kind]])
-                rows = list(
-                    await MODELS[kind]
+                rows = await fetch_rows(
+                    MODELS[kind]
                     .filter(deployment_id=pk, seq__gt=last)
                     .order_by("seq")
                     .limit(read_limit)

@@ -15,10 +15,12 @@ from berth.resolvers.subscriptions import (
     visible_deployment,
 )
 from berth.schema.directives import requires
+from berth.schema.plain import plain
 from berth.schema.types.deployment import LogLine, LogLineBatch
 from berth.schema.types.events import DeploymentEvent
 
 
+# Every message is completed in one pass where its selection allows (berth.schema.plain).
 @strawberry.type(name="Subscription")
 class Subscription:
     @strawberry.subscription(
@@ -32,7 +34,7 @@ class Subscription:
         pk = await visible_deployment(info, deployment_id)
         async for row in follow(pk, "events", after_seq, principal):
             info.context.fresh_loaders()
-            yield DeploymentEvent.of(row)
+            yield plain(DeploymentEvent.of(row))
 
     @strawberry.subscription(
         directives=requires("logs:read"),
@@ -45,7 +47,7 @@ class Subscription:
         principal = principal_of(info)
         pk = await visible_deployment(info, deployment_id)
         async for row in follow(pk, "logs", after_seq, principal):
-            yield LogLine.of(row)
+            yield plain(LogLine.of(row))
 
     @strawberry.subscription(
         directives=requires("logs:read"),
@@ -61,7 +63,7 @@ class Subscription:
         # Lines go out as soon as they are at hand (never held back to fill a batch), so
         # the 100 ms promise holds by construction; a fast producer fills whole batches.
         async for rows in follow_log_batches(pk, after_seq, max_lines, principal):
-            yield LogLineBatch(lines=[LogLine.of(row) for row in rows], last_seq=rows[-1].seq)
+            yield plain(LogLineBatch(lines=[LogLine.of(row) for row in rows], last_seq=rows[-1].seq))
 
     @strawberry.subscription(
         directives=requires("deploy:read"),
@@ -75,4 +77,4 @@ class Subscription:
         project_pk = await feed_project(principal, project_id)
         async for row in follow_feed(principal, project_pk):
             info.context.fresh_loaders()
-            yield DeploymentEvent.of(row)
+            yield plain(DeploymentEvent.of(row))

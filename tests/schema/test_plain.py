@@ -8,12 +8,14 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from graphql import ExecutionResult
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from berth.auth.principal import Principal, make_principal
 from berth.auth.scopes import SCOPE_NAMES
 from berth.models import Service
-from berth.models.enums import Role, TokenKind
+from berth.models.enums import DeploymentStatus, LogStream, Role, TokenKind
+from berth.models.lifecycle import LogEntry, append_logs, apply_change
 from berth.schema import build_schema
 from berth.schema.build import BerthSchema
 from berth.schema.context import Context
@@ -155,3 +157,32 @@ async def test_a_field_the_scopes_refuse_gets_the_ordinary_refusal(db: Database)
     assert codes == {"FORBIDDEN"}
     node = answer["data"]["deployments"]["nodes"][0]
     assert node["service"] is None and node["server"] is None and node["number"] == 2
+
+
+async def first_message(schema: BerthSchema, query: str, variables: dict[str, Any]) -> Any:
+    context = Context(request=None, principal=principal(), type_scopes=schema.type_scopes)
+    stream = await schema.subscribe(query, variables, context_value=context)
+    assert not isinstance(stream, ExecutionResult), stream
+    try:
+        result = await anext(stream)
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
+    return {"data": result.data, "errors": [error.formatted for error in result.errors or []]}
+
+
+@pytest.mark.parametrize("query", [
+    "subscription($id: ID!) { deploymentEvents(deploymentId: $id, afterSeq: 0) { seq type at status } }",
+    "subscription($id: ID!) { deploymentLogBatches(deploymentId: $id, afterSeq: 0) "
+    "{ lastSeq lines { seq timestamp stream step text } } }",
+    "subscription($id: ID!) { deploymentLogs(deploymentId: $id, afterSeq: 0) { seq stream text } }",
+])
+async def test_subscription_messages_complete_in_one_pass(db: Database, query: str) -> None:
+    service = await make_service()
+    deployment = await make_deployment(service)
+    await apply_change(deployment.id, from_status=DeploymentStatus.QUEUED, to_status=DeploymentStatus.PREPARE)
+    await append_logs(deployment.id, [LogEntry(f"line {n}", LogStream.STDOUT) for n in range(3)])
+    variables = {"id": to_global_id("Deployment", deployment.id)}
+    before = COMPLETIONS["plain"]
+    message = await first_message(PLAIN, query, variables)
+    assert COMPLETIONS["plain"] == before + 1 and not message["errors"]
+    assert message == await first_message(ORDINARY, query, variables)
