@@ -69,6 +69,15 @@ RSS_GROWTH_BOUND = 0.10  # flat: the last minute's RSS within 10 % of the refere
 FD_GROWTH_BOUND = 20  # … and its open fds within +20
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time the process has used (/proc/PID/stat, clock ticks)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def open_fds(pid: int) -> int | None:
     try:
         return len(os.listdir(f"/proc/{pid}/fd"))
@@ -195,7 +204,9 @@ class Soak:
             if delay > 0:
                 await asyncio.sleep(delay)
             self.samples.append({"minute": minute, "rss_kib": self.server.rss_kib(),
-                                 "fds": open_fds(self.server.pid)})
+                                 "fds": open_fds(self.server.pid), "cpu_s": cpu_seconds(self.server.pid),
+                                 # This driver shares the machine: if it is busy, receipts are late.
+                                 "driver_cpu_s": round(time.process_time(), 2)})
 
     async def drain(self) -> None:
         """Until every subscription has completed (the deployment concluded), or DRAIN s."""
@@ -273,6 +284,7 @@ class Soak:
             def inside(moment: float | None, minute: int = minute) -> bool:
                 return moment is not None and began + minute * 60 <= moment < began + (minute + 1) * 60
             concluded = [f for f in self.followed if inside(f.concluded_at)]
+            start = next((s for s in self.samples if s["minute"] == minute), {})
             end = next((s for s in self.samples if s["minute"] == minute + 1), {})
             series.append({
                 "minute": minute + 1,
@@ -282,6 +294,8 @@ class Soak:
                 "event_p99_ms": _p99_ms(events_by_minute[minute]),
                 "rss_mib": _mib(end.get("rss_kib")),
                 "fds": end.get("fds"),
+                "server_cpu_pct": _busy(start.get("cpu_s"), end.get("cpu_s")),
+                "driver_cpu_pct": _busy(start.get("driver_cpu_s"), end.get("driver_cpu_s")),
                 "started": sum(1 for f in self.followed if inside(f.started_at)),
                 "concluded": len(concluded),
                 "failed": sum(1 for f in concluded if f.status == "FAILED" or f.conclusion == "FAILED"),
@@ -291,6 +305,11 @@ class Soak:
 
 def _p99_ms(seconds: list[float]) -> float | None:
     return round(percentile(seconds, 99) * 1000, 1) if seconds else None
+
+
+def _busy(before: float | None, after: float | None) -> float | None:
+    """Percent of one core used over a minute."""
+    return round((after - before) / 60 * 100, 0) if before is not None and after is not None else None
 
 
 def _mib(kib: int | None) -> float | None:
