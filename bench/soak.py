@@ -16,9 +16,10 @@ the second daemon and the TLS one — while, at the same time:
 * reads: the bench read query (bench/read.py) paced open loop at `soak_read_rate` (50)
   requests/s over 8 keep-alive connections (request n leaves at its slot).
 
-Per minute: read p99; event delivery p99 — the event's `at` (stamped in the transaction
-that commits it, in the same process) to the frame's arrival, for events committed after
-that subscriber's first frame arrived (replayed ones are not deliveries); the process's
+Per minute: read p99; event delivery p99 — the event's `at` (stamped by the lifecycle just
+before the transaction that commits it, in the same process, so on this machine's clock)
+to the frame's arrival, for events stamped after that subscriber's first frame arrived
+(replayed ones are not deliveries); the process's
 RSS and open file descriptors at the minute's end; deployments started, and concluded,
 failed in that minute. Flat: the last minute's RSS within 10 % and fds within +20 of the
 reference minute (the second, or the first in a run shorter than three minutes, or the
@@ -208,6 +209,44 @@ class Soak:
                                  # This driver shares the machine: if it is busy, receipts are late.
                                  "driver_cpu_s": round(time.process_time(), 2)})
 
+    async def warm_up(self) -> None:
+        """One unmeasured deployment on each server: images pulled, daemon clients connected."""
+        for number in range(len(self.server_ids)):
+            await self.start_one(number)
+        await self.drain()
+        warm, self.followed, self.deliveries = self.followed, [], []
+        failed = [f.id for f in warm if f.conclusion != "SUCCEEDED"]
+        if failed:
+            found = await self.api.deployment(failed[0])
+            raise RuntimeError(f"warm-up deployment {failed[0]} did not succeed: {found.get('error')}")
+
+    async def load(self, plan: Plan, minutes: int, raw_read: bytes) -> tuple[float, float, LoadResult]:
+        """The measured window: deployments, their subscribers and the reads at once.
+        Returns when it began (time.time() and perf_counter) and the reads."""
+        seconds = minutes * 60
+        began, perf_began = time.time(), time.perf_counter()
+
+        async def pace(n: int) -> None:
+            # Open loop: request n leaves at its slot, not when the last answer came back
+            # (with at most READ_CONNECTIONS in flight: a server that falls behind keeps fewer).
+            delay = perf_began + n / plan.soak_read_rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+
+        reads_task = asyncio.create_task(closed_loop(
+            self.server.port, lambda n: raw_read, concurrency=READ_CONNECTIONS, duration=seconds,
+            requests=int(plan.soak_read_rate * seconds), before_each=pace))
+        sampler = asyncio.create_task(self.sample(began, minutes))
+        try:
+            await self.deploy(began, int(plan.soak_deployments_per_minute * minutes),
+                              60 / plan.soak_deployments_per_minute)
+            reads = await asyncio.wait_for(reads_task, 120)  # bounded: the last requests' answers
+            await sampler
+        finally:
+            for task in (reads_task, sampler):
+                task.cancel()
+        return began, perf_began, reads
+
     async def drain(self) -> None:
         """Until every subscription has completed (the deployment concluded), or DRAIN s."""
         deadline = time.monotonic() + DRAIN
@@ -373,36 +412,12 @@ async def run(plan: Plan, work: Path) -> dict[str, Any]:
             await soak.create_servers()
             await soak.create_services(image.ref)
             connections += await open_connections([server], inv.token, plan.soak_subscribers)
-            # One unmeasured deployment on each server: images pulled, clients connected.
-            for number in range(len(soak.server_ids)):
-                await soak.start_one(number)
-            await soak.drain()
-            warm_up, soak.followed, soak.deliveries = soak.followed, [], []
-            warm_failed = [f.id for f in warm_up if f.conclusion != "SUCCEEDED"]
-            if warm_failed:
-                found = await api.deployment(warm_failed[0])
-                raise RuntimeError(f"warm-up deployment did not succeed: {found.get('error')}")
-
-            seconds = minutes * 60
-            count = int(plan.soak_deployments_per_minute * minutes)
+            await soak.warm_up()
+            print(f"   soak: {minutes} min on {db.label}: {int(plan.soak_deployments_per_minute * minutes)} "
+                  f"deployments over {len(soak.server_ids)} servers, {len(connections)} subscribers, "
+                  f"reads at {plan.soak_read_rate:g}/s", file=sys.stderr)
             raw = graphql_request(server.port, QUERY, {"first": PAGE}, inv.token)
-            print(f"   soak: {minutes} min on {db.label}: {count} deployments over {len(soak.server_ids)} servers, "
-                  f"{len(connections)} subscribers, reads at {plan.soak_read_rate:g}/s", file=sys.stderr)
-            began, perf_began = time.time(), time.perf_counter()
-
-            async def pace(n: int) -> None:
-                # Open loop: request n leaves at its slot, not when the last answer came back.
-                delay = perf_began + n / plan.soak_read_rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-
-            reads_task = asyncio.create_task(closed_loop(
-                server.port, lambda n: raw, concurrency=READ_CONNECTIONS, duration=seconds,
-                requests=int(plan.soak_read_rate * seconds), before_each=pace))
-            sampler = asyncio.create_task(soak.sample(began, minutes))
-            await soak.deploy(began, count, 60 / plan.soak_deployments_per_minute)
-            reads = await asyncio.wait_for(reads_task, 120)  # bounded: the last requests' answers
-            await sampler
+            began, perf_began, reads = await soak.load(plan, minutes, raw)
             await soak.drain()
             ledger = await soak.ledger()
             series = soak.minutes(began, perf_began, minutes, reads)
