@@ -237,7 +237,10 @@ def soak_section(section: dict[str, Any]) -> list[str]:
         f"deployment, reads paced at {_num(section['read_rate'], 0)}/s "
         f"({_num(reads['achieved_per_s'])}/s kept, {reads['errors']} errors). "
         f"Deployments: {deployments['started']} started, {deployments['concluded']} concluded, "
-        f"{deployments['failed']} failed. Events: {_num(ledger['events_received'])} received, "
+        f"{deployments['failed']} failed"
+        + (f" ({', '.join(f'{n} {c}' for c, n in sorted(deployments['by_conclusion'].items()))})"
+           if deployments.get("by_conclusion") else "")
+        + f". Events: {_num(ledger['events_received'])} received, "
         f"**{ledger['lost']} lost, {ledger['doubled']} doubled** ({ledger['deployments_compared']} deployments "
         f"compared with their replay, {ledger['unfinished']} unfinished). "
         f"RSS {_num(flat.get('rss_growth_pct'))} %, fds {_num(flat.get('fd_growth'))} from minute "

@@ -444,6 +444,8 @@ async def run(plan: Plan, work: Path) -> dict[str, Any]:
             "concluded": len(concluded),
             "succeeded": sum(1 for f in concluded if f.conclusion == "SUCCEEDED"),
             "failed": sum(1 for f in concluded if f.status == "FAILED" or f.conclusion == "FAILED"),
+            # SKIPPED: superseded while queued by a newer start of the same service.
+            "by_conclusion": dict(Counter(str(f.conclusion) for f in concluded)),
         },
         "reads": {"latency": latency_summary(reads.latencies), "errors": reads.errors,
                   "first_error": reads.first_error, "achieved_per_s": round(reads.rate, 1)},
