@@ -399,6 +399,8 @@ def flatness(samples: list[dict[str, Any]], minutes: int) -> dict[str, Any]:
 
 async def run(plan: Plan, work: Path) -> dict[str, Any]:
     minutes = max(1, int(plan.soak_minutes))
+    if plan.soak_subscribers < 1:
+        raise ValueError("the soak needs at least one subscriber: conclusions are seen through them")
     dialect = "postgres" if "postgres" in plan.databases else plan.databases[0]
     image = app_image()
     async with fresh_database(dialect) as db:
