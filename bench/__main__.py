@@ -2,7 +2,7 @@
 
 Starts real servers on loopback with fresh databases, seeds them, measures, writes
 `bench/results.json` and prints a Markdown table. Sections: read, enqueue, events, logs,
-runner, webhooks, dashboard, notifications, traffic, retention. A section that fails is recorded with its error and the run goes on.
+runner, webhooks, dashboard, notifications, traffic, retention, soak. A section that fails is recorded with its error and the run goes on.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def _sections() -> dict[str, Section]:
         read,
         retention,
         runner_overhead,
+        soak,
         traffic,
         webhooks,
     )
@@ -54,6 +55,7 @@ def _sections() -> dict[str, Section]:
         "notifications": notifications.run,
         "traffic": traffic.run,
         "retention": retention.run,
+        "soak": soak.run,
     }
 
 
@@ -69,6 +71,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"run only this section (repeatable): {', '.join(SECTIONS)}")
     parser.add_argument("--databases", default=",".join(DATABASES),
                         help="comma-separated: sqlite,postgres (default both)")
+    parser.add_argument("--soak-minutes", type=int, metavar="N",
+                        help="how long the soak section runs (default 10, 1 with --quick)")
     parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="where to write the JSON results")
     parser.add_argument("--keep-work", action="store_true", help="keep server logs and data files")
     parser.add_argument("--profile", action="store_true",
@@ -86,7 +90,13 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"unknown database(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     plan = Plan.make(args.quick)
-    plan = Plan(**{**plan.as_dict(), "databases": databases})
+    overrides: dict[str, Any] = {"databases": databases}
+    if args.soak_minutes is not None:
+        if args.soak_minutes < 1:
+            print("--soak-minutes must be at least 1", file=sys.stderr)
+            return 2
+        overrides["soak_minutes"] = args.soak_minutes
+    plan = Plan(**{**plan.as_dict(), **overrides})
     chosen = args.only or list(SECTIONS)
     sections = _sections()
     work = Path(tempfile.mkdtemp(prefix="berth-bench-"))
@@ -101,7 +111,8 @@ async def main_async(args: argparse.Namespace) -> int:
         server.PROFILE_DIR = work
     started = time.monotonic()
     results: dict[str, Any] = {
-        "command": "python -m bench" + (" --quick" if args.quick else ""),
+        "command": "python -m bench" + (" --quick" if args.quick else "")
+                   + (f" --soak-minutes {args.soak_minutes}" if args.soak_minutes is not None else ""),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_info(await pg_version() if "postgres" in databases else None),
         "databases": list(databases),

@@ -21,7 +21,7 @@ REGISTRY = os.environ.get("BERTH_TEST_REGISTRY", "127.0.0.1:5000")
 DOCKER_HOST = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 SECTIONS = ("read", "enqueue", "events", "logs", "runner", "webhooks", "dashboard", "notifications", "traffic",
-            "retention")
+            "retention", "soak")
 DATABASES = ("sqlite", "postgres")
 
 
@@ -57,6 +57,11 @@ class Plan:
     prune_log_lines: int = 1_000_000
     prune_deployments: int = 1000
     prune_read_seconds: float = 10.0
+    # soak: mixed load on one process for this long (`--soak-minutes N` overrides it)
+    soak_minutes: int = 10
+    soak_deployments_per_minute: float = 20.0
+    soak_subscribers: int = 100
+    soak_read_rate: float = 50.0
     databases: tuple[str, ...] = DATABASES
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -79,6 +84,7 @@ class Plan:
             prune_log_lines=100_000,
             prune_deployments=200,
             prune_read_seconds=3.0,
+            soak_minutes=1,
         )
 
     def as_dict(self) -> dict[str, Any]:

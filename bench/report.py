@@ -240,6 +240,37 @@ def traffic_section(section: dict[str, Any]) -> list[str]:
     return lines
 
 
+def soak_section(section: dict[str, Any]) -> list[str]:
+    rows = [[m["minute"], _num(m["reads"]), _num(m["read_p99_ms"]), _num(m["events"]), _num(m["event_p99_ms"]),
+             _num(m["rss_mib"]), _num(m["fds"]), _num(m.get("server_cpu_pct"), 0), _num(m.get("driver_cpu_pct"), 0),
+             m["started"], m["concluded"], m["failed"]] for m in section["per_minute"]]
+    deployments, ledger, flat = section["deployments"], section["ledger"], section["flat"]
+    reads = section["reads"]
+    return [
+        f"**Soak** — {section['minutes']} min on {section['database']}, one process (API and runner): "
+        f"{_num(section['deployments_per_minute'], 0)} deployments/min over {len(section['servers'])} daemons "
+        f"({section['services']} services), {section['subscribers']} `deploymentEvents` subscribers on every "
+        f"deployment, reads paced at {_num(section['read_rate'], 0)}/s "
+        f"({_num(reads['achieved_per_s'])}/s kept, {reads['errors']} errors). "
+        f"Deployments: {deployments['started']} started, {deployments['concluded']} concluded, "
+        f"{deployments['failed']} failed"
+        + (f" ({', '.join(f'{n} {c}' for c, n in sorted(deployments['by_conclusion'].items()))})"
+           if deployments.get("by_conclusion") else "")
+        + f". Events: {_num(ledger['events_received'])} received, "
+        f"**{ledger['lost']} lost, {ledger['doubled']} doubled** ({ledger['deployments_compared']} deployments "
+        f"compared with their replay, {ledger['unfinished']} unfinished). "
+        f"RSS {_num(flat.get('rss_growth_pct'))} %, fds {_num(flat.get('fd_growth'))} from minute "
+        f"{flat.get('reference_minute')} to the last: {_flat(flat.get('flat'))}.",
+        "",
+        *_table(["minute", "reads", "read p99 ms", "live events", "event p99 ms", "RSS MiB", "fds", "server CPU %",
+                 "driver CPU %", "started", "concluded", "failed"], rows),
+    ]
+
+
+def _flat(flag: bool | None) -> str:
+    return "–" if flag is None else ("flat" if flag else "**growing**")
+
+
 def targets(results: dict[str, Any]) -> list[str]:
     sections = results["sections"]
     rows: list[list[str]] = []
@@ -301,6 +332,20 @@ def targets(results: dict[str, Any]) -> list[str]:
         if r["routed"]:
             rows.append([f"0 failed requests through deployments with a route ({r['source']})",
                          f"{r['failed']} of {r['requests']}", ok(r["failed"] == 0)])
+    soak = sections.get("soak", {})
+    if "ledger" in soak:
+        ledger, flat = soak["ledger"], soak["flat"]
+        rows.append([f"soak: 0 events lost, 0 doubled ({soak['database']}, {soak['minutes']} min)",
+                     f"{ledger['lost']} lost, {ledger['doubled']} doubled of {ledger['events_received']:,}",
+                     ok(ledger["lost"] == 0 and ledger["doubled"] == 0 and not ledger["unfinished"])])
+        rows.append([f"soak: RSS within +{flat.get('rss_bound_pct', 10):g} %, fds within "
+                     f"+{flat.get('fd_bound', 20)}, last minute vs minute {flat.get('reference_minute')}",
+                     f"RSS {_num(flat.get('rss_growth_pct'))} %, fds {_num(flat.get('fd_growth'))}",
+                     ok(flat.get("flat"))])
+        reads = soak["reads"]
+        rows.append([f"soak: reads kept at {soak['read_rate']:g}/s",
+                     f"{reads['achieved_per_s']:.1f}/s, p99 {_num(reads['latency'].get('p99_ms'))} ms",
+                     ok(reads["achieved_per_s"] >= 0.98 * soak["read_rate"] and not reads["errors"])])
     for r in sections.get("runner", {}).get("results", []):
         for c in r["comparisons"]:
             rows.append([f"runner ≤ 1.3× by hand ({c['kind']}, {r['database']})", f"{c['ratio_p50']:.2f}×",
@@ -401,6 +446,17 @@ def summary_table(results: dict[str, Any]) -> list[str]:
     row("pruning log lines: lines/s; read ms p50 / p99 before → during",
         {db: f"{_num(rs[0]['log_lines'])} at {_num(rs[0]['lines_per_s'], 0)}/s; {_ms(rs[0]['read_before'])} → "
              f"{_ms(rs[0]['read_during'])}" for db, rs in pruned.items()}, "–")
+    soak = sections.get("soak", {})
+    if "ledger" in soak:
+        ledger, flat, reads = soak["ledger"], soak["flat"], soak["reads"]
+        row(f"soak {soak['minutes']} min: events lost / doubled; RSS, fds last vs minute "
+            f"{flat.get('reference_minute')}; reads/s, read and event ms p99",
+            {soak["database"]: f"{ledger['lost']} / {ledger['doubled']}; RSS {_num(flat.get('rss_growth_pct'))} %, "
+                               f"fds {_num(flat.get('fd_growth'))}; {_num(reads['achieved_per_s'])} of "
+                               f"{_num(soak['read_rate'], 0)}/s, {_num(reads['latency'].get('p99_ms'))}, "
+                               f"{_num(soak['events'].get('p99_ms'))}"},
+            f"0 / 0; ≤ +{flat.get('rss_bound_pct', 10):g} %, ≤ +{flat.get('fd_bound', 20)}; "
+            f"{_num(soak['read_rate'], 0)}/s")
     return _table(["figure", *databases, "target"], rows) if rows else []
 
 
@@ -415,6 +471,7 @@ RENDERERS = {
     "notifications": notifications_section,
     "traffic": traffic_section,
     "retention": retention_section,
+    "soak": soak_section,
 }
 
 
