@@ -5,12 +5,13 @@ that builds model instances from raw rows (`fetch_rows`, which knows Tortoise's 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Any, TypeVar
 
 from tortoise import connections
 from tortoise import timezone as tortoise_timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.fields.data import DatetimeField
+from tortoise.fields.data import CharEnumFieldInstance, DatetimeField
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -63,6 +64,20 @@ def _datetime_converter(field: DatetimeField[Any]) -> Any:
     return convert
 
 
+def _enum_converter(enum_type: type[Enum]) -> Any:
+    """`enum_type(value)` through a dict lookup: what Tortoise's CharEnumField does per row,
+    at a fraction of the cost (an unknown value still raises, through the enum)."""
+    members = {str(member.value): member for member in enum_type}
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        member = members.get(value)
+        return member if member is not None else enum_type(value)
+
+    return convert
+
+
 _Plan = tuple[bool, bool, tuple[tuple[str, Any, bool], ...]]
 _plans: dict[tuple[type[Model], tuple[str, ...]], _Plan] = {}
 
@@ -80,7 +95,12 @@ def _plan(model: type[Model], columns: tuple[str, ...]) -> _Plan:
     for key, attribute, column in meta.db_default_fields:
         steps[key] = (attribute, column.field_type, False)
     for key, attribute, column in meta.db_complex_fields:
-        convert = _datetime_converter(column) if isinstance(column, DatetimeField) else column.to_python_value
+        if isinstance(column, DatetimeField):
+            convert = _datetime_converter(column)
+        elif isinstance(column, CharEnumFieldInstance):
+            convert = _enum_converter(column.enum_type)
+        else:
+            convert = column.to_python_value
         steps[key] = (attribute, convert, True)
     every = {key for key, _, _ in (*meta.db_native_fields, *meta.db_default_fields, *meta.db_complex_fields)}
     plan = (

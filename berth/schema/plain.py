@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from inspect import isawaitable
+from operator import attrgetter
 from typing import Any, TypeVar, cast
 
 from graphql import (
@@ -68,6 +69,7 @@ class _GiveBack(Exception):
 
 
 Getter = Callable[[Any], Any]
+Completer = Callable[[Any], Any]
 
 
 class PlainExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -98,58 +100,90 @@ class PlainExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 
 class _Pass:
-    """One plain completion: the getters it decided on, per (type, field), for its rows."""
+    """One plain completion, compiled: per (type, selection) a function from a source to
+    its completed value, built once (fields collected, getters and scopes decided) and then
+    applied to every row."""
 
     def __init__(self, execution: PlainExecutionContext, info: GraphQLResolveInfo) -> None:
         self.execution = execution
         self.info = info
         self.scopes = execution.field_scopes
-        self.getters: dict[tuple[str, str], Getter] = {}
 
     def complete(self, gql_type: GraphQLOutputType, details: FieldDetailsList, value: Any) -> Any:
+        return self._compile(gql_type, details)(value)
+
+    def _compile(self, gql_type: GraphQLOutputType, details: FieldDetailsList) -> Completer:
         if isinstance(gql_type, GraphQLNonNull):
-            completed = self.complete(gql_type.of_type, details, value)
-            if completed is None:
-                raise _GiveBack  # the ordinary way reports the null at its path
-            return completed
-        if value is None or value is Undefined:
-            return None
+            inner = self._compile(gql_type.of_type, details)
+
+            def non_null(value: Any) -> Any:
+                completed = inner(value)
+                if completed is None:
+                    raise _GiveBack  # the ordinary way reports the null at its path
+                return completed
+
+            return non_null
         if isinstance(gql_type, GraphQLList):
-            item_type = gql_type.of_type
-            return [self.complete(item_type, details, item) for item in value]
+            item = self._compile(gql_type.of_type, details)
+
+            def listed(value: Any) -> Any:
+                if value is None or value is Undefined:
+                    return None
+                return [item(element) for element in value]
+
+            return listed
         if is_leaf_type(gql_type):
-            coerced = gql_type.coerce_output_value(value)  # type: ignore[union-attr]
-            if coerced is None or coerced is Undefined:
-                raise _GiveBack
-            return coerced
+            coerce = gql_type.coerce_output_value  # type: ignore[union-attr]
+
+            def leaf(value: Any) -> Any:
+                if value is None or value is Undefined:
+                    return None
+                coerced = coerce(value)
+                if coerced is None or coerced is Undefined:
+                    raise _GiveBack
+                return coerced
+
+            return leaf
         if isinstance(gql_type, GraphQLObjectType):
-            return self._object(gql_type, details, value)
+            return self._compile_object(gql_type, details)
         raise _GiveBack  # an interface or a union: its runtime type is the ordinary way's
 
-    def _object(self, gql_type: GraphQLObjectType, details: FieldDetailsList, source: Any) -> dict[str, Any]:
-        if gql_type.is_type_of is not None and not gql_type.is_type_of(source, self.info):
-            raise _GiveBack
+    def _compile_object(self, gql_type: GraphQLObjectType, details: FieldDetailsList) -> Completer:
         collected = self.execution.collect_subfields(gql_type, details)
         if collected.new_defer_usages:
             raise _GiveBack
-        data: dict[str, Any] = {}
+        # (response key, getter, completer); no getter: the completer is the constant value.
+        fields: list[tuple[str, Getter | None, Any]] = []
         for key, field_details in collected.grouped_field_set.items():
             name = field_details[0].node.name.value
             if name == TYPENAME:
-                data[key] = gql_type.name
+                fields.append((key, None, gql_type.name))
                 continue
-            getter = self.getters.get((gql_type.name, name))
-            if getter is None:
-                getter = self.getters[(gql_type.name, name)] = self._getter(gql_type, name, field_details)
-            field = gql_type.fields[name]
-            try:
-                value = getter(source)
-            except _GiveBack:
-                raise
-            except Exception:
-                raise _GiveBack from None  # the ordinary way raises it again, at its path
-            data[key] = self.complete(field.type, field_details, value)
-        return data
+            getter = self._getter(gql_type, name, field_details)
+            fields.append((key, getter, self._compile(gql_type.fields[name].type, field_details)))
+        is_type_of = gql_type.is_type_of
+        info = self.info
+
+        def completed_object(source: Any) -> Any:
+            if source is None or source is Undefined:
+                return None
+            if is_type_of is not None and not is_type_of(source, info):
+                raise _GiveBack
+            data: dict[str, Any] = {}
+            for key, getter, complete in fields:
+                if getter is None:
+                    data[key] = complete
+                    continue
+                try:
+                    value = getter(source)
+                except _GiveBack:
+                    raise
+                except Exception:
+                    raise _GiveBack from None  # the ordinary way raises it again, at its path
+                data[key] = complete(value)
+            return data
+
+        return completed_object
 
     def _getter(self, gql_type: GraphQLObjectType, name: str, details: FieldDetailsList) -> Getter:
         """How to read `name` off a source of `gql_type`, decided once per pass."""
@@ -168,6 +202,8 @@ class _Pass:
         if resolver is None:
             python_name = definition.python_name
             default = definition.default_resolver
+            if default is getattr:
+                return attrgetter(python_name)
             return lambda source: default(source, python_name)
         if resolver.is_async or resolver.root_parameter is not None or resolver.parent_parameter is not None:
             raise _GiveBack
