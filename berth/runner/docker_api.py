@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -308,13 +309,22 @@ def docker_time_ns(text: str) -> int | None:
     match = _DOCKER_TIME.fullmatch(text)
     if match is None:
         return None
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
     fraction, zone = match.group(7), match.group(8)
+    # Every line carries a stamp and consecutive lines share their second: computed once.
+    seconds = _epoch_seconds(text[:19], zone)
+    return seconds * 1_000_000_000 + (int(fraction.ljust(9, "0")) if fraction else 0)
+
+
+@functools.lru_cache(maxsize=256)
+def _epoch_seconds(whole: str, zone: str) -> int:
+    """'YYYY-MM-DDTHH:MM:SS' in `zone` ('Z' or ±HH:MM) -> seconds since the epoch."""
+    year, month, day = int(whole[0:4]), int(whole[5:7]), int(whole[8:10])
+    hour, minute, second = int(whole[11:13]), int(whole[14:16]), int(whole[17:19])
     seconds = calendar.timegm((year, month, day, hour, minute, second))
     if zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
-    return seconds * 1_000_000_000 + (int(fraction.ljust(9, "0")) if fraction else 0)
+    return seconds
 
 
 # --------------------------------------------------------------------------- protocol

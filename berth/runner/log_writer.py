@@ -92,11 +92,11 @@ class SecretMasker:
         return text
 
 
+_STREAMS = {str(stream.value): stream for stream in LogStream}
+
+
 def _stream(name: str) -> LogStream:
-    try:
-        return LogStream(name)
-    except ValueError:
-        return LogStream.SYSTEM
+    return _STREAMS.get(name, LogStream.SYSTEM)
 
 
 class LogWriter:
