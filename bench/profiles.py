@@ -25,7 +25,10 @@ def top_functions(path: Path, top: int = 12) -> list[dict[str, object]]:
     stats = pstats.Stats(str(path))
     table: dict[tuple[str, int, str], tuple[int, int, float, float, object]] = stats.stats  # type: ignore[attr-defined]
     total = sum(own for _calls, _prim, own, _cum, _callers in table.values()) or 1.0
-    ranked = sorted(table.items(), key=lambda item: item[1][2], reverse=True)[:top]
+    # The outermost frames (the event loop's run, where its idle waits land) say nothing.
+    # A coroutine's own time can include its suspensions (more than its cumulative): also out.
+    inner = [item for item in table.items() if item[1][3] < 0.9 * total and item[1][2] <= item[1][3]]
+    ranked = sorted(inner, key=lambda item: item[1][2], reverse=True)[:top]
     return [{"function": f"{Path(file).name}:{line}({name})", "calls": calls,
              "own_share": round(own / total, 4), "cumulative_share": round(cum / total, 4)}
             for (file, line, name), (_prim, calls, own, cum, _callers) in ranked]
