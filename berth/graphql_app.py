@@ -12,37 +12,57 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.types import Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     SubscribeMessage,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.utils.aio import aclosing
 
 from berth.auth.authenticate import authenticate_authorization
 from berth.auth.errors import WWW_AUTHENTICATE, InvalidCredential
+from berth.auth.principal import Principal
+from berth.graphql_audiences import (
+    Audience,
+    AudienceKey,
+    AudienceRegistry,
+    Member,
+    audience_key,
+    revoked_payload,
+)
 from berth.graphql_http import GraphQLOverHTTPView, error_body
 from berth.http.graphiql import graphiql_page
 from berth.http.origins import allowed_origins, origin_allowed
 from berth.http.url_credentials import REFUSAL, credential_in_query
 from berth.http.websocket_messages import limit_message_size
+from berth.metrics import SUBSCRIPTION_EXECUTIONS
 from berth.schema import build_schema
 from berth.schema.audit_trail import remote_address
 from berth.schema.context import Context
 from berth.schema.errors import CodedError
 from berth.schema.response_size import encode_capped
 from berth.settings import DEFAULT_WS_INIT_TIMEOUT_SECONDS, Settings
+
+log = logging.getLogger("berth.graphql")
 
 MAX_BODY_BYTES = 256 * 1024
 PRINCIPAL_KEY = "berth.principal"
@@ -80,32 +100,253 @@ class KeepAliveTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
 async def _credential_still_valid(context: Context) -> bool:
     """A WebSocket outlives the check made at `connection_init`: before each new operation,
     the credential must still be unexpired and (for an API token) unrevoked."""
-    if context.principal is None:
-        return True
+    return context.principal is None or await _still_valid(context.principal)
+
+
+async def _still_valid(principal: Principal, since: float | None = None) -> bool:
+    """Whether the credential holds, by a check begun at or after `since` (loop time)."""
     from berth.resolvers.subscriptions import ensure_still_valid
 
     try:
-        await ensure_still_valid(context.principal)
+        await ensure_still_valid(principal, since)
     except CodedError:
         return False
     return True
 
 
-class TransportWSHandler(KeepAliveTransportWSHandler):
-    """Keep-alive, and the credential checked again before each operation (4403 when it no
-    longer holds, as at `connection_init`)."""
+def _subscribe_payload(message: Any) -> tuple[str, str | None, dict[str, Any] | None] | None:
+    """(query, operation name, variables) of a subscribe/start message; None when malformed
+    (left to Strawberry, which refuses it as it always did)."""
+    try:
+        payload = message["payload"]
+        query, name, variables = payload["query"], payload.get("operationName"), payload.get("variables")
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if not isinstance(query, str) or not (name is None or isinstance(name, str)):
+        return None
+    if variables is not None and not isinstance(variables, dict):
+        return None
+    return query, name, variables
+
+
+ResultSource = Callable[[Principal], Awaitable[AsyncIterator[Any]]]
+
+
+class AudienceMember:
+    """The operation of one subscriber in an audience (`berth.graphql_audiences`): sends the
+    audience's messages with its own id, checks its own credential before each result, and
+    catches up on an execution of its own if it fell too far behind."""
+
+    def __init__(
+        self,
+        handler: SharingHandler,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        key: AudienceKey,
+    ) -> None:
+        self.handler = handler
+        self.operation_id = operation_id
+        self.query = query
+        self.operation_name = operation_name
+        self.variables = variables
+        self.key = key
+        assert handler.context.principal is not None
+        self.member = Member(handler.context.principal)
+        self.audience: Audience | None = None
+
+    def join(self) -> None:
+        handler = self.handler
+
+        async def source(principal: Principal) -> AsyncIterator[Any]:
+            # The shared execution's own context: the member's view of what may be seen,
+            # none of one connection's per-operation state.
+            context = Context(
+                request=handler.context.request,
+                response=handler.context.response,
+                principal=principal,
+                connection_params=handler.context.connection_params,
+                type_scopes=handler.context.type_scopes,
+            )
+            return await handler.schema.subscribe(
+                self.query, variable_values=self.variables, context_value=context,
+                root_value=handler.root_value, operation_name=self.operation_name,
+            )
+
+        self.audience = handler.view.audiences.join(self.key, self.member, source)
+
+    def leave(self) -> None:
+        if self.audience is not None:
+            self.audience.remove(self.member)
+
+    async def serve(self) -> None:
+        """Until the audience ends, the member is refused, or it leaves (task cancelled)."""
+        handler = self.handler
+        try:
+            while True:
+                sent = await self.member.next()
+                if sent is None:
+                    self.leave()
+                    await self._catch_up_alone()
+                    return
+                if sent.kind == "end":
+                    await handler.send_end(self.operation_id)
+                    return
+                if sent.kind == "refused":
+                    await handler.send_refusal(self.operation_id, sent.errors)
+                    return
+                if not await _still_valid(self.member.principal, sent.produced_at):
+                    await handler.send_result(self.operation_id, revoked_payload(self.key))
+                    await handler.send_end(self.operation_id)
+                    return
+                frame = sent.frame(
+                    handler.data_message_type, self.operation_id, handler.view.encode_json,
+                    handler.view.max_response_bytes,
+                )
+                if not await handler.send_frame(self.operation_id, frame):
+                    return
+                self.member.results_sent += 1
+        except (WebSocketDisconnected, WebSocketDisconnect):
+            return
+        finally:
+            self.leave()
+
+    async def _catch_up_alone(self) -> None:
+        """As an execution of its own from the start, after the results already sent (one
+        row each, in seq order: the same rows), reading them from the database."""
+        skip = self.member.results_sent
+        SUBSCRIPTION_EXECUTIONS.labels("caught_up").inc()
+        log.info("a subscriber fell behind its audience after %d messages; it catches up from the database "
+                 "on an execution of its own", skip)
+        handler = self.handler
+        results = await handler.schema.subscribe(
+            self.query, variable_values=self.variables, context_value=handler.context,
+            root_value=handler.root_value, operation_name=self.operation_name,
+        )
+        async with aclosing(results):
+            async for result in results:
+                if isinstance(result, PreExecutionError):
+                    await handler.send_refusal(self.operation_id, [e.formatted for e in result.errors or []])
+                    return
+                if not isinstance(result, ExecutionResult):
+                    continue
+                if skip and not result.errors:
+                    skip -= 1
+                    continue
+                payload: dict[str, Any] = {"data": result.data}
+                if result.errors:
+                    payload["errors"] = [error.formatted for error in result.errors]
+                if result.extensions:
+                    payload["extensions"] = result.extensions
+                await handler.send_result(self.operation_id, payload)
+        await handler.send_end(self.operation_id)
+
+
+class SharingHandler:
+    """What a protocol handler gives `AudienceMember` (both protocols implement it)."""
+
+    view: Any
+    context: Context
+    schema: Any
+    root_value: Any
+    websocket: Any
+    data_message_type: str
+
+    async def send_frame(self, operation_id: str, frame: str) -> bool:
+        """Send an encoded result message; False when the operation is over on this side."""
+        raise NotImplementedError
+
+    async def send_result(self, operation_id: str, payload: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def send_refusal(self, operation_id: str, errors: list[Any]) -> None:
+        raise NotImplementedError
+
+    async def send_end(self, operation_id: str) -> None:
+        raise NotImplementedError
+
+    async def send_text(self, frame: str) -> None:
+        try:
+            await self.websocket.ws.send_text(frame)
+        except WebSocketDisconnect as closed:
+            raise WebSocketDisconnected from closed
+
+
+def _shareable(handler: SharingHandler, message: Any) -> tuple[str, str | None, dict[str, Any] | None, AudienceKey] | None:
+    parsed = _subscribe_payload(message)
+    if parsed is None:
+        return None
+    key = audience_key(*parsed, handler.context.principal)
+    return None if key is None else (*parsed, key)
+
+
+class TransportWSHandler(SharingHandler, KeepAliveTransportWSHandler):
+    """Keep-alive, the credential checked again before each operation (4403 when it no
+    longer holds, as at `connection_init`), and shareable subscriptions run in audiences."""
+
+    data_message_type = "next"
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and not await _credential_still_valid(self.context):
             await self.websocket.close(code=4403, reason="Forbidden")
             return
-        await super().handle_subscribe(message)
+        shared = _shareable(self, message) if self.connection_acknowledged else None
+        over_limit = (
+            self.max_subscriptions_per_connection is not None
+            and len(self.operations) >= self.max_subscriptions_per_connection
+        )
+        if shared is None or message["id"] in self.operations or over_limit:
+            await super().handle_subscribe(message)  # Strawberry's own path (and refusals)
+            return
+        query, name, variables, key = shared
+        # Registered as Strawberry registers its operations: `complete`, the limit and
+        # shutdown treat a member like any other operation of the connection.
+        operation: Operation[Any, Any] = Operation(self, message["id"], query, variables, name)
+        member = AudienceMember(self, message["id"], query, name, variables, key)
+        member.join()
+        operation.task = asyncio.create_task(self._serve(member))
+        operation.task.add_done_callback(self._task_done)
+        self.operations[message["id"]] = operation
+
+    async def _serve(self, member: AudienceMember) -> None:
+        try:
+            await member.serve()
+        except Exception as error:
+            await self.handle_task_exception(error)
+            with contextlib.suppress(Exception):
+                await self.send_end(member.operation_id)
+            self.operations.pop(member.operation_id, None)
+
+    def _live(self, operation_id: str) -> Operation[Any, Any] | None:
+        operation = self.operations.get(operation_id)
+        return None if operation is None or operation.completed else operation
+
+    async def send_frame(self, operation_id: str, frame: str) -> bool:
+        if self._live(operation_id) is None:
+            return False
+        await self.send_text(frame)
+        return True
+
+    async def send_result(self, operation_id: str, payload: dict[str, Any]) -> None:
+        if (operation := self._live(operation_id)) is not None:
+            await operation.send_operation_message(cast(Any, {"id": operation_id, "type": "next", "payload": payload}))
+
+    async def send_refusal(self, operation_id: str, errors: list[Any]) -> None:
+        if (operation := self._live(operation_id)) is not None:
+            await operation.send_operation_message(cast(Any, {"id": operation_id, "type": "error", "payload": errors}))
+
+    async def send_end(self, operation_id: str) -> None:
+        if (operation := self._live(operation_id)) is not None:
+            await operation.send_operation_message({"id": operation_id, "type": "complete"})
 
 
-class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
+class LegacyWSHandler(SharingHandler, BaseGraphQLWSHandler[Any, Any]):
     """The credential checked again before each operation (`connection_error`, then close),
-    and the connection-init timeout of graphql-transport-ws (4408), which Strawberry's
-    legacy handler does not have."""
+    the connection-init timeout of graphql-transport-ws (4408), which Strawberry's legacy
+    handler does not have, and shareable subscriptions run in audiences."""
+
+    data_message_type = "data"
 
     connection_init_received = False
 
@@ -133,7 +374,46 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
             )
             await self.websocket.close(code=1011, reason="")
             return
-        await super().handle_start(message)
+        shared = _shareable(self, message) if self.connection_acknowledged else None
+        over_limit = (
+            self.max_subscriptions_per_connection is not None
+            and len(self.tasks) >= self.max_subscriptions_per_connection
+        )
+        if shared is None or over_limit or not isinstance(message.get("id"), str):
+            await super().handle_start(message)  # Strawberry's own path (and refusals)
+            return
+        operation_id = message["id"]
+        if operation_id in self.tasks:
+            await self.cleanup_operation(operation_id)  # as Strawberry does: the new one replaces it
+        query, name, variables, key = shared
+        member = AudienceMember(self, operation_id, query, name, variables, key)
+        member.join()
+        self.tasks[operation_id] = asyncio.create_task(self._serve(member))
+
+    async def _serve(self, member: AudienceMember) -> None:
+        task = asyncio.current_task()
+        try:
+            await member.serve()
+        except asyncio.CancelledError:
+            # `stop` (or the connection ending): Strawberry's legacy handler says complete.
+            with contextlib.suppress(Exception):
+                await self.send_message({"type": "complete", "id": member.operation_id})
+        finally:
+            if self.tasks.get(member.operation_id) is task:
+                self.tasks.pop(member.operation_id, None)
+
+    async def send_frame(self, operation_id: str, frame: str) -> bool:
+        await self.send_text(frame)
+        return True
+
+    async def send_result(self, operation_id: str, payload: dict[str, Any]) -> None:
+        await self.send_message(cast(Any, {"type": "data", "id": operation_id, "payload": payload}))
+
+    async def send_refusal(self, operation_id: str, errors: list[Any]) -> None:
+        await self.send_message(cast(Any, {"type": "error", "id": operation_id, "payload": errors[0] if errors else {}}))
+
+    async def send_end(self, operation_id: str) -> None:
+        await self.send_message({"type": "complete", "id": operation_id})
 
 
 class BerthGraphQL(GraphQLOverHTTPView, GraphQL):  # type: ignore[type-arg,misc]
@@ -162,6 +442,8 @@ class BerthGraphQL(GraphQLOverHTTPView, GraphQL):  # type: ignore[type-arg,misc]
             multipart_uploads_enabled=False,
         )
         self.type_scopes = schema.type_scopes
+        # Shareable subscriptions of this view's sockets, executed once per audience.
+        self.audiences = AudienceRegistry()
         # The schema itself, typed, for in-process execution (berth.graphql_executor).
         self.berth_schema = schema
 
