@@ -105,7 +105,10 @@ async def _credential_still_valid(context: Context) -> bool:
 
 async def _still_valid(principal: Principal, since: float | None = None) -> bool:
     """Whether the credential holds, by a check begun at or after `since` (loop time)."""
-    from berth.resolvers.subscriptions import ensure_still_valid
+    from berth.resolvers.subscriptions import ensure_still_valid, known_still_valid
+
+    if since is not None and (known := known_still_valid(principal, since)) is not None:
+        return known  # answered without waiting (most members of an audience)
 
     try:
         await ensure_still_valid(principal, since)
@@ -196,10 +199,13 @@ class AudienceMember:
                 if sent.kind == "refused":
                     await handler.send_refusal(self.operation_id, sent.errors)
                     return
-                if not await _still_valid(self.member.principal, sent.produced_at):
-                    await handler.send_result(self.operation_id, revoked_payload(self.key))
-                    await handler.send_end(self.operation_id)
-                    return
+                moment = self.member.check_moment(sent)
+                if moment is not None:
+                    if not await _still_valid(self.member.principal, moment):
+                        await handler.send_result(self.operation_id, revoked_payload(self.key))
+                        await handler.send_end(self.operation_id)
+                        return
+                    self.member.checked_until = moment
                 frame = sent.frame(
                     handler.data_message_type, self.operation_id, handler.view.encode_json,
                     handler.view.max_response_bytes,

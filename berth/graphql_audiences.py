@@ -166,6 +166,9 @@ class Member:
         self.ready = asyncio.Event()
         self.overflowed = False
         self.results_sent = 0
+        # Results produced up to this moment (loop time) were cleared by a credential check
+        # begun after them.
+        self.checked_until = -1.0
 
     def offer(self, sent: Sent) -> None:
         if self.overflowed:
@@ -176,6 +179,16 @@ class Member:
         else:
             self.queue.append(sent)
         self.ready.set()
+
+    def check_moment(self, sent: Sent) -> float | None:
+        """When a check of this member's credential must have begun for `sent` to go out;
+        None when one already has. Asked as of the newest result waiting, so one check
+        clears a burst, and the members woken by one result ask as of the same moment (one
+        token query serves them all, as with streams of their own)."""
+        if sent.produced_at <= self.checked_until:
+            return None
+        newest = self.queue[-1].produced_at if self.queue else 0.0
+        return max(sent.produced_at, newest)
 
     async def next(self) -> Sent | None:
         """The next message to send; None when this member fell too far behind."""
