@@ -45,8 +45,13 @@ log = logging.getLogger("berth.graphql.audiences")
 # What a late joiner can be given from an audience's past (CONTRACT: it gets the full replay).
 REPLAY_MESSAGES = 1000
 REPLAY_BYTES = 256 * 1024
-# Results waiting for one member's socket; more and it leaves the audience (it catches up alone).
-MEMBER_QUEUE = 2 * REPLAY_MESSAGES
+# Results waiting for one member's socket (count, and payload bytes); more and it leaves the
+# audience (it catches up alone, from the database). A queue is always the newest part of
+# what its audience sent, and the messages are shared, so however many members lag, an
+# audience holds at most this much of its output. Generous, so that a burst (a member's
+# socket drains slower than the execution produces) does not send everyone off alone.
+MEMBER_QUEUE = 5000
+MEMBER_QUEUE_BYTES = 16 * 1024 * 1024
 
 # Root fields whose stream depends only on the arguments and on what the caller may see, and
 # sends one row per message in seq order after `afterSeq` (replay, then live): a late joiner's
@@ -163,6 +168,7 @@ class Member:
     def __init__(self, principal: Principal) -> None:
         self.principal = principal
         self.queue: deque[Sent] = deque()
+        self.queued_bytes = 0
         self.ready = asyncio.Event()
         self.overflowed = False
         self.results_sent = 0
@@ -173,11 +179,13 @@ class Member:
     def offer(self, sent: Sent) -> None:
         if self.overflowed:
             return
-        if len(self.queue) >= MEMBER_QUEUE:
+        if len(self.queue) >= MEMBER_QUEUE or self.queued_bytes + sent.size > MEMBER_QUEUE_BYTES:
             self.overflowed = True
             self.queue.clear()
+            self.queued_bytes = 0
         else:
             self.queue.append(sent)
+            self.queued_bytes += sent.size
         self.ready.set()
 
     def check_moment(self, sent: Sent) -> float | None:
@@ -197,7 +205,9 @@ class Member:
             await self.ready.wait()
         if self.overflowed:
             return None
-        return self.queue.popleft()
+        sent = self.queue.popleft()
+        self.queued_bytes -= sent.size
+        return sent
 
 
 Source = Callable[[Principal], Awaitable[AsyncIterator[Any]]]

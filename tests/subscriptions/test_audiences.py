@@ -6,6 +6,7 @@ while what is per subscriber stays per subscriber. Executions are counted by the
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -32,7 +33,7 @@ from tests.support.collector import Collector
 from tests.support.graphql import LEGACY_WS, TRANSPORT_WS
 from tests.support.live_server import LiveServer
 from tests.support.polling import poll
-from tests.support.websocket import RawSocket
+from tests.support.websocket import RawSocket, stalled_connect_args
 
 pytestmark = postgres_only
 
@@ -229,3 +230,33 @@ async def test_a_revoked_token_ends_its_member_only(db: Database, api: LiveServe
     assert ended.errors[0]["path"] == ["deploymentEvents"]
     assert len(ended.items) == received  # nothing after the revocation went out to it
     assert continued.completed and seq_types(continued) == await stored_events(deployment.id)
+
+
+async def test_a_member_that_stops_reading_stalls_nobody_and_gets_everything_later(
+    db: Database, api: LiveServer
+) -> None:
+    deployment = await new_deployment()
+    secret = await token()
+    variables: dict[str, object] = {"id": gid("Deployment", deployment.id)}
+    lines = [LogEntry(secrets.token_hex(400), LogStream.STDOUT, StepKind.PULL) for _ in range(4000)]
+    async with (
+        RawSocket(api.ws_url, TRANSPORT_WS, connect_args=stalled_connect_args(api)) as slow_socket,
+        RawSocket(api.ws_url, TRANSPORT_WS) as fast_socket,
+    ):
+        ack = await slow_socket.init(secret)
+        assert ack is not None and ack["type"] == "connection_ack"
+        await slow_socket.subscribe("slow", LOGS, variables)  # and then reads nothing for now
+        fast = await Subscriber(fast_socket, "fast").start(secret, LOGS, variables)
+        await until_gauge(api, 2, stream="logs")
+        for start in range(0, len(lines), 200):
+            await append_logs(deployment.id, lines[start : start + 200])
+            # The reading member has each batch while the other member reads nothing.
+            await fast.collector.wait_count(start + 200)
+        slow = Collector()
+        reader = asyncio.create_task(slow_socket.collect("slow", slow, timeout=TIMEOUT))
+        await slow.wait_count(len(lines))
+        reader.cancel()
+    assert executions(api) == 1
+    stored = await stored_logs(deployment.id)
+    for collector in (fast.collector, slow):
+        assert [(item["seq"], item["text"]) for item in collector.items] == stored
