@@ -86,7 +86,7 @@ class AudienceMember:
                 request=handler.context.request,
                 response=handler.context.response,
                 principal=principal,
-                connection_params=handler.context.connection_params,
+                connection_params=None,  # one member's credential is no business of the others
                 type_scopes=handler.context.type_scopes,
             )
             return await handler.schema.subscribe(
