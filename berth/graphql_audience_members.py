@@ -154,7 +154,7 @@ class AudienceMember:
                     return
                 if not isinstance(result, ExecutionResult):
                     continue
-                if skip and not result.errors:
+                if skip and result.data is not None:  # a row (an ending error has no data)
                     skip -= 1
                     continue
                 payload: dict[str, Any] = {"data": result.data}
