@@ -61,6 +61,9 @@ MEMBER_QUEUE_BYTES = 16 * 1024 * 1024
 SHARED_FIELDS = frozenset({"deploymentEvents", "deploymentLogs"})
 
 REVOKED = "The credential was revoked or has expired."
+# Documents longer than this run alone: what is parsed and kept here stays small (a
+# dashboard's subscription is a few hundred bytes; a message may be 256 KiB).
+MAX_SHARED_DOCUMENT = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ class SharedField:
     response_key: str
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def shared_field(query: str, operation_name: str | None) -> SharedField | None:
     """The root field when the document's operation is a subscription of a SHARED_FIELDS
     field (parsed once per document text); None: it runs as it always did."""
@@ -106,7 +109,9 @@ def audience_key(
     query: str, operation_name: str | None, variables: dict[str, Any] | None, principal: Principal | None
 ) -> AudienceKey | None:
     """Who may share an execution of this operation; None when it runs alone."""
-    if principal is None or not isinstance(query, str) or shared_field(query, operation_name) is None:
+    if principal is None or not isinstance(query, str) or len(query) > MAX_SHARED_DOCUMENT:
+        return None
+    if shared_field(query, operation_name) is None:
         return None
     try:
         canonical = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))

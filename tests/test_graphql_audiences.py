@@ -60,6 +60,8 @@ def test_what_is_not_a_shared_subscription_runs_alone() -> None:
     ):
         assert audiences.audience_key(query, None, {"id": "1"}, principal()) is None, query
     assert audiences.audience_key(EVENTS, None, {"id": "1"}, None) is None
+    padded = EVENTS + "#" * audiences.MAX_SHARED_DOCUMENT
+    assert audiences.audience_key(padded, None, {"id": "1"}, principal()) is None
     assert audiences.audience_key(EVENTS, "Other", {"id": "1"}, principal()) is None
 
 
