@@ -137,6 +137,11 @@ def revoked_payload(key: AudienceKey) -> dict[str, Any]:
 Encode = Callable[[object], "str | bytes"]
 
 
+def encode_payload(payload: dict[str, Any]) -> str:
+    """A result's payload as Strawberry encodes every message (compact JSON)."""
+    return json.dumps(payload, separators=(",", ":"))
+
+
 @dataclass(eq=False)
 class Sent:
     """One message of the shared execution, as every member sends it."""
@@ -145,20 +150,19 @@ class Sent:
     payload: dict[str, Any] | None = None  # a result's `next`/`data` payload
     errors: list[Any] = field(default_factory=list)  # refused before execution
     produced_at: float = 0.0
-    size: int = 0
-    _templates: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+    # The payload serialised, once for every member (a result's).
+    encoded: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.encoded)
 
     def frame(self, message_type: str, operation_id: str, encode: Encode, limit: int) -> str:
-        """The `{"id", "type", "payload"}` message for `operation_id`: the payload is
-        serialised once per message type, the id spliced in (the id is the first key)."""
-        template = self._templates.get(message_type)
-        if template is None:
-            encoded = encode({"id": "", "type": message_type, "payload": self.payload})
-            text = encoded.decode() if isinstance(encoded, bytes) else encoded
-            at = text.index('""') + 1
-            template = self._templates[message_type] = (text[:at], text[at:])
-        framed = template[0] + json.dumps(operation_id)[1:-1] + template[1]
-        if len(framed) > limit:  # at the cap's edge: as an execution of its own would send it
+        """The `{"id", "type", "payload"}` message for `operation_id`, as Strawberry would
+        encode it, from the payload serialised once with the id spliced in. Over the
+        response cap, `encode` (the view's, which replaces the result) does the whole message."""
+        framed = f'{{"id":{json.dumps(operation_id)},"type":"{message_type}","payload":{self.encoded}}}'
+        if len(framed) > limit:
             whole = encode({"id": operation_id, "type": message_type, "payload": self.payload})
             return whole.decode() if isinstance(whole, bytes) else whole
         return framed
@@ -284,9 +288,7 @@ class Audience:
                     payload["errors"] = [error.formatted for error in result.errors]
                 if result.extensions:
                     payload["extensions"] = result.extensions
-                # The size is an estimate for the replay bound (the frame is built lazily).
-                size = len(json.dumps(payload, default=str))
-                self._send(Sent("result", payload=payload, produced_at=loop.time(), size=size))
+                self._send(Sent("result", payload=payload, produced_at=loop.time(), encoded=encode_payload(payload)))
         except asyncio.CancelledError:
             raise
         except Exception:

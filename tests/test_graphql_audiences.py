@@ -82,26 +82,30 @@ def test_the_revocation_error_is_located_at_the_subscription_field() -> None:
 def test_a_frame_is_the_message_with_each_member_s_own_id() -> None:
     encodings: list[object] = []
 
-    def encode(data: object) -> str:
+    def encode(data: object) -> str:  # the view's: what a solo operation's message would be
         encodings.append(data)
-        return json.dumps(data)
+        return json.dumps(data, separators=(",", ":"))
 
-    sent = audiences.Sent("result", payload={"data": {"deploymentEvents": {"seq": 1, "type": 'say "hi"'}}})
+    payload = {"data": {"deploymentEvents": {"seq": 1, "type": 'say "hi" ü'}}}
+    sent = audiences.Sent("result", payload=payload, encoded=audiences.encode_payload(payload))
     for op_id in ("1", 'quote"d', "ü"):
-        frame = sent.frame("next", op_id, encode, 10_000)
-        assert json.loads(frame) == {"id": op_id, "type": "next", "payload": sent.payload}
-    assert len(encodings) == 1  # serialised once for every member
+        for kind in ("next", "data"):
+            frame = sent.frame(kind, op_id, encode, 10_000)
+            assert frame == encode({"id": op_id, "type": kind, "payload": payload})  # the same bytes
+    encodings.clear()
+    sent.frame("next", "1", encode, 10_000)
+    assert encodings == []  # nothing serialised again for a member
     # At the size cap's edge, the whole message is encoded as a solo operation's would be.
     small = sent.frame("next", "x" * 100, encode, 50)
-    assert json.loads(small)["id"] == "x" * 100 and len(encodings) == 2
+    assert json.loads(small)["id"] == "x" * 100 and len(encodings) == 1
 
 
 def test_a_member_that_falls_too_far_behind_is_told_so() -> None:
     member = audiences.Member(principal())
     for _ in range(audiences.MEMBER_QUEUE):
-        member.offer(audiences.Sent("result", payload={}, size=1))
+        member.offer(audiences.Sent("result", payload={}, encoded="{}"))
     assert not member.overflowed
-    member.offer(audiences.Sent("result", payload={}, size=1))
+    member.offer(audiences.Sent("result", payload={}, encoded="{}"))
     assert member.overflowed and not member.queue
     assert asyncio.run(member.next()) is None
 
