@@ -14,6 +14,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from berth.auth.api_tokens import revoke_api_token
+from berth.graphql_app import MAX_OPERATIONS_PER_CONNECTION
 from berth.models.enums import LogStream, Role, StepKind
 from berth.models.lifecycle import LogEntry, append_logs
 from tests.conftest import Database
@@ -260,3 +261,34 @@ async def test_a_member_that_stops_reading_stalls_nobody_and_gets_everything_lat
     stored = await stored_logs(deployment.id)
     for collector in (fast.collector, slow):
         assert [(item["seq"], item["text"]) for item in collector.items] == stored
+
+
+async def test_each_member_counts_towards_its_connection_s_operation_limit(db: Database, api: LiveServer) -> None:
+    deployment = await new_deployment()
+    secret = await token()
+    variables: dict[str, object] = {"id": gid("Deployment", deployment.id)}
+    async with RawSocket(api.ws_url, TRANSPORT_WS) as socket:
+        await socket.init(secret)
+        for index in range(MAX_OPERATIONS_PER_CONNECTION):
+            await socket.subscribe(f"op-{index}", EVENTS, variables)
+        await socket.subscribe("one-too-many", EVENTS, variables)
+        refused = await socket.recv_type("error", timeout=TIMEOUT)
+        assert refused is not None and refused["id"] == "one-too-many", socket.received[-3:]
+        assert "limit" in refused["payload"][0]["message"].lower()
+        await until_gauge(api, MAX_OPERATIONS_PER_CONNECTION)
+        assert executions(api) == 1
+        # One member's `complete` frees its place; the next one joins the same execution.
+        await socket.send({"id": "op-0", "type": "complete"})
+        await until_gauge(api, MAX_OPERATIONS_PER_CONNECTION - 1)
+        await socket.subscribe("another", EVENTS, variables)
+        expected = {f"op-{index}" for index in range(1, MAX_OPERATIONS_PER_CONNECTION)} | {"another"}
+        firsts: dict[str, int] = {}
+        for message in socket.received:  # those read while waiting for the refusal
+            if message.get("type") == "next":
+                firsts.setdefault(message["id"], message["payload"]["data"]["deploymentEvents"]["seq"])
+        while not expected <= set(firsts):
+            message = await socket.recv_type("next", timeout=TIMEOUT)
+            assert message is not None, socket.close_code
+            firsts.setdefault(message["id"], message["payload"]["data"]["deploymentEvents"]["seq"])
+        assert {firsts[op_id] for op_id in expected} == {1}  # each has the replay from the start
+        assert executions(api) == 1
