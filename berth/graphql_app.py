@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -22,7 +22,10 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     SubscribeMessage,
@@ -32,6 +35,8 @@ from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from berth.auth.authenticate import authenticate_authorization
 from berth.auth.errors import WWW_AUTHENTICATE, InvalidCredential
+from berth.graphql_audience_members import AudienceMember, SharingHandler, shareable, still_valid
+from berth.graphql_audiences import AudienceRegistry
 from berth.graphql_http import GraphQLOverHTTPView, error_body
 from berth.http.graphiql import graphiql_page
 from berth.http.origins import allowed_origins, origin_allowed
@@ -40,7 +45,6 @@ from berth.http.websocket_messages import limit_message_size
 from berth.schema import build_schema
 from berth.schema.audit_trail import remote_address
 from berth.schema.context import Context
-from berth.schema.errors import CodedError
 from berth.schema.response_size import encode_capped
 from berth.settings import DEFAULT_WS_INIT_TIMEOUT_SECONDS, Settings
 
@@ -80,32 +84,75 @@ class KeepAliveTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
 async def _credential_still_valid(context: Context) -> bool:
     """A WebSocket outlives the check made at `connection_init`: before each new operation,
     the credential must still be unexpired and (for an API token) unrevoked."""
-    if context.principal is None:
-        return True
-    from berth.resolvers.subscriptions import ensure_still_valid
-
-    try:
-        await ensure_still_valid(context.principal)
-    except CodedError:
-        return False
-    return True
+    return context.principal is None or await still_valid(context.principal)
 
 
-class TransportWSHandler(KeepAliveTransportWSHandler):
-    """Keep-alive, and the credential checked again before each operation (4403 when it no
-    longer holds, as at `connection_init`)."""
+class TransportWSHandler(SharingHandler, KeepAliveTransportWSHandler):
+    """Keep-alive, the credential checked again before each operation (4403 when it no
+    longer holds, as at `connection_init`), and shareable subscriptions run in audiences."""
+
+    data_message_type = "next"
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and not await _credential_still_valid(self.context):
             await self.websocket.close(code=4403, reason="Forbidden")
             return
-        await super().handle_subscribe(message)
+        shared = shareable(self, message) if self.connection_acknowledged else None
+        over_limit = (
+            self.max_subscriptions_per_connection is not None
+            and len(self.operations) >= self.max_subscriptions_per_connection
+        )
+        if shared is None or message["id"] in self.operations or over_limit:
+            await super().handle_subscribe(message)  # Strawberry's own path (and refusals)
+            return
+        query, name, variables, key = shared
+        # Registered as Strawberry registers its operations: `complete`, the limit and
+        # shutdown treat a member like any other operation of the connection.
+        operation: Operation[Any, Any] = Operation(self, message["id"], query, variables, name)
+        member = AudienceMember(self, message["id"], query, name, variables, key)
+        member.join()
+        operation.task = asyncio.create_task(self._serve(member))
+        operation.task.add_done_callback(self._task_done)
+        self.operations[message["id"]] = operation
+
+    async def _serve(self, member: AudienceMember) -> None:
+        try:
+            await member.serve()
+        except Exception as error:
+            await self.handle_task_exception(error)
+            with contextlib.suppress(Exception):
+                await self.send_end(member.operation_id)
+            self.operations.pop(member.operation_id, None)
+
+    def _live(self, operation_id: str) -> Operation[Any, Any] | None:
+        operation = self.operations.get(operation_id)
+        return None if operation is None or operation.completed else operation
+
+    async def send_frame(self, operation_id: str, frame: str) -> bool:
+        if self._live(operation_id) is None:
+            return False
+        await self.send_text(frame)
+        return True
+
+    async def send_result(self, operation_id: str, payload: dict[str, Any]) -> None:
+        if (operation := self._live(operation_id)) is not None:
+            await operation.send_operation_message(cast(Any, {"id": operation_id, "type": "next", "payload": payload}))
+
+    async def send_refusal(self, operation_id: str, errors: list[Any]) -> None:
+        if (operation := self._live(operation_id)) is not None:
+            await operation.send_operation_message(cast(Any, {"id": operation_id, "type": "error", "payload": errors}))
+
+    async def send_end(self, operation_id: str) -> None:
+        if (operation := self._live(operation_id)) is not None:
+            await operation.send_operation_message({"id": operation_id, "type": "complete"})
 
 
-class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
+class LegacyWSHandler(SharingHandler, BaseGraphQLWSHandler[Any, Any]):
     """The credential checked again before each operation (`connection_error`, then close),
-    and the connection-init timeout of graphql-transport-ws (4408), which Strawberry's
-    legacy handler does not have."""
+    the connection-init timeout of graphql-transport-ws (4408), which Strawberry's legacy
+    handler does not have, and shareable subscriptions run in audiences."""
+
+    data_message_type = "data"
 
     connection_init_received = False
 
@@ -133,7 +180,46 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
             )
             await self.websocket.close(code=1011, reason="")
             return
-        await super().handle_start(message)
+        shared = shareable(self, message) if self.connection_acknowledged else None
+        over_limit = (
+            self.max_subscriptions_per_connection is not None
+            and len(self.tasks) >= self.max_subscriptions_per_connection
+        )
+        if shared is None or over_limit or not isinstance(message.get("id"), str):
+            await super().handle_start(message)  # Strawberry's own path (and refusals)
+            return
+        operation_id = message["id"]
+        if operation_id in self.tasks:
+            await self.cleanup_operation(operation_id)  # as Strawberry does: the new one replaces it
+        query, name, variables, key = shared
+        member = AudienceMember(self, operation_id, query, name, variables, key)
+        member.join()
+        self.tasks[operation_id] = asyncio.create_task(self._serve(member))
+
+    async def _serve(self, member: AudienceMember) -> None:
+        task = asyncio.current_task()
+        try:
+            await member.serve()
+        except asyncio.CancelledError:
+            # `stop` (or the connection ending): Strawberry's legacy handler says complete.
+            with contextlib.suppress(Exception):
+                await self.send_message({"type": "complete", "id": member.operation_id})
+        finally:
+            if self.tasks.get(member.operation_id) is task:
+                self.tasks.pop(member.operation_id, None)
+
+    async def send_frame(self, operation_id: str, frame: str) -> bool:
+        await self.send_text(frame)
+        return True
+
+    async def send_result(self, operation_id: str, payload: dict[str, Any]) -> None:
+        await self.send_message(cast(Any, {"type": "data", "id": operation_id, "payload": payload}))
+
+    async def send_refusal(self, operation_id: str, errors: list[Any]) -> None:
+        await self.send_message(cast(Any, {"type": "error", "id": operation_id, "payload": errors[0] if errors else {}}))
+
+    async def send_end(self, operation_id: str) -> None:
+        await self.send_message({"type": "complete", "id": operation_id})
 
 
 class BerthGraphQL(GraphQLOverHTTPView, GraphQL):  # type: ignore[type-arg,misc]
@@ -162,6 +248,8 @@ class BerthGraphQL(GraphQLOverHTTPView, GraphQL):  # type: ignore[type-arg,misc]
             multipart_uploads_enabled=False,
         )
         self.type_scopes = schema.type_scopes
+        # Shareable subscriptions of this view's sockets, executed once per audience.
+        self.audiences = AudienceRegistry()
         # The schema itself, typed, for in-process execution (berth.graphql_executor).
         self.berth_schema = schema
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -47,6 +48,11 @@ OPEN_SUBSCRIPTIONS = Gauge(
     "berth_open_subscriptions", "Subscriptions streaming now in this process, by what they stream.",
     ["stream"], registry=REGISTRY,
 )
+SUBSCRIPTION_EXECUTIONS = Counter(
+    "berth_subscription_executions", "Executions of shareable subscriptions started, by whom they serve: "
+    "audience (one for every member sharing it), caught_up (a member that fell behind its audience).",
+    ["serves"], registry=REGISTRY,
+)
 WEBHOOK_DELIVERIES = Counter(
     "berth_webhook_deliveries", "Git provider deliveries received, by provider and outcome.",
     ["provider", "outcome"], registry=REGISTRY,
@@ -59,11 +65,60 @@ COMMIT_STATUS_REQUESTS = Counter(
 # Known label values are created up front, so a scrape shows zeros instead of nothing.
 for _stream in ("events", "logs", "feed"):
     OPEN_SUBSCRIPTIONS.labels(_stream)
+for _serves in ("audience", "caught_up"):
+    SUBSCRIPTION_EXECUTIONS.labels(_serves)
+
+
+class SharedStreamCount:
+    """One stream whose results several subscribers receive (an audience, see
+    `berth.graphql_audiences`): the gauge counts it once per subscriber, as it would count
+    their streams of their own, for as long as the stream runs."""
+
+    def __init__(self) -> None:
+        self.subscribers = 0
+        self._stream: str | None = None
+
+    def join(self) -> None:
+        self.subscribers += 1
+        if self._stream is not None:
+            OPEN_SUBSCRIPTIONS.labels(self._stream).inc()
+
+    def leave(self) -> None:
+        self.subscribers -= 1
+        if self._stream is not None:
+            OPEN_SUBSCRIPTIONS.labels(self._stream).dec()
+
+    def opened(self, stream: str) -> None:
+        self._stream = stream
+        OPEN_SUBSCRIPTIONS.labels(stream).inc(self.subscribers)
+
+    def closed(self) -> None:
+        if self._stream is not None:
+            OPEN_SUBSCRIPTIONS.labels(self._stream).dec(self.subscribers)
+        self._stream = None
+
+
+# Set in the task of a shared execution: its stream is counted per subscriber there.
+_shared_count: ContextVar[SharedStreamCount | None] = ContextVar("berth_shared_stream", default=None)
+
+
+def count_per_subscriber(count: SharedStreamCount) -> None:
+    """The streams run by the current task (and the tasks it starts) count through `count`."""
+    _shared_count.set(count)
 
 
 @contextmanager
 def streaming(stream: str) -> Iterator[None]:
-    """Counts one open subscription of `stream` for as long as the block runs."""
+    """Counts one open subscription of `stream` for as long as the block runs (one per
+    subscriber of a shared stream)."""
+    shared = _shared_count.get()
+    if shared is not None:
+        shared.opened(stream)
+        try:
+            yield
+        finally:
+            shared.closed()
+        return
     gauge = OPEN_SUBSCRIPTIONS.labels(stream)
     gauge.inc()
     try:

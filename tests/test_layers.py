@@ -13,10 +13,10 @@ BERTH = Path(__file__).resolve().parent.parent / "berth"
 SCHEMA_ROOTS = ("berth.schema.query", "berth.schema.mutation", "berth.schema.subscription", "berth.schema.build")
 # The ASGI transport serves the schema over HTTP and WebSocket: it is strawberry's by nature;
 # so is the in-process executor that runs the MCP tools' operations on the same schema.
-STRAWBERRY_USERS = ("berth.schema", "berth.resolvers", "berth.graphql_app", "berth.graphql_http",
-                    "berth.graphql_executor")
-GRAPHQL_LAYER = ("berth.schema", "berth.resolvers", "berth.graphql_app", "berth.graphql_http",
-                 "berth.graphql_executor")
+STRAWBERRY_USERS = ("berth.schema", "berth.resolvers", "berth.graphql_app", "berth.graphql_audiences",
+                    "berth.graphql_audience_members", "berth.graphql_http", "berth.graphql_executor")
+GRAPHQL_LAYER = ("berth.schema", "berth.resolvers", "berth.graphql_app", "berth.graphql_audiences",
+                 "berth.graphql_audience_members", "berth.graphql_http", "berth.graphql_executor")
 
 
 def module_name(path: Path, root: Path) -> str:

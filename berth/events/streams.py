@@ -62,6 +62,16 @@ class TokenChecks:
             self._checks[token_id] = entry
         return await asyncio.shield(entry[1])
 
+    def settled(self, token_id: int, since: float) -> bool | None:
+        """The answer of a finished check begun at or after `since`, without waiting; None
+        when there is none (then `valid` asks)."""
+        entry = self._checks.get(token_id)
+        if entry is None or entry[0] < since or not entry[1].done() or entry[1].cancelled():
+            return None
+        if entry[1].exception() is not None:
+            return None
+        return entry[1].result()
+
     @staticmethod
     async def _query(token_id: int) -> bool:
         row = await ApiTokenRow.filter(id=token_id).values("revoked_at", "expires_at")
@@ -87,6 +97,16 @@ async def ensure_still_valid(principal: Principal, since: float | None = None) -
         moment = asyncio.get_running_loop().time() if since is None else since
         if not await token_checks.valid(principal.token_id, moment):
             raise _revoked()
+
+
+def known_still_valid(principal: Principal, since: float) -> bool | None:
+    """`ensure_still_valid`'s answer when it needs no waiting (no token, or a check of the
+    token begun at or after `since` has finished): many subscribers of one result ask at once."""
+    if principal.expires_at is not None and principal.expires_at <= datetime.now(UTC):
+        return False
+    if principal.token_id is None:
+        return True
+    return token_checks.settled(principal.token_id, since)
 
 
 def _is_last(kind: Kind, row: Any) -> bool:

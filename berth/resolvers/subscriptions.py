@@ -26,6 +26,11 @@ def _coded(error: streams.StreamRefused) -> CodedError:
     return CodedError(error.message, error.code)
 
 
+def known_still_valid(principal: Principal, since: float) -> bool | None:
+    """`streams.known_still_valid`: the answer when it needs no waiting, else None."""
+    return streams.known_still_valid(principal, since)
+
+
 async def ensure_still_valid(principal: Principal, since: float | None = None) -> None:
     """`streams.ensure_still_valid`, refusing with UNAUTHENTICATED as a GraphQL error."""
     try:
