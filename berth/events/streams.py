@@ -88,10 +88,14 @@ class TokenChecks:
 token_checks = TokenChecks()
 
 
+def _expired(principal: Principal) -> bool:
+    return principal.expires_at is not None and principal.expires_at <= datetime.now(UTC)
+
+
 async def ensure_still_valid(principal: Principal, since: float | None = None) -> None:
     """Raise StreamRefused (UNAUTHENTICATED) when the credential has expired or was revoked, as seen by a
     check begun at or after `since` (loop time; default: now)."""
-    if principal.expires_at is not None and principal.expires_at <= datetime.now(UTC):
+    if _expired(principal):
         raise _revoked()
     if principal.token_id is not None:
         moment = asyncio.get_running_loop().time() if since is None else since
@@ -102,7 +106,7 @@ async def ensure_still_valid(principal: Principal, since: float | None = None) -
 def known_still_valid(principal: Principal, since: float) -> bool | None:
     """`ensure_still_valid`'s answer when it needs no waiting (no token, or a check of the
     token begun at or after `since` has finished): many subscribers of one result ask at once."""
-    if principal.expires_at is not None and principal.expires_at <= datetime.now(UTC):
+    if _expired(principal):
         return False
     if principal.token_id is None:
         return True
