@@ -16,6 +16,7 @@ from typing import Any
 import docker
 import requests
 
+from berth.runner.chunked_body import ChunkedBody
 from berth.runner.docker_api import STDERR, STDOUT, OnLine, docker_time_ns
 from berth.runner.process import LineSplitter
 
@@ -88,8 +89,12 @@ def _body_reader(raw: Any, follow: bool) -> Callable[[], bytes]:
     """A function returning the next bytes of the body, b"" at its end."""
     if not follow:
         return lambda: raw.read(_READ_SIZE)
-    connection_file = getattr(getattr(raw, "_fp", None), "fp", None)
+    http_response = getattr(raw, "_fp", None)
+    connection_file = getattr(http_response, "fp", None)
     if hasattr(connection_file, "read1"):
+        if getattr(http_response, "chunked", False) and getattr(http_response, "chunk_left", 0) is None:
+            # Untouched chunked body: decoded from the connection, all that arrived at once.
+            return ChunkedBody(lambda: connection_file.read1(_READ_SIZE)).read
         return lambda: raw.read1(_READ_SIZE)
 
     # paramiko's channel file (ssh targets) cannot return "what has arrived": whole

@@ -27,6 +27,7 @@ from docker import auth as docker_auth
 from docker.utils import parse_repository_tag
 
 from berth.domain.grammars import PortMapping, VolumeMount
+from berth.runner.chunked_body import ChunkedBodyError
 from berth.runner.compose_cli import ComposeCli
 from berth.runner.container_logs import LogCursor, log_batches, read_lines
 from berth.runner.docker_api import (
@@ -604,8 +605,12 @@ class DockerEngine:
             response = self._api._get(url, params=params, stream=True, timeout=None)
             handle.attach(response)
             self._api._raise_for_status(response)
-            read_lines(log_batches(self._api, response, tty, follow), tty=tty, emit=handle.emit_many,
-                       closed=lambda: handle.closed)
+            try:
+                read_lines(log_batches(self._api, response, tty, follow), tty=tty, emit=handle.emit_many,
+                           closed=lambda: handle.closed)
+            except (ChunkedBodyError, ConnectionError) as exc:  # read from the connection itself
+                raise EndpointError(f"logs of {container_id}: the connection to the Docker daemon broke"
+                                    f" ({_first_line(exc)})") from None
 
     async def container_logs(
         self,

@@ -115,7 +115,10 @@ async def probe_http(host: str, port: int, spec: HealthSpec, wait_seconds: float
     url = f"http://{url_host(host)}:{port}{spec.path}"
     try:
         # trust_env=False: a proxy from our environment must not answer for the app.
-        async with httpx.AsyncClient(timeout=wait_seconds, trust_env=False, follow_redirects=False) as client:
+        # verify=False: the probe speaks plain http only, and a verifying TLS context would
+        # load the CA bundle on every probe (≈ 50 ms of the event loop each time).
+        async with httpx.AsyncClient(timeout=wait_seconds, trust_env=False, follow_redirects=False,
+                                     verify=False) as client:
             response = await client.get(url)
     except httpx.HTTPError as exc:
         return False, f"GET {url}: {type(exc).__name__}: {str(exc) or 'no answer'}"
