@@ -90,7 +90,7 @@ def _body_reader(raw: Any, follow: bool) -> Callable[[], bytes]:
     if not follow:
         return lambda: raw.read(_READ_SIZE)
     http_response = getattr(raw, "_fp", None)
-    connection_file = getattr(http_response, "fp", None)
+    connection_file: Any = getattr(http_response, "fp", None)
     if hasattr(connection_file, "read1"):
         if getattr(http_response, "chunked", False) and getattr(http_response, "chunk_left", 0) is None:
             # Untouched chunked body: decoded from the connection, all that arrived at once.
